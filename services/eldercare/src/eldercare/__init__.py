@@ -1,0 +1,1 @@
+"""Shequ eldercare service."""

@@ -1,0 +1,1 @@
+"""Shequ registry service."""

@@ -1,0 +1,156 @@
+"""Event contracts: which type goes to which topic with which payload model and version.
+
+Every producing service declares its payload classes in ``shared.contracts.<service>`` with
+:meth:`ContractRegistry.contract`. The registry is the single source for the topic of an
+event, its JSON Schema (``make schemas``), the AsyncAPI document and the consumers'
+validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from shared import context
+from shared.contracts.envelope import CloudEvent
+
+TYPE_PREFIX = "org.shequ"
+SCHEMA_URI_PREFIX = "urn:shequ:schema:"
+
+
+class EventPayload(BaseModel):
+    """Base of every event payload. Payloads are documented data: a docstring saying when the
+    event is emitted, a ``description`` on every field; no personal identifiers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+P = TypeVar("P", bound=EventPayload)
+
+
+@dataclass(frozen=True)
+class EventContract:
+    """What a subscriber can rely on for one event type."""
+
+    service: str
+    aggregate: str
+    name: str
+    version: int
+    payload: type[EventPayload]
+
+    @property
+    def type(self) -> str:
+        """The CloudEvents ``type``, e.g. ``org.shequ.registry.area.created.v1``."""
+        return f"{TYPE_PREFIX}.{self.service}.{self.aggregate}.{self.name}.v{self.version}"
+
+    @property
+    def topic(self) -> str:
+        """The Kafka topic, ``<service>.<aggregate>.events``."""
+        return f"{self.service}.{self.aggregate}.events"
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents ``source`` of the producing service."""
+        return f"/services/{self.service}"
+
+    @property
+    def dataschema(self) -> str:
+        """URI naming the payload's JSON Schema; the file is ``docs/events/<type>.json``."""
+        return f"{SCHEMA_URI_PREFIX}{self.type}"
+
+    @property
+    def description(self) -> str:
+        """The payload class's docstring: when the event is emitted."""
+        return (self.payload.__doc__ or "").strip()
+
+
+class UnknownEventType(LookupError):
+    """An event type that no contract in the registry declares."""
+
+
+class ContractRegistry:
+    """A set of event contracts, looked up by type or payload class."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, EventContract] = {}
+        self._by_payload: dict[type[EventPayload], EventContract] = {}
+
+    def contract(
+        self, *, service: str, aggregate: str, name: str, version: int = 1
+    ) -> Callable[[type[P]], type[P]]:
+        """Class decorator declaring a payload model as the contract of one event type."""
+
+        def register(payload: type[P]) -> type[P]:
+            self.add(
+                EventContract(
+                    service=service, aggregate=aggregate, name=name, version=version,
+                    payload=payload,
+                )
+            )
+            return payload
+
+        return register
+
+    def add(self, contract: EventContract) -> None:
+        """Register a contract; a type may be declared only once."""
+        if contract.type in self._by_type:
+            raise ValueError(f"event type {contract.type} is declared twice")
+        if not contract.description:
+            raise ValueError(f"{contract.payload.__name__} needs a docstring saying when it is sent")
+        self._by_type[contract.type] = contract
+        self._by_payload[contract.payload] = contract
+
+    def by_type(self, event_type: str) -> EventContract:
+        """The contract of an event type; :class:`UnknownEventType` if none."""
+        try:
+            return self._by_type[event_type]
+        except KeyError:
+            raise UnknownEventType(event_type) from None
+
+    def for_payload(self, payload: EventPayload | type[EventPayload]) -> EventContract:
+        """The contract a payload class (or instance) was registered under."""
+        cls = payload if isinstance(payload, type) else type(payload)
+        try:
+            return self._by_payload[cls]
+        except KeyError:
+            raise UnknownEventType(cls.__name__) from None
+
+    def __iter__(self) -> Iterator[EventContract]:
+        return iter(sorted(self._by_type.values(), key=lambda c: c.type))
+
+    def __len__(self) -> int:
+        return len(self._by_type)
+
+    def topics(self) -> list[str]:
+        """Every topic some contract publishes to."""
+        return sorted({c.topic for c in self._by_type.values()})
+
+    def new_event(self, payload: EventPayload, *, aggregate_id: str) -> CloudEvent:
+        """Wrap a payload in an envelope, taking correlation and causation from the context.
+
+        With no correlation in context (a command from a script, say) the event starts its own
+        correlation: its id.
+        """
+        contract = self.for_payload(payload)
+        correlation = context.correlation_id_var.get()
+        causation = context.causation_id_var.get() or context.request_id_var.get()
+        event = CloudEvent(
+            source=contract.source,
+            type=contract.type,
+            subject=f"{contract.aggregate}/{aggregate_id}",
+            dataschema=contract.dataschema,
+            partitionkey=aggregate_id,
+            correlationid=correlation,
+            causationid=causation,
+            data=payload.model_dump(mode="json"),
+        )
+        if correlation is None:
+            event = event.model_copy(update={"correlationid": event.id})
+        return event
+
+    def parse_payload(self, event: CloudEvent) -> EventPayload:
+        """Validate an envelope's ``data`` against its contract's payload model."""
+        return self.by_type(event.type).payload.model_validate(event.data)

@@ -1,0 +1,62 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) every Shequ event travels in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 document with Shequ's extension attributes.
+
+    Serialised as the Kafka record value in structured mode
+    (``content-type: application/cloudevents+json``); ``id``, ``type`` and ``source`` are also
+    copied into the ``ce_id``, ``ce_type`` and ``ce_source`` record headers.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    specversion: Literal["1.0"] = Field(default="1.0", description="CloudEvents version.")
+    id: str = Field(default_factory=_new_id, description="Unique event id (UUID).")
+    source: str = Field(description="Producing service, `/services/<name>`.")
+    type: str = Field(description="Event type, ending in its major version, e.g. `….v1`.")
+    subject: str = Field(description="The aggregate the event is about, `<aggregate>/<id>`.")
+    time: datetime = Field(default_factory=_now, description="When it happened (UTC).")
+    datacontenttype: Literal["application/json"] = Field(
+        default="application/json", description="Media type of `data`."
+    )
+    dataschema: str = Field(description="URI of the JSON Schema of `data`.")
+    partitionkey: str = Field(description="Aggregate id; also the Kafka record key.")
+    correlationid: str | None = Field(
+        default=None, description="Id shared by everything caused by one original request."
+    )
+    causationid: str | None = Field(
+        default=None, description="Id of the request or event that directly caused this one."
+    )
+    data: dict[str, Any] = Field(description="The payload; its schema is `dataschema`.")
+
+    def to_json_bytes(self) -> bytes:
+        """The structured-mode JSON document."""
+        return self.model_dump_json(exclude_none=True).encode()
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        """Record headers that let subscribers filter without parsing the value."""
+        return [
+            ("ce_id", self.id.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_source", self.source.encode()),
+            ("content-type", CLOUDEVENTS_CONTENT_TYPE.encode()),
+        ]

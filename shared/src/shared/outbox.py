@@ -1,0 +1,40 @@
+"""Transactional outbox: an event is stored in the same transaction as the change it reports.
+
+Use cases call :func:`add` with the session of their unit of work; the relay
+(:mod:`shared.relay`) publishes what was committed. A rolled-back transaction leaves no event;
+a committed one is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts import CONTRACTS, CloudEvent, ContractRegistry
+from shared.tables import OutboxRecord
+
+log = logging.getLogger(__name__)
+
+
+def add(session: AsyncSession, event: CloudEvent, *, contracts: ContractRegistry = CONTRACTS) -> None:
+    """Stage ``event`` for publication in the caller's transaction (nothing is flushed here)."""
+    contract = contracts.by_type(event.type)
+    contract.payload.model_validate(event.data)  # never store what a consumer would reject
+    session.add(
+        OutboxRecord(
+            event_id=event.id,
+            event_type=event.type,
+            topic=contract.topic,
+            partition_key=event.partitionkey,
+            payload=event.to_json_bytes().decode(),
+            created_at=datetime.now(UTC),
+            attempts=0,
+        )
+    )
+    log.debug(
+        "event staged",
+        extra={"event_id": event.id, "event_type": event.type, "topic": contract.topic,
+               "key": event.partitionkey},
+    )

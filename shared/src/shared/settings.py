@@ -1,0 +1,132 @@
+"""Configuration shared by every service, read from the environment (pydantic-settings).
+
+Each service subclasses :class:`ServiceSettings`, sets ``service_name`` and its port, and may
+add its own fields. Every field is documented in ``docs/operations.md`` (generated table).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every Shequ service reads. Environment variables use the field name in capitals."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    service_name: str = Field(description="Name of the service; also its event source and group.")
+    environment: str = Field(
+        default="development",
+        description="`development` allows the built-in development signing secret; any other "
+        "value refuses to start without real signing keys.",
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
+    http_port: int = Field(default=8000, description="Port the HTTP server binds.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL. Default `sqlite+aiosqlite:///var/<service>.db`; "
+        "production uses `postgresql+asyncpg://user:password@host/db`.",
+    )
+    database_echo: bool = Field(default=False, description="Log every SQL statement.")
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Run Alembic migrations to head when the service starts. Turn off when a "
+        "Kubernetes Job runs `alembic upgrade head` before rollout.",
+    )
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="Comma-separated Kafka bootstrap servers."
+    )
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
+    kafka_sasl_mechanism: str | None = Field(
+        default=None, description="SASL mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="CA bundle for verifying the brokers' certificates."
+    )
+    kafka_enable_idempotence: bool = Field(
+        default=False,
+        description="Use the idempotent producer. Turn on against Apache Kafka; the local "
+        "Tansu broker does not support it.",
+    )
+    kafka_create_topics: bool = Field(
+        default=True,
+        description="Create the topics the service produces and consumes at start-up if missing "
+        "(off where topics are managed, e.g. Strimzi KafkaTopic resources).",
+    )
+    kafka_topic_partitions: int = Field(
+        default=3, description="Partitions for topics the service creates."
+    )
+    kafka_replication_factor: int = Field(
+        default=1, description="Replication factor for topics the service creates."
+    )
+    relay_enabled: bool = Field(default=True, description="Run the outbox relay in this process.")
+    relay_batch_size: int = Field(default=500, description="Outbox rows published per batch.")
+    relay_poll_interval_s: float = Field(
+        default=0.2, description="Seconds between outbox polls when it is empty."
+    )
+    relay_lease_ttl_s: float = Field(
+        default=15.0,
+        description="Seconds a relay's leadership lasts without renewal; another replica takes "
+        "over after this.",
+    )
+    relay_max_backoff_s: float = Field(
+        default=10.0, description="Longest wait between publish attempts while the broker is down."
+    )
+    consumer_enabled: bool = Field(default=True, description="Run the event consumers.")
+    consumer_max_attempts: int = Field(
+        default=5, description="Handler attempts before an event goes to the dead-letter topic."
+    )
+    consumer_backoff_s: float = Field(
+        default=0.2, description="First retry delay; doubles per attempt."
+    )
+    consumer_max_backoff_s: float = Field(default=5.0, description="Longest retry delay.")
+    auth_issuer: str = Field(default="shequ-dev", description="Expected JWT `iss`.")
+    auth_audience: str = Field(default="shequ", description="Expected JWT `aud`.")
+    auth_algorithms: list[str] = Field(
+        default_factory=lambda: ["HS256"],
+        description="Accepted JWT algorithms, e.g. `[\"RS256\"]` in production.",
+    )
+    auth_jwt_secret: SecretStr = Field(
+        default=SecretStr("shequ-development-secret-change-me-0123456789"),
+        description="HMAC secret for HS256 tokens. Only for development; refused outside it.",
+    )
+    auth_public_key: str | None = Field(
+        default=None, description="PEM public key for RS256/ES256 tokens."
+    )
+    auth_jwks_url: str | None = Field(
+        default=None, description="JWKS endpoint of the identity provider (overrides the key)."
+    )
+    auth_leeway_s: int = Field(default=30, description="Clock skew allowed on `exp`/`nbf`.")
+    log_level: str = Field(default="INFO", description="Root log level.")
+    log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
+
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or the SQLite file ``var/<service>.db``."""
+        return self.database_url or f"sqlite+aiosqlite:///var/{self.service_name}.db"
+
+    @property
+    def consumer_group(self) -> str:
+        """Kafka consumer group of this service (one per service)."""
+        return self.service_name
+
+    def kafka_client_options(self) -> dict[str, object]:
+        """Connection options shared by every aiokafka client the service creates."""
+        options: dict[str, object] = {
+            "bootstrap_servers": self.kafka_bootstrap_servers,
+            "security_protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_sasl_mechanism:
+            options["sasl_mechanism"] = self.kafka_sasl_mechanism
+            options["sasl_plain_username"] = self.kafka_sasl_username
+            if self.kafka_sasl_password is not None:
+                options["sasl_plain_password"] = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_security_protocol in {"SSL", "SASL_SSL"}:
+            from aiokafka.helpers import create_ssl_context
+
+            options["ssl_context"] = create_ssl_context(cafile=self.kafka_ssl_cafile)
+        return options

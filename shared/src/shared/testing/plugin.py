@@ -1,0 +1,53 @@
+"""pytest fixtures shared by every Shequ test suite.
+
+- ``kafka_bootstrap``: one Tansu broker for the whole run (or ``SHEQU_TEST_KAFKA`` if set);
+- ``own_broker``: a private broker a test may stop and restart (outage tests);
+- ``postgres_url``: a fresh PostgreSQL database per session, dropped at the end;
+- ``sqlite_url``: a fresh SQLite file per test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.testing.broker import TansuBroker
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap servers of the run's shared broker."""
+    if external := os.environ.get("SHEQU_TEST_KAFKA"):
+        yield external
+        return
+    log = tmp_path_factory.mktemp("tansu") / "broker.log"
+    with TansuBroker(log_path=log) as broker:
+        yield broker.bootstrap_servers
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[TansuBroker]:
+    """A broker of the test's own, to stop and start at will."""
+    broker = TansuBroker(log_path=tmp_path / "broker.log")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of an empty PostgreSQL database created for this test session."""
+    from shared.testing.postgres import create_database, drop_database
+
+    url = create_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """URL of a fresh SQLite database file."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
