@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -60,10 +61,15 @@ async def ensure_topics(settings: ServiceSettings, topics: Iterable[str]) -> Non
         missing = [t for t in wanted if t not in existing]
         for topic in missing:
             try:
-                await admin.create_topics([
-                    NewTopic(topic, num_partitions=settings.kafka_topic_partitions,
-                             replication_factor=settings.kafka_replication_factor)
-                ])
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            topic,
+                            num_partitions=settings.kafka_topic_partitions,
+                            replication_factor=settings.kafka_replication_factor,
+                        )
+                    ]
+                )
                 log.info("topic created", extra={"topic": topic})
             except TopicAlreadyExistsError:
                 pass
@@ -91,7 +97,9 @@ class BrokerProbe:
             raise self._error
 
     async def _probe(self) -> Exception | None:
-        admin = AIOKafkaAdminClient(**self._settings.kafka_client_options(), request_timeout_ms=3_000)
+        admin = AIOKafkaAdminClient(
+            **self._settings.kafka_client_options(), request_timeout_ms=3_000
+        )
         try:
             await asyncio.wait_for(admin.start(), timeout=3)
             await asyncio.wait_for(admin.list_topics(), timeout=3)
@@ -99,7 +107,41 @@ class BrokerProbe:
         except Exception as exc:  # any failure means "not reachable"
             return ConnectionError(f"broker {self._settings.kafka_bootstrap_servers}: {exc!r}")
         finally:
-            try:
+            with contextlib.suppress(Exception):
                 await admin.close()
-            except Exception:  # noqa: BLE001 - closing a half-started client may fail
-                pass
+
+
+async def read_topic(
+    settings: ServiceSettings, topic: str, *, idle_ms: int = 1500, timeout_s: float = 60.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topic`` from the beginning, in partition order, without a group.
+
+    Reads until the reported end offsets are reached *and* a poll of ``idle_ms`` brings
+    nothing: the local Tansu broker reports the end of a partition as the base offset of its
+    last record batch plus one, so end offsets alone would stop too early.
+    """
+    consumer = AIOKafkaConsumer(**settings.kafka_client_options(), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # loads metadata for every topic
+        numbers = consumer.partitions_for_topic(topic) or set()
+        partitions = [TopicPartition(topic, n) for n in sorted(numbers)]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=idle_ms)
+            for batch in batches.values():
+                records.extend(batch)
+            positions = [await consumer.position(p) for p in partitions]
+            if not batches and all(
+                pos >= ends[p] for pos, p in zip(positions, partitions, strict=True)
+            ):
+                return sorted(records, key=lambda r: (r.partition, r.offset))
+        raise TimeoutError(f"reading {topic} did not reach its end in {timeout_s}s")
+    finally:
+        await consumer.stop()

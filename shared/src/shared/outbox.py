@@ -18,7 +18,9 @@ from shared.tables import OutboxRecord
 log = logging.getLogger(__name__)
 
 
-def add(session: AsyncSession, event: CloudEvent, *, contracts: ContractRegistry = CONTRACTS) -> None:
+def add(
+    session: AsyncSession, event: CloudEvent, *, contracts: ContractRegistry = CONTRACTS
+) -> None:
     """Stage ``event`` for publication in the caller's transaction (nothing is flushed here)."""
     contract = contracts.by_type(event.type)
     contract.payload.model_validate(event.data)  # never store what a consumer would reject
@@ -35,6 +37,10 @@ def add(session: AsyncSession, event: CloudEvent, *, contracts: ContractRegistry
     )
     log.debug(
         "event staged",
-        extra={"event_id": event.id, "event_type": event.type, "topic": contract.topic,
-               "key": event.partitionkey},
+        extra={
+            "event_id": event.id,
+            "event_type": event.type,
+            "topic": contract.topic,
+            "key": event.partitionkey,
+        },
     )

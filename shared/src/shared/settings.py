@@ -77,6 +77,9 @@ class ServiceSettings(BaseSettings):
     relay_max_backoff_s: float = Field(
         default=10.0, description="Longest wait between publish attempts while the broker is down."
     )
+    relay_retention_hours: float = Field(
+        default=168.0, description="Published outbox rows are deleted after this many hours."
+    )
     consumer_enabled: bool = Field(default=True, description="Run the event consumers.")
     consumer_max_attempts: int = Field(
         default=5, description="Handler attempts before an event goes to the dead-letter topic."
@@ -89,7 +92,7 @@ class ServiceSettings(BaseSettings):
     auth_audience: str = Field(default="shequ", description="Expected JWT `aud`.")
     auth_algorithms: list[str] = Field(
         default_factory=lambda: ["HS256"],
-        description="Accepted JWT algorithms, e.g. `[\"RS256\"]` in production.",
+        description='Accepted JWT algorithms, e.g. `["RS256"]` in production.',
     )
     auth_jwt_secret: SecretStr = Field(
         default=SecretStr("shequ-development-secret-change-me-0123456789"),

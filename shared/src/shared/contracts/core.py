@@ -86,7 +86,10 @@ class ContractRegistry:
         def register(payload: type[P]) -> type[P]:
             self.add(
                 EventContract(
-                    service=service, aggregate=aggregate, name=name, version=version,
+                    service=service,
+                    aggregate=aggregate,
+                    name=name,
+                    version=version,
                     payload=payload,
                 )
             )
@@ -99,7 +102,9 @@ class ContractRegistry:
         if contract.type in self._by_type:
             raise ValueError(f"event type {contract.type} is declared twice")
         if not contract.description:
-            raise ValueError(f"{contract.payload.__name__} needs a docstring saying when it is sent")
+            raise ValueError(
+                f"{contract.payload.__name__} needs a docstring saying when it is sent"
+            )
         self._by_type[contract.type] = contract
         self._by_payload[contract.payload] = contract
 

@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from shared.testing.broker import TansuBroker
+from shared.testing.broker import TansuBroker, free_port
+from shared.testing.netfault import TcpProxy
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +38,20 @@ def own_broker(tmp_path: Path) -> Iterator[TansuBroker]:
     broker.stop()
 
 
+@pytest.fixture
+async def broker_behind_proxy(tmp_path: Path) -> AsyncIterator[tuple[TansuBroker, TcpProxy]]:
+    """A private broker reached through a proxy the test can cut (a broker outage)."""
+    proxy = TcpProxy(free_port(), free_port())
+    broker = TansuBroker(
+        proxy.target_port, tmp_path / "broker.log", advertised_port=proxy.listen_port
+    )
+    broker.start()
+    await proxy.start()
+    yield broker, proxy
+    await proxy.cut()
+    broker.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """URL of an empty PostgreSQL database created for this test session."""
@@ -51,3 +66,13 @@ def postgres_url() -> Iterator[str]:
 def sqlite_url(tmp_path: Path) -> str:
     """URL of a fresh SQLite database file."""
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """URL of an empty PostgreSQL database of the test's own, dropped afterwards."""
+    from shared.testing.postgres import create_database, drop_database
+
+    url = create_database()
+    yield url
+    drop_database(url)

@@ -12,7 +12,8 @@ ADMIN_DSN = os.environ.get("SHEQU_TEST_POSTGRES", "postgresql://postgres@127.0.0
 def _psql(sql: str) -> None:
     subprocess.run(
         ["psql", ADMIN_DSN, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
 
 

@@ -1,0 +1,119 @@
+"""Alembic support shared by every service's ``migrations/`` package.
+
+A service's ``migrations/env.py`` is just ``run_env(<its MetaData>)``; its first revision
+calls :func:`create_platform_tables`. :func:`upgrade` runs the migrations programmatically
+(from the app at start-up, from ``python -m shared.migrate <service>``, from tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
+
+from shared.db import create_engine
+from shared.tables import platform_metadata
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    """An Alembic config for ``<service>/migrations`` against ``database_url``."""
+    config = Config()
+    config.set_main_option("script_location", f"{service}:migrations")
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(service: str, database_url: str, revision: str = "head") -> None:
+    """Migrate a service's database (blocking; call via ``asyncio.to_thread`` from async code)."""
+    command.upgrade(alembic_config(service, database_url), revision)
+
+
+def run_env(service_metadata: MetaData) -> None:
+    """Body of a service's ``env.py``: run migrations online (async engine) or offline (SQL)."""
+    url = context.config.attributes.get("database_url") or context.config.get_main_option(
+        "sqlalchemy.url"
+    )
+    if not url:
+        raise RuntimeError("no database URL: pass it via shared.migrations.alembic_config")
+    target: list[MetaData] = [service_metadata, platform_metadata()]
+    options: dict[str, Any] = {
+        "target_metadata": target,
+        "render_as_batch": url.startswith("sqlite"),
+        "compare_type": True,
+    }
+    if context.is_offline_mode():
+        context.configure(url=url, literal_binds=True, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def migrate(connection: Connection) -> None:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run_online() -> None:
+        engine = create_engine(url, pooled=False)
+        async with engine.connect() as connection:
+            await connection.run_sync(migrate)
+        await engine.dispose()
+
+    asyncio.run(run_online())
+
+
+def create_platform_tables() -> None:
+    """Create the outbox, inbox and relay lease tables (first revision of every service)."""
+    op.create_table(
+        "outbox",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("event_id", sa.String(36), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("partition_key", sa.String(200), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_outbox"),
+        sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
+    )
+    op.create_index(
+        "ix_outbox_unpublished",
+        "outbox",
+        ["id"],
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(200), nullable=False),
+        sa.Column("event_id", sa.String(36), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
+    )
+    op.create_table(
+        "relay_lease",
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("holder", sa.String(200), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("name", name="pk_relay_lease"),
+    )
+
+
+def drop_platform_tables() -> None:
+    """Undo :func:`create_platform_tables`."""
+    op.drop_table("relay_lease")
+    op.drop_table("inbox")
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.drop_table("outbox")
