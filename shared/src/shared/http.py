@@ -1,0 +1,519 @@
+"""The FastAPI application factory every Shequ service uses.
+
+:func:`create_app` gives each service the same operational surface:
+
+- ``GET /healthz``: liveness, always ``200 {"status": "alive"}``;
+- ``GET /readyz``: runs the async checks in ``app.state.readiness_checks`` (name → ``async def
+  () -> None`` raising when not ready; the composition root fills it in its lifespan, usually
+  ``"database"`` and ``"broker"``) concurrently, each limited to :data:`READINESS_TIMEOUT_S`;
+  ``200`` when all pass, else ``503`` naming the failing check;
+- ``GET /metrics``: Prometheus text exposition of the default registry;
+- :class:`RequestContextMiddleware`: request and correlation ids (bound in
+  :mod:`shared.context`, echoed as response headers), request metrics and one log line per
+  request;
+- RFC 9457 ``application/problem+json`` responses for :class:`shared.errors.Problem`, request
+  validation errors (422, each offending field named, the submitted value never echoed),
+  HTTP errors such as 404/405, and unexpected exceptions (500, no internals);
+- structured logging (:func:`shared.observability.configure_logging`) and
+  ``app.state.settings``.
+
+The three operational endpoints are left out of the OpenAPI document. They *are* counted in
+the request metrics (their labels are bounded and probe/scrape latency is worth seeing), but
+their request log lines are DEBUG so probes do not flood the logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import asdict
+from http import HTTPStatus
+from re import Pattern
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.context import bound
+from shared.errors import (
+    PROBLEM_TYPE_BASE,
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Problem,
+    Unauthorized,
+)
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.observability import configure_logging
+from shared.settings import ServiceSettings
+
+__all__ = [
+    "CORRELATION_ID_HEADER",
+    "PROBLEM_MEDIA_TYPE",
+    "READINESS_TIMEOUT_S",
+    "REQUEST_ID_HEADER",
+    "UNMATCHED_ROUTE",
+    "ProblemDetails",
+    "ProblemFieldError",
+    "ProblemResponse",
+    "ReadinessCheck",
+    "RequestContextMiddleware",
+    "create_app",
+    "problem_response",
+]
+
+logger = logging.getLogger("shared.http")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+CORRELATION_ID_HEADER = "X-Correlation-ID"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+#: Seconds each readiness check may take before it counts as failed.
+READINESS_TIMEOUT_S = 3.0
+#: ``route`` label of requests no route matched (the raw path is never a label).
+UNMATCHED_ROUTE = "unmatched"
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""A readiness check: returns when the dependency is usable, raises otherwise."""
+
+#: Incoming ids are accepted only if they look like ids (no log or header injection).
+_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+_OPS_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+_PROBLEM_CLASSES: dict[int, type[Problem]] = {
+    cls.status: cls for cls in (InvalidInput, Unauthorized, Forbidden, NotFound, Conflict)
+}
+_INTERNAL_ERROR = Problem(
+    "An unexpected error occurred. Quote the X-Request-ID response header when reporting it."
+)
+
+
+# --------------------------------------------------------------------------- problem+json
+
+
+class ProblemFieldError(BaseModel):
+    """One offending input field of a problem response."""
+
+    field: str = Field(description="Dotted location, e.g. `body.birth_date` or `query.limit`.")
+    message: str = Field(description="What is wrong with the value (never the value itself).")
+    code: str = Field(description="Machine-readable reason, e.g. `missing` or `date_parsing`.")
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URI of the problem type, e.g. `urn:shequ:problem:not-found`.")
+    title: str = Field(description="Short summary of the problem type.")
+    status: int = Field(description="HTTP status code.")
+    detail: str = Field(description="Explanation of this occurrence.")
+    instance: str | None = Field(default=None, description="Path of the request.")
+    errors: list[ProblemFieldError] = Field(
+        default_factory=list, description="Each offending input field, for input errors."
+    )
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response with the ``application/problem+json`` media type."""
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def problem_response(
+    *,
+    status: int,
+    title: str,
+    type_uri: str,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: Iterable[FieldError] = (),
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Build an RFC 9457 response; ``extra`` members never override the standard ones."""
+    if status in (204, 304) or status < 200:
+        return Response(status_code=status, headers=dict(headers or {}))
+    body: dict[str, Any] = {
+        "type": type_uri,
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "instance": instance,
+        "errors": [asdict(error) for error in errors],
+    }
+    for key, value in (extra or {}).items():
+        body.setdefault(key, value)
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def _render_problem(problem: Problem, instance: str | None) -> Response:
+    return problem_response(
+        status=problem.status,
+        title=problem.title,
+        type_uri=problem.type_uri,
+        detail=problem.detail,
+        instance=instance,
+        errors=problem.errors,
+        extra=problem.extra,
+        headers=problem.headers,
+    )
+
+
+async def _handle_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    if exc.status >= 500:
+        logger.error("%s: %s", type(exc).__name__, exc.detail, exc_info=exc)
+    return _render_problem(exc, request.url.path)
+
+
+def _dotted(location: Iterable[object]) -> str:
+    return ".".join(str(part) for part in location) or "request"
+
+
+async def _handle_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # Only ``loc``, ``msg`` and ``type`` are used: ``input`` and ``ctx`` may hold the
+    # submitted value (a national id number, say), which must not be echoed or logged.
+    errors = [
+        FieldError(
+            field=_dotted(error.get("loc", ())),
+            message=str(error.get("msg", "Invalid value")),
+            code=str(error.get("type", "invalid")),
+        )
+        for error in exc.errors()
+    ]
+    count = len(errors)
+    problem = InvalidInput(
+        f"{count} invalid field{'s' if count != 1 else ''}; see `errors`.", errors=errors
+    )
+    return _render_problem(problem, request.url.path)
+
+
+async def _handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    known = _PROBLEM_CLASSES.get(status)
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    title = known.title if known else phrase[:1] + phrase[1:].lower()  # like errors.Problem
+    code = known.code if known else re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else title
+    return problem_response(
+        status=status,
+        title=title,
+        type_uri=PROBLEM_TYPE_BASE + code,
+        detail=detail,
+        instance=request.url.path,
+        headers=exc.headers,
+    )
+
+
+async def _handle_unexpected(request: Request, exc: Exception) -> Response:
+    # Reached only if something fails outside RequestContextMiddleware, which handles the rest.
+    logger.error("unhandled exception", exc_info=exc)
+    return _render_problem(_INTERNAL_ERROR, request.url.path)
+
+
+# --------------------------------------------------------------------------- middleware
+
+
+class _RouteTemplates:
+    """Maps the route the router matched (``scope["route"]``) to its full path template.
+
+    A route's own ``path`` lacks the prefixes of the routers that include it, so the full
+    template comes from :func:`fastapi.routing.iter_route_contexts` over the app's routes,
+    cached per route object and rebuilt when an unknown route shows up.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[BaseRoute, list[tuple[str, Pattern[str] | None]]]] = {}
+        self._fallback: dict[int, tuple[BaseRoute, str]] = {}
+
+    def lookup(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if not isinstance(route, BaseRoute):
+            return UNMATCHED_ROUTE
+        entry = self._known.get(id(route))
+        if entry is None or entry[0] is not route:
+            fallback = self._fallback.get(id(route))
+            if fallback is not None and fallback[0] is route:
+                return fallback[1]
+            self._rebuild(scope.get("app"))
+            entry = self._known.get(id(route))
+            if entry is None or entry[0] is not route:
+                template = str(getattr(route, "path", "") or UNMATCHED_ROUTE)
+                self._fallback[id(route)] = (route, template)
+                return template
+        templates = entry[1]
+        if len(templates) > 1:  # the same router included under several prefixes
+            path = _route_path(scope)
+            for template, regex in templates:
+                if regex is not None and regex.match(path):
+                    return template
+        return templates[0][0]
+
+    def _rebuild(self, app: object) -> None:
+        routes = getattr(app, "routes", None)
+        if not isinstance(routes, Sequence):
+            return
+        known: dict[int, tuple[BaseRoute, list[tuple[str, Pattern[str] | None]]]] = {}
+        for context in iter_route_contexts(routes):
+            template = context.path
+            if not template:
+                continue
+            original = context.original_route
+            regex = getattr(context, "path_regex", None)
+            entry = known.setdefault(id(original), (original, []))
+            entry[1].append((template, regex if isinstance(regex, Pattern) else None))
+        self._known = known
+
+
+def _route_path(scope: Scope) -> str:
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", ""))
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _valid_id(value: str | None) -> str | None:
+    return value if value is not None and _ID_PATTERN.fullmatch(value) else None
+
+
+class RequestContextMiddleware:
+    """Pure ASGI middleware: ids, request metrics, request log line, last-resort 500.
+
+    - ``X-Request-ID`` is taken from the request (if it looks like an id: 1–128 characters
+      of ``A-Za-z0-9._:-``) or generated (uuid4); ``X-Correlation-ID`` likewise, defaulting to
+      the request id. Both are bound with :func:`shared.context.bound` (causation id = request
+      id) while the request is handled, so events it writes carry them, and both are echoed.
+    - ``shequ_http_requests_total`` and ``shequ_http_request_duration_seconds`` are recorded
+      with the matched route *template* (``unmatched`` when no route matched), the method
+      (``other`` for non-standard ones) and the status (``499`` if the request was
+      cancelled before a response started).
+    - An exception escaping the app is logged with its traceback and answered with a 500
+      problem+json carrying no internals (re-raised if the response had already started).
+    """
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+        self._routes = _RouteTemplates()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request_id = _valid_id(headers.get(REQUEST_ID_HEADER)) or str(uuid.uuid4())
+        correlation_id = _valid_id(headers.get(CORRELATION_ID_HEADER)) or request_id
+        status = 0
+        started = False
+
+        async def send_with_ids(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = int(message["status"])
+                response_headers = MutableHeaders(scope=message)
+                response_headers[REQUEST_ID_HEADER] = request_id
+                response_headers[CORRELATION_ID_HEADER] = correlation_id
+            await send(message)
+
+        begin = time.perf_counter()
+        with bound(correlation_id=correlation_id, causation_id=request_id, request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_ids)
+            except Exception:
+                logger.exception(
+                    "unhandled exception",
+                    extra={"method": scope.get("method"), "route": self._routes.lookup(scope)},
+                )
+                if started:
+                    raise
+                response = _render_problem(_INTERNAL_ERROR, str(scope.get("path", "")) or None)
+                await response(scope, receive, send_with_ids)
+            finally:
+                self._record(scope, status or 499, time.perf_counter() - begin)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = self._routes.lookup(scope)
+        method = str(scope.get("method", "")).upper()
+        labels = {
+            "service": self.service,
+            "route": route,
+            "method": method if method in _METHODS else "other",
+            "status": str(status),
+        }
+        HTTP_REQUESTS.labels(**labels).inc()
+        HTTP_LATENCY.labels(**labels).observe(seconds)
+        if route in _OPS_ROUTES and status < 500:
+            level = logging.DEBUG
+        elif status >= 500:
+            level = logging.WARNING
+        else:
+            level = logging.INFO
+        logger.log(
+            level,
+            "%s %s %s",
+            method,
+            route,
+            status,
+            extra={
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+            },
+        )
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def _short_reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    reason = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return reason if len(reason) <= 200 else reason[:197] + "..."
+
+
+async def _run_check(name: str, check: ReadinessCheck) -> str:
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_S):
+            await check()
+    except TimeoutError:
+        outcome = f"error: timed out after {READINESS_TIMEOUT_S:g}s"
+    except Exception as exc:
+        outcome = f"error: {_short_reason(exc)}"
+    else:
+        return "ok"
+    logger.warning("readiness check %s failed: %s", name, outcome, extra={"check": name})
+    return outcome
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "alive"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: every check in ``app.state.readiness_checks`` passes."""
+        checks: Mapping[str, ReadinessCheck] = (
+            getattr(request.app.state, "readiness_checks", None) or {}
+        )
+        names = list(checks)
+        outcomes = await asyncio.gather(*(_run_check(name, checks[name]) for name in names))
+        results = dict(zip(names, outcomes, strict=True))
+        ready = all(outcome == "ok" for outcome in outcomes)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": results},
+            status_code=200 if ready else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus exposition of the process's default registry."""
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+# --------------------------------------------------------------------------- OpenAPI
+
+_SCHEMA_REF = "#/components/schemas/"
+_DEFAULT_422_REF = {"$ref": _SCHEMA_REF + "HTTPValidationError"}
+
+
+def _document_problem_responses(schema: dict[str, Any]) -> None:
+    """Replace FastAPI's default 422 response schema with the problem+json one we send."""
+    replaced = False
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.get("responses", {})
+            content = responses.get("422", {}).get("content", {})
+            if content.get("application/json", {}).get("schema") != _DEFAULT_422_REF:
+                continue
+            responses["422"] = {
+                "description": "Invalid input: problem details naming each offending field.",
+                "content": {
+                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _SCHEMA_REF + "ProblemDetails"}}
+                },
+            }
+            replaced = True
+    if not replaced:
+        return
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    problem = ProblemDetails.model_json_schema(ref_template=_SCHEMA_REF + "{model}")
+    components.update(problem.pop("$defs", {}))
+    components["ProblemDetails"] = problem
+    if _SCHEMA_REF + "HTTPValidationError" not in json.dumps(schema):
+        components.pop("HTTPValidationError", None)
+        if _SCHEMA_REF + "ValidationError" not in json.dumps(schema):
+            components.pop("ValidationError", None)
+
+
+def _install_problem_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            _document_problem_responses(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------- factory
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    version: str = "0.1.0",
+    routers: Sequence[APIRouter] = (),
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    description: str = "",
+) -> FastAPI:
+    """Build a service's FastAPI app with health, readiness, metrics, ids and problem+json.
+
+    ``app.state.settings`` is ``settings``; ``app.state.readiness_checks`` starts empty (ready)
+    for the ``lifespan`` to fill or replace.
+    """
+    configure_logging(settings)
+    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.readiness_checks = {}
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    app.add_exception_handler(Problem, _handle_problem)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(Exception, _handle_unexpected)
+    app.include_router(_operations_router())
+    for router in routers:
+        app.include_router(router)
+    _install_problem_openapi(app)
+    return app

@@ -1,0 +1,489 @@
+"""Tests of the app factory (shared.http) and structured logging (shared.observability)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import shared.http
+from fastapi import APIRouter, FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+from pydantic import BaseModel
+from shared.context import causation_id_var, correlation_id_var, request_id_var
+from shared.errors import Conflict, FieldError, InvalidInput, NotFound
+from shared.http import PROBLEM_MEDIA_TYPE, create_app
+from shared.observability import configure_logging
+from shared.settings import ServiceSettings
+
+SERVICE = "httptest"
+NATIONAL_ID = "110101199003071234"  # 18 digits, shaped like a resident identity number
+
+log = logging.getLogger("shequ.test.http")
+
+
+class NewResident(BaseModel):
+    name: str
+    birth_date: dt.date
+
+
+residents = APIRouter(prefix="/residents")
+
+
+@residents.get("/{resident_id}")
+async def get_resident(resident_id: str) -> dict[str, str]:
+    return {"resident_id": resident_id}
+
+
+@residents.get("")
+async def list_residents(limit: int = 10) -> dict[str, int]:
+    return {"limit": limit}
+
+
+@residents.post("", status_code=201)
+async def add_resident(resident: NewResident) -> dict[str, str]:
+    return {"name": resident.name}
+
+
+households = APIRouter(prefix="/households")
+
+
+@households.get("/{household_id}")
+async def get_household(household_id: str) -> dict[str, str]:
+    return {"household_id": household_id}
+
+
+versioned = APIRouter(prefix="/v1")
+versioned.include_router(households)
+
+misc = APIRouter()
+
+
+@misc.get("/missing/{resident_id}")
+async def missing(resident_id: str) -> None:
+    raise NotFound(f"No resident {resident_id}.")
+
+
+@misc.post("/rules")
+async def rules() -> None:
+    raise InvalidInput(
+        errors=[FieldError("body.birth_date", "must not be in the future", "in-future")]
+    )
+
+
+@misc.post("/conflict")
+async def conflict() -> None:
+    raise Conflict("Already enrolled.", headers={"Retry-After": "5"}, extra={"case_id": "c-1"})
+
+
+@misc.get("/boom")
+async def boom() -> None:
+    raise RuntimeError("secret internal detail")
+
+
+@misc.get("/context")
+async def context_ids() -> dict[str, str | None]:
+    return {
+        "request_id": request_id_var.get(),
+        "correlation_id": correlation_id_var.get(),
+        "causation_id": causation_id_var.get(),
+    }
+
+
+@misc.get("/context-sync")
+def context_ids_sync() -> dict[str, str | None]:
+    return {"correlation_id": correlation_id_var.get()}
+
+
+@misc.get("/log")
+async def log_something() -> dict[str, str]:
+    log.info("hello", extra={"event_id": "e-1", "event_type": "shequ.test.v1", "topic": "t"})
+    return {"ok": "yes"}
+
+
+def make_settings(**overrides: Any) -> ServiceSettings:
+    return ServiceSettings(service_name=SERVICE, _env_file=None, **overrides)
+
+
+def make_app(**kwargs: Any) -> FastAPI:
+    return create_app(
+        make_settings(),
+        title="HTTP test",
+        routers=[residents, versioned, misc],
+        **kwargs,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """configure_logging changes process-wide state; put it back after each test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(make_app()) as test_client:
+        yield test_client
+
+
+def requests_count(route: str, method: str, status: str) -> float:
+    labels = {"service": SERVICE, "route": route, "method": method, "status": status}
+    return REGISTRY.get_sample_value("shequ_http_requests_total", labels) or 0.0
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"] == f"urn:shequ:problem:{code}"
+    assert body["title"]
+    assert body["detail"]
+    return body
+
+
+# --------------------------------------------------------------------------- health
+
+
+def test_healthz_is_alive(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "alive"}
+
+
+def test_readyz_without_checks_is_ready(client: TestClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {}}
+
+
+def test_readyz_runs_checks_registered_in_lifespan() -> None:
+    async def ok() -> None:
+        return None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.readiness_checks = {"database": ok, "broker": ok}
+        yield
+
+    with TestClient(make_app(lifespan=lifespan)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+
+
+def test_readyz_names_the_failing_check(client: TestClient) -> None:
+    async def ok() -> None:
+        return None
+
+    async def broker_down() -> None:
+        raise ConnectionError("Unable to bootstrap from 127.0.0.1:9092")
+
+    client.app.state.readiness_checks = {"database": ok, "broker": broker_down}  # type: ignore[attr-defined]
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "not ready"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["broker"].startswith("error: ConnectionError: Unable to bootstrap")
+
+
+def test_readyz_times_out_slow_checks(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shared.http, "READINESS_TIMEOUT_S", 0.05)
+
+    async def hangs() -> None:
+        await asyncio.sleep(10)
+
+    client.app.state.readiness_checks = {"database": hangs}  # type: ignore[attr-defined]
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "error: timed out after 0.05s"}
+
+
+def test_readyz_runs_checks_concurrently(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each check waits for the other to have started: only concurrent runs both pass.
+    monkeypatch.setattr(shared.http, "READINESS_TIMEOUT_S", 2.0)
+    started: dict[str, asyncio.Event] = {}
+
+    def waits_for(me: str, other: str) -> shared.http.ReadinessCheck:
+        async def check() -> None:
+            started.setdefault(me, asyncio.Event()).set()
+            await started.setdefault(other, asyncio.Event()).wait()
+
+        return check
+
+    client.app.state.readiness_checks = {  # type: ignore[attr-defined]
+        "database": waits_for("database", "broker"),
+        "broker": waits_for("broker", "database"),
+    }
+    response = client.get("/readyz")
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+
+
+def test_settings_on_app_state() -> None:
+    app = make_app()
+    assert app.state.settings.service_name == SERVICE
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_metrics_use_route_templates(client: TestClient) -> None:
+    before = requests_count("/residents/{resident_id}", "GET", "200")
+    nested_before = requests_count("/v1/households/{household_id}", "GET", "200")
+    unmatched_before = requests_count("unmatched", "GET", "404")
+
+    assert client.get("/residents/r-4711").status_code == 200
+    assert client.get("/v1/households/h-99").status_code == 200
+    assert client.get("/no/such/path/r-4711").status_code == 404
+
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert "shequ_http_requests_total{" in text
+    assert 'route="/residents/{resident_id}"' in text
+    assert "r-4711" not in text
+    assert "h-99" not in text
+    assert requests_count("/residents/{resident_id}", "GET", "200") == before + 1
+    assert requests_count("/v1/households/{household_id}", "GET", "200") == nested_before + 1
+    assert requests_count("unmatched", "GET", "404") == unmatched_before + 1
+    assert (
+        REGISTRY.get_sample_value(
+            "shequ_http_request_duration_seconds_count",
+            {
+                "service": SERVICE,
+                "route": "/residents/{resident_id}",
+                "method": "GET",
+                "status": "200",
+            },
+        )
+        or 0
+    ) >= 1
+
+
+def test_metrics_tell_apart_a_router_included_twice() -> None:
+    items = APIRouter(prefix="/items")
+
+    @items.get("/{item_id}")
+    async def get_item(item_id: str) -> dict[str, str]:
+        return {"item_id": item_id}
+
+    first, second = APIRouter(prefix="/first"), APIRouter(prefix="/second")
+    first.include_router(items)
+    second.include_router(items)
+    app = create_app(make_settings(), title="twice", routers=[first, second])
+    before = requests_count("/second/items/{item_id}", "GET", "200")
+    with TestClient(app) as client:
+        assert client.get("/second/items/i-1").status_code == 200
+    assert requests_count("/second/items/{item_id}", "GET", "200") == before + 1
+
+
+def test_metrics_count_unhandled_errors_as_500(client: TestClient) -> None:
+    before = requests_count("/boom", "GET", "500")
+    client.get("/boom")
+    assert requests_count("/boom", "GET", "500") == before + 1
+
+
+# --------------------------------------------------------------------------- problem+json
+
+
+def test_validation_error_names_field_without_echoing_value(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    response = client.post("/residents", json={"name": "Li Wei", "birth_date": NATIONAL_ID})
+    body = assert_problem(response, 422, "invalid-input")
+    assert body["instance"] == "/residents"
+    fields = {error["field"]: error for error in body["errors"]}
+    assert set(fields) == {"body.birth_date"}
+    assert fields["body.birth_date"]["message"]
+    assert fields["body.birth_date"]["code"]
+    assert NATIONAL_ID not in response.text
+    assert NATIONAL_ID not in capsys.readouterr().err
+
+
+def test_validation_error_on_query_and_missing_field(client: TestClient) -> None:
+    body = assert_problem(client.get("/residents", params={"limit": "many"}), 422, "invalid-input")
+    assert [error["field"] for error in body["errors"]] == ["query.limit"]
+
+    body = assert_problem(client.post("/residents", json={"name": "Li"}), 422, "invalid-input")
+    assert body["errors"] == [
+        {"field": "body.birth_date", "message": "Field required", "code": "missing"}
+    ]
+
+
+def test_raised_not_found(client: TestClient) -> None:
+    body = assert_problem(client.get("/missing/r-1"), 404, "not-found")
+    assert body == {
+        "type": "urn:shequ:problem:not-found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "No resident r-1.",
+        "instance": "/missing/r-1",
+        "errors": [],
+    }
+
+
+def test_raised_invalid_input_with_field_errors(client: TestClient) -> None:
+    body = assert_problem(client.post("/rules"), 422, "invalid-input")
+    assert body["errors"] == [
+        {"field": "body.birth_date", "message": "must not be in the future", "code": "in-future"}
+    ]
+
+
+def test_problem_headers_and_extra_members(client: TestClient) -> None:
+    response = client.post("/conflict")
+    body = assert_problem(response, 409, "conflict")
+    assert response.headers["retry-after"] == "5"
+    assert body["case_id"] == "c-1"
+    assert body["detail"] == "Already enrolled."
+
+
+def test_unknown_route_is_problem(client: TestClient) -> None:
+    body = assert_problem(client.get("/nowhere"), 404, "not-found")
+    assert body["instance"] == "/nowhere"
+
+
+def test_wrong_method_is_problem(client: TestClient) -> None:
+    response = client.delete("/healthz")
+    body = assert_problem(response, 405, "method-not-allowed")
+    assert body["title"] == "Method not allowed"
+    assert "GET" in response.headers["allow"]
+
+
+def test_unhandled_exception_is_500_without_internals(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    response = client.get("/boom", headers={"X-Request-ID": "req-boom"})
+    body = assert_problem(response, 500, "internal-error")
+    assert "secret internal detail" not in response.text
+    assert "Traceback" not in response.text
+    assert "RuntimeError" not in response.text
+    assert response.headers["x-request-id"] == "req-boom"
+    logged = [line for line in json_lines(capsys.readouterr().err) if line.get("exception")]
+    assert logged
+    assert logged[0]["request_id"] == "req-boom"
+    assert "RuntimeError: secret internal detail" in logged[0]["exception"]
+    assert body["instance"] == "/boom"
+
+
+def test_openapi_documents_problem_responses() -> None:
+    schema = make_app().openapi()
+    response = schema["paths"]["/residents"]["post"]["responses"]["422"]
+    assert response["content"][PROBLEM_MEDIA_TYPE]["schema"] == {
+        "$ref": "#/components/schemas/ProblemDetails"
+    }
+    assert "ProblemDetails" in schema["components"]["schemas"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    assert "/healthz" not in schema["paths"]
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def test_ids_are_generated_and_echoed(client: TestClient) -> None:
+    response = client.get("/healthz")
+    request_id = response.headers["x-request-id"]
+    assert uuid.UUID(request_id)
+    assert response.headers["x-correlation-id"] == request_id
+
+
+def test_ids_are_taken_from_request_and_bound(client: TestClient) -> None:
+    response = client.get(
+        "/context", headers={"X-Request-ID": "req-1", "X-Correlation-ID": "corr-1"}
+    )
+    assert response.json() == {
+        "request_id": "req-1",
+        "correlation_id": "corr-1",
+        "causation_id": "req-1",
+    }
+    assert response.headers["x-request-id"] == "req-1"
+    assert response.headers["x-correlation-id"] == "corr-1"
+
+
+def test_correlation_defaults_to_request_id_and_reaches_sync_routes(client: TestClient) -> None:
+    response = client.get("/context-sync", headers={"X-Request-ID": "req-2"})
+    assert response.json() == {"correlation_id": "req-2"}
+    assert response.headers["x-correlation-id"] == "req-2"
+
+
+def test_malformed_ids_are_replaced(client: TestClient) -> None:
+    response = client.get("/context", headers={"X-Request-ID": "not an id; drop table"})
+    request_id = response.headers["x-request-id"]
+    assert uuid.UUID(request_id)
+    assert response.json()["request_id"] == request_id
+
+
+def test_ids_are_unbound_after_the_request(client: TestClient) -> None:
+    client.get("/context", headers={"X-Request-ID": "req-3"})
+    assert request_id_var.get() is None
+    assert correlation_id_var.get() is None
+
+
+# --------------------------------------------------------------------------- logging
+
+
+def test_log_lines_are_json_with_ids_and_extras(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    client.get("/log", headers={"X-Request-ID": "req-log", "X-Correlation-ID": "corr-log"})
+    lines = json_lines(capsys.readouterr().err)
+
+    hello = next(line for line in lines if line["message"] == "hello")
+    assert hello["level"] == "INFO"
+    assert hello["logger"] == "shequ.test.http"
+    assert hello["service"] == SERVICE
+    assert hello["request_id"] == "req-log"
+    assert hello["correlation_id"] == "corr-log"
+    assert hello["causation_id"] == "req-log"
+    assert hello["event_id"] == "e-1"
+    assert hello["event_type"] == "shequ.test.v1"
+    assert hello["topic"] == "t"
+    assert dt.datetime.fromisoformat(hello["timestamp"]).tzinfo is not None
+
+    access = next(line for line in lines if line.get("route") == "/log")
+    assert access["message"] == "GET /log 200"
+    assert access["method"] == "GET"
+    assert access["status"] == 200
+    assert access["duration_ms"] >= 0
+    assert access["request_id"] == "req-log"
+
+
+def test_configure_logging_is_idempotent(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = make_settings()
+    configure_logging(settings)
+    configure_logging(settings)
+    capsys.readouterr()
+    log.warning("once")
+    assert [line["message"] for line in json_lines(capsys.readouterr().err)] == ["once"]
+    assert logging.getLogger("aiokafka").level == logging.WARNING
+    assert logging.getLogger("uvicorn.access").disabled
+
+
+def test_readable_format_when_json_is_off(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(make_settings(log_json=False))
+    capsys.readouterr()
+    log.info("plain", extra={"event_id": "e-2"})
+    line = capsys.readouterr().err.strip()
+    assert not line.startswith("{")
+    assert "plain" in line
+    assert SERVICE in line
+    assert "event_id=e-2" in line
