@@ -1,0 +1,1 @@
+"""Adapters of the casework service: ORM tables and repositories."""

@@ -1,0 +1,1 @@
+"""Adapters of the eldercare service: ORM tables and repositories."""

@@ -1,0 +1,1 @@
+"""Domain model of the eldercare service: entities and rules, no I/O."""

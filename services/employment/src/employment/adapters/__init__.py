@@ -1,0 +1,1 @@
+"""Adapters of the employment service: ORM tables and repositories."""

@@ -1,0 +1,1 @@
+"""Adapters of the metrics service: ORM tables and repositories."""

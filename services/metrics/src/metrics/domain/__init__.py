@@ -1,0 +1,1 @@
+"""Domain model of the metrics service: entities and rules, no I/O."""

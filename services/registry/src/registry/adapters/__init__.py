@@ -1,0 +1,1 @@
+"""Adapters of the registry service: ORM tables and repositories."""

@@ -1,0 +1,155 @@
+"""The areas API on PostgreSQL and the broker: rules, auth, pagination, events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from registry.adapters.tables import AreaRow
+from registry.app import create_app
+from registry.settings import Settings
+from shared.db import create_engine, session_factory
+from shared.kafka import read_topic
+from shared.tables import OutboxRecord
+from shared.testing.service import bearer, running_service
+from sqlalchemy import func, select
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(fresh_postgres_url: str, kafka_bootstrap: str) -> Settings:
+    return Settings(database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_service(create_app, settings) as client:
+        yield client
+
+
+def area(area_id: str, level: str, parent: str | None, **extra: object) -> dict[str, object]:
+    return {
+        "id": area_id,
+        "level": level,
+        "name": f"Area {area_id}",
+        "parent_id": parent,
+        "valid_from": "2005-01-01",
+        **extra,
+    }
+
+
+async def build_tree(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    for body in [
+        area("c1", "city", None),
+        area("d1", "district", "c1"),
+        area("d2", "district", "c1"),
+        area("s1", "street", "d1"),
+        area("s2", "street", "d2"),
+        area("m1", "community", "s1", kind="residential", household_count=1947),
+        area("m2", "community", "s1", kind="block", household_count=2280),
+        area("m3", "community", "s2", kind="work_unit", household_count=1500),
+    ]:
+        response = await client.post("/areas", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+
+
+async def counts(settings: Settings) -> tuple[int, int]:
+    engine = create_engine(settings.resolved_database_url())
+    async with session_factory(engine)() as session:
+        areas = await session.scalar(select(func.count()).select_from(AreaRow))
+        events = await session.scalar(select(func.count()).select_from(OutboxRecord))
+    await engine.dispose()
+    return int(areas or 0), int(events or 0)
+
+
+async def test_register_get_and_list_with_paths(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    writer = bearer(settings, "registry:write", "registry:read")
+    await build_tree(client, writer)
+    got = await client.get("/areas/m2", headers=writer)
+    assert got.json()["path"] == ["c1", "d1", "s1", "m2"]
+    assert got.json()["household_count"] == 2280
+
+    first = await client.get("/areas", params={"within": "d1", "limit": 2}, headers=writer)
+    assert [a["id"] for a in first.json()["items"]] == ["d1", "m1"]
+    second = await client.get(
+        "/areas",
+        params={"within": "d1", "limit": 2, "cursor": first.json()["next_cursor"]},
+        headers=writer,
+    )
+    assert [a["id"] for a in second.json()["items"]] == ["m2", "s1"]
+    assert second.json()["next_cursor"] is None
+
+    communities = await client.get("/areas", params={"level": "community"}, headers=writer)
+    assert [a["id"] for a in communities.json()["items"]] == ["m1", "m2", "m3"]
+
+
+async def test_rule_violations_are_problems_naming_the_field_and_store_nothing(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    writer = bearer(settings, "registry:write", "registry:read")
+    await build_tree(client, writer)
+    before = await counts(settings)
+
+    wrong_level = await client.post("/areas", json=area("x1", "community", "d1"), headers=writer)
+    assert wrong_level.status_code == 422
+    assert wrong_level.headers["content-type"] == "application/problem+json"
+    assert wrong_level.json()["errors"][0]["field"] == "body.parent_id"
+
+    bad_date = await client.post(
+        "/areas", json=area("x2", "street", "d1", valid_from="2005-13-01"), headers=writer
+    )
+    assert bad_date.status_code == 422
+    assert bad_date.json()["errors"][0]["field"] == "body.valid_from"
+
+    duplicate = await client.post("/areas", json=area("d1", "district", "c1"), headers=writer)
+    assert duplicate.status_code == 409
+    assert await counts(settings) == before
+
+
+async def test_tokens_need_the_scope_and_stay_in_their_area(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await build_tree(client, bearer(settings, "registry:write"))
+    assert (await client.get("/areas/m1")).status_code == 401
+    assert (
+        await client.get("/areas/m1", headers=bearer(settings, "casework:read"))
+    ).status_code == 403
+
+    street_worker = bearer(settings, "registry:read", "registry:write", area="s1")
+    assert (await client.get("/areas/m1", headers=street_worker)).status_code == 200
+    assert (await client.get("/areas/m3", headers=street_worker)).status_code == 404
+    listed = await client.get("/areas", headers=street_worker)
+    assert [a["id"] for a in listed.json()["items"]] == ["m1", "m2", "s1"]
+    outside = await client.post("/areas", json=area("m9", "community", "s2"), headers=street_worker)
+    assert outside.status_code == 404
+    inside = await client.post("/areas", json=area("m8", "community", "s1"), headers=street_worker)
+    assert inside.status_code == 201
+
+
+async def test_each_registered_area_is_published_as_a_cloudevent(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    writer = bearer(settings, "registry:write")
+    marker = f"t{id(client)}"
+    await client.post("/areas", json=area(marker, "city", None), headers=writer)
+    await client.post("/areas", json=area(f"{marker}d", "district", marker), headers=writer)
+
+    async def published() -> list[dict[str, object]]:
+        records = await read_topic(settings, "registry.area.events")
+        events = [json.loads(r.value) for r in records]
+        return [e for e in events if str(e["partitionkey"]).startswith(marker)]
+
+    for _ in range(50):
+        events = await published()
+        if len(events) == 2:
+            break
+    assert [e["subject"] for e in events] == [f"area/{marker}", f"area/{marker}d"]
+    district = events[1]
+    assert district["type"] == "org.shequ.registry.area.created.v1"
+    assert district["source"] == "/services/registry"
+    assert district["data"]["path"] == [marker, f"{marker}d"]  # type: ignore[index]
