@@ -1,0 +1,65 @@
+# Shequ developer commands. `make` alone lists them. Nothing here prompts for input.
+
+UV ?= uv
+PYTHON ?= python3
+PYTEST_ARGS ?=
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+
+# `pip install --user uv` puts uv in ~/.local/bin, which a fresh shell may not have on PATH.
+export PATH := $(HOME)/.local/bin:$(PATH)
+# Never rewrite uv.lock from here; a stale lock is an error to fix by hand (`uv lock`).
+RUN := $(UV) run --frozen
+
+.DEFAULT_GOAL := help
+.PHONY: help install dev stop test lint format schemas clean
+
+help: ## List the targets
+	@echo "Shequ: make <target>"
+	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+install: ## Install uv if missing, then every package and dev tool into .venv
+	@if ! command -v $(UV) >/dev/null 2>&1; then \
+		echo "uv not found; installing it with pip"; \
+		$(PYTHON) -m pip install --user --quiet uv 2>/dev/null \
+		|| $(PYTHON) -m pip install --user --quiet --break-system-packages uv \
+		|| pip install --quiet uv \
+		|| { echo "Could not install uv with pip; see https://docs.astral.sh/uv/" >&2; exit 1; }; \
+	fi
+	@command -v $(UV) >/dev/null 2>&1 || { echo "uv installed but not on PATH ($(PATH))" >&2; exit 1; }
+	$(UV) sync --all-packages --frozen
+
+dev: install ## Run the broker and all five services (Ctrl-C stops them)
+	$(RUN) shequ dev up
+
+stop: ## Stop what `make dev` started
+	$(RUN) shequ dev stop
+
+test: install ## Run every test (needs PostgreSQL on 127.0.0.1:5432; .ci/run starts it)
+	@command -v pg_isready >/dev/null 2>&1 || { \
+		echo "pg_isready not found: the tests need PostgreSQL on $(PG_HOST):$(PG_PORT)." >&2; \
+		echo "Install and start it (apt-get install postgresql), or run .ci/run." >&2; exit 1; }
+	@pg_isready -q -h $(PG_HOST) -p $(PG_PORT) || { \
+		echo "PostgreSQL is not reachable at $(PG_HOST):$(PG_PORT); start it" >&2; \
+		echo "(pg_ctlcluster --skip-systemctl-redirect <version> main start), or run .ci/run." >&2; \
+		exit 1; }
+	$(RUN) pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install ## ruff (lint and format check) and mypy --strict
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy shared/src services/*/src
+
+format: install ## Rewrite the code with ruff (format and safe fixes)
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+schemas: install ## Regenerate docs/events/*.json, docs/asyncapi.yaml and the events catalogue
+	$(RUN) shequ schemas
+
+clean: ## Delete var/ (databases, logs) and caches; keeps .venv
+	@if ls var/run/*.pid >/dev/null 2>&1; then \
+		echo "var/run holds pid files: run \`make stop\` first." >&2; exit 1; fi
+	rm -rf var test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	find . -path ./.venv -prune -o -type d -name __pycache__ -exec rm -rf {} +
