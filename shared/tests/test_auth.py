@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import logging
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Annotated, Any
 
 import jwt
@@ -33,32 +29,11 @@ from shared.auth import (
     mint_token,
     require_scopes,
 )
+from shared.cli import token as token_cli
 from shared.settings import ServiceSettings
 from typer.testing import CliRunner
 
-import shared
 from shared import errors
-
-
-def _load_token_cli() -> ModuleType:
-    """``shared.cli.token``, even while ``shared.cli``'s other sub-commands are unfinished.
-
-    Importing it normally runs ``shared/cli/__init__.py``, which imports every sibling
-    sub-command; when one is missing, load the module straight from its file instead.
-    """
-    try:
-        return importlib.import_module("shared.cli.token")
-    except ImportError:
-        path = Path(shared.__file__).parent / "cli" / "token.py"
-        spec = importlib.util.spec_from_file_location("shequ_cli_token_under_test", path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-
-token_cli = _load_token_cli()
 
 CITY, DISTRICT, STREET, COMMUNITY = "city-1", "district-7", "street-3", "community-42"
 COMMUNITY_PATH = [CITY, DISTRICT, STREET, COMMUNITY]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 from pydantic import BaseModel, Field
+from shared.cli.schemas import generate
 from shared.contracts import CONTRACTS, ContractRegistry, EventContract, EventPayload
 from shared.contracts.docs import (
     asyncapi_document,
@@ -224,22 +222,6 @@ def fake_registry(*, with_extra_field: bool = False, with_second: bool = False) 
 
         registry.contract(service="test", aggregate="thing", name="vanished")(ThingVanished)
     return registry
-
-
-def load_schemas_cli() -> ModuleType:
-    """``shared.cli.schemas``, even while sibling command modules are still missing."""
-    try:
-        return importlib.import_module("shared.cli.schemas")
-    except ImportError:
-        import shared
-
-        path = Path(shared.__file__).parent / "cli" / "schemas.py"
-        spec = importlib.util.spec_from_file_location("_shequ_cli_schemas", path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
 
 
 # --------------------------------------------------------------------------- the real contracts
@@ -468,13 +450,8 @@ def test_channel_ids_are_asyncapi_identifiers() -> None:
 
 
 def test_cli_writes_and_checks(tmp_path: Path) -> None:
-    schemas = load_schemas_cli()
-    assert schemas.__doc__ == (
-        "Write the JSON Schema of every event, the AsyncAPI document and the events catalogue "
-        "under docs/."
-    )
     app = Typer()
-    app.command()(schemas.generate)
+    app.command()(generate)
     runner = CliRunner()
 
     result = runner.invoke(app, ["--check", "--root", str(tmp_path)])
@@ -488,6 +465,7 @@ def test_cli_writes_and_checks(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert not stale.exists()
     assert check_all(tmp_path, CONTRACTS) == []
+    assert (tmp_path / "docs/configuration.md").read_text().startswith("# Configuration")
 
     result = runner.invoke(app, ["--check", "--root", str(tmp_path)])
     assert result.exit_code == 0, result.output
