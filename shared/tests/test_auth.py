@@ -104,7 +104,7 @@ def test_catalogue_has_read_and_write_per_service_plus_pii_and_dlq() -> None:
         f"{service}:{access}"
         for service in ("registry", "casework", "employment", "eldercare", "metrics")
         for access in ("read", "write")
-    } | {"pii:read", "dlq:admin"}
+    } | {"pii:read"}
     assert set(SCOPES) == expected
     assert expected == ALL_SCOPES
     assert all(description.strip() for description in SCOPES.values())
@@ -158,10 +158,10 @@ def test_minted_token_verifies_to_principal() -> None:
 def test_token_without_area_covers_the_platform() -> None:
     settings = make_settings()
     principal = TokenVerifier(settings).verify(
-        mint_token(settings, subject="admin", scopes="dlq:admin metrics:read")
+        mint_token(settings, subject="admin", scopes="pii:read metrics:read")
     )
     assert principal.area is None
-    assert principal.scopes == {"dlq:admin", "metrics:read"}
+    assert principal.scopes == {"pii:read", "metrics:read"}
 
 
 def test_scp_list_claim_is_accepted() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shared.api_docs import openapi_documents
 from shared.settings import ServiceSettings
 from shared.settings_docs import CONFIGURATION_DOC, configuration_markdown, service_settings
 
@@ -26,3 +27,16 @@ def test_every_setting_is_described_and_listed() -> None:
 
 def test_all_five_services_are_documented() -> None:
     assert set(service_settings()) == {"registry", "casework", "employment", "eldercare", "metrics"}
+
+
+def test_committed_openapi_documents_match_the_apps() -> None:
+    documents = openapi_documents()
+    assert {path.name for path in documents} == {
+        "registry.yaml",
+        "casework.yaml",
+        "employment.yaml",
+        "eldercare.yaml",
+        "metrics.yaml",
+    }
+    for relative, text in documents.items():
+        assert (ROOT / relative).read_text(encoding="utf-8") == text, "run `make schemas`"

@@ -59,7 +59,6 @@ SCOPES: Mapping[str, str] = {
     "metrics:read": "Read indicators, targets and dashboards.",
     "metrics:write": "Set indicator targets.",
     "pii:read": "See unmasked national id numbers (otherwise masked in responses).",
-    "dlq:admin": "Inspect and requeue dead-lettered events.",
 }
 """Every scope the platform knows, with what it allows."""
 
@@ -67,7 +66,6 @@ ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
 """The names of every scope in :data:`SCOPES`."""
 
 PII_READ = "pii:read"
-DLQ_ADMIN = "dlq:admin"
 
 DEVELOPMENT_ENVIRONMENT = "development"
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})

@@ -1,5 +1,5 @@
-"""Write the JSON Schema of every event, the AsyncAPI document, the events catalogue and the
-configuration reference under docs/."""
+"""Write the JSON Schema of every event, the AsyncAPI document, the events catalogue, the
+services' OpenAPI documents and the configuration reference under docs/."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from shared.api_docs import openapi_documents
 from shared.contracts import CONTRACTS
 from shared.contracts.docs import check_all, undocumented, write_all
 from shared.settings_docs import CONFIGURATION_DOC, configuration_markdown
@@ -22,10 +23,11 @@ def generate(
     for problem in undocumented(CONTRACTS):
         typer.echo(f"warning: {problem}", err=True)
     drifted = check_all(root, CONTRACTS)
-    configuration = configuration_markdown()
-    config_path = root / CONFIGURATION_DOC
-    if not config_path.exists() or config_path.read_text(encoding="utf-8") != configuration:
-        drifted.append(f"{CONFIGURATION_DOC} (out of date)")
+    generated = {CONFIGURATION_DOC: configuration_markdown(), **openapi_documents()}
+    for relative, text in generated.items():
+        path = root / relative
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            drifted.append(f"{relative} (out of date)")
     if check:
         if drifted:
             typer.echo("Generated docs differ from the committed files:", err=True)
@@ -36,7 +38,9 @@ def generate(
         typer.echo(f"Event docs are up to date ({len(CONTRACTS)} event types).")
         return
     write_all(root, CONTRACTS)
-    config_path.write_text(configuration, encoding="utf-8")
+    for relative, text in generated.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text, encoding="utf-8")
     for line in drifted:
         typer.echo(f"changed {line}")
-    typer.echo(f"Event docs written under {root / 'docs'} ({len(CONTRACTS)} event types).")
+    typer.echo(f"Docs written under {root / 'docs'} ({len(CONTRACTS)} event types).")
