@@ -6,7 +6,7 @@ Use cases and routers raise these; :mod:`shared.http` renders them with ``type``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 PROBLEM_TYPE_BASE = "urn:shequ:problem:"
@@ -76,15 +76,3 @@ class Conflict(Problem):
     """The request conflicts with the current state (409)."""
 
     status, title, code = 409, "Conflict", "conflict"
-
-
-@dataclass
-class ProblemDocument:
-    """The JSON body of a problem response."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[dict[str, str]] = field(default_factory=list)

@@ -118,5 +118,4 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-RuntimeDep = Annotated[ServiceRuntime, Depends(_runtime)]
 SessionDep = Annotated[AsyncSession, Depends(_session)]
