@@ -117,3 +117,22 @@ def drop_platform_tables() -> None:
     op.drop_table("inbox")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_table("outbox")
+
+
+def create_idempotency_table() -> None:
+    """Create the table behind ``Idempotency-Key`` (:mod:`shared.idempotency`)."""
+    op.create_table(
+        "idempotency_record",
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("response_body", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("subject", "key", name="pk_idempotency_record"),
+    )
+
+
+def drop_idempotency_table() -> None:
+    """Undo :func:`create_idempotency_table`."""
+    op.drop_table("idempotency_record")

@@ -3,7 +3,8 @@
 - ``outbox``: events written in the business transaction, waiting for the relay;
 - ``inbox``: ``(consumer, event_id)`` of every event a consumer has applied, for
   de-duplication in the same transaction as the effect;
-- ``relay_lease``: which relay instance may publish (one per service at a time).
+- ``relay_lease``: which relay instance may publish (one per service at a time);
+- ``idempotency_record``: writes done under an ``Idempotency-Key`` and their responses.
 """
 
 from __future__ import annotations
@@ -63,6 +64,19 @@ class RelayLease(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(200), default=None)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class IdempotencyRecord(Base):
+    """A write done under an ``Idempotency-Key``, with its response (:mod:`shared.idempotency`)."""
+
+    __tablename__ = "idempotency_record"
+
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 def platform_metadata() -> MetaData:

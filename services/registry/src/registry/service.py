@@ -60,6 +60,8 @@ async def register_area(
         parent_id=parent_id,
         path=list(path),
         valid_from=valid_from,
+        kind=kind,
+        household_count=household_count,
     )
     outbox.add(session, CONTRACTS.new_event(payload, aggregate_id=area_id))
     return row

@@ -8,6 +8,7 @@ validation.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -64,7 +65,7 @@ class EventContract:
     @property
     def description(self) -> str:
         """The payload class's docstring: when the event is emitted."""
-        return (self.payload.__doc__ or "").strip()
+        return inspect.cleandoc(self.payload.__doc__ or "")
 
 
 class UnknownEventType(LookupError):

@@ -1,0 +1,114 @@
+"""``Idempotency-Key`` for writes (draft-ietf-httpapi-idempotency-key-header).
+
+A client retrying a write with the same key gets the first response again, and the write
+happens once: the key, a fingerprint of the request and the response are stored in the same
+transaction as the write's effect. The same key with a different request is refused (422);
+a key whose first request is still running is refused (409). Keys are scoped to the token's
+subject and kept for :data:`RETENTION` (deleted lazily).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.errors import Conflict, FieldError, InvalidInput
+from shared.tables import IdempotencyRecord
+
+RETENTION = timedelta(hours=24)
+REPLAYED_HEADER = "Idempotency-Replayed"
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Makes a retried write happen once; the first response is replayed.",
+    ),
+]
+
+
+async def fingerprint(request: Request) -> str:
+    """SHA-256 of the method, path, query and body of a request."""
+    digest = hashlib.sha256()
+    for part in (request.method, request.url.path, request.url.query):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    digest.update(await request.body())
+    return digest.hexdigest()
+
+
+async def run_idempotent(
+    session: AsyncSession,
+    *,
+    request: Request,
+    key: str | None,
+    subject: str,
+    operation: Callable[[], Awaitable[tuple[int, Any]]],
+) -> JSONResponse:
+    """Run ``operation`` (returning status and body) once per key, in one transaction.
+
+    The session must not be in a transaction yet; this begins and commits it.
+    """
+    if key is None:
+        async with session.begin():
+            status, body = await operation()
+        return JSONResponse(jsonable_encoder(body), status_code=status)
+    request_fingerprint = await fingerprint(request)
+    try:
+        async with session.begin():
+            existing = await session.get(IdempotencyRecord, (subject, key))
+            now = datetime.now(UTC)
+            if existing is not None and _as_utc(existing.created_at) > now - RETENTION:
+                if existing.fingerprint != request_fingerprint:
+                    raise InvalidInput(
+                        "this Idempotency-Key was used for a different request",
+                        errors=[FieldError("header.Idempotency-Key", "reused for another request")],
+                    )
+                return JSONResponse(
+                    json.loads(existing.response_body),
+                    status_code=existing.status_code,
+                    headers={REPLAYED_HEADER: "true"},
+                )
+            if existing is not None:
+                await session.delete(existing)
+                await session.flush()
+            status, body = await operation()
+            encoded = jsonable_encoder(body)
+            session.add(
+                IdempotencyRecord(
+                    subject=subject,
+                    key=key,
+                    fingerprint=request_fingerprint,
+                    status_code=status,
+                    response_body=json.dumps(encoded),
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        raise Conflict("a request with this Idempotency-Key is in progress; retry later") from None
+    return JSONResponse(encoded, status_code=status)
+
+
+async def purge_expired(session: AsyncSession) -> None:
+    """Delete records older than the retention period."""
+    horizon = datetime.now(UTC) - RETENTION
+    await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < horizon))
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+__all__ = ["IdempotencyKey", "IdempotencyRecord", "purge_expired", "run_idempotent"]
