@@ -12,7 +12,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev stop test lint format schemas clean
+.PHONY: help install browser dev stop test lint format schemas clean
 
 help: ## List the targets
 	@echo "Shequ: make <target>"
@@ -36,7 +36,15 @@ dev: install ## Run the broker and all five services (Ctrl-C stops them)
 stop: ## Stop what `make dev` started
 	$(RUN) shequ dev stop
 
-test: install ## Run every test (needs PostgreSQL on 127.0.0.1:5432; .ci/run starts it)
+browser: ## Install Debian's chromium for the browser tests if it is missing (root or sudo)
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "chromium not found; installing Debian's package"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo "sudo -n" ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium \
+		|| { echo "Could not install chromium (apt-get install chromium)" >&2; exit 1; }; \
+	fi
+
+test: install browser ## Run every test (needs PostgreSQL on 127.0.0.1:5432; .ci/run starts it)
 	@command -v pg_isready >/dev/null 2>&1 || { \
 		echo "pg_isready not found: the tests need PostgreSQL on $(PG_HOST):$(PG_PORT)." >&2; \
 		echo "Install and start it (apt-get install postgresql), or run .ci/run." >&2; exit 1; }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from casework.app import create_app
 from casework.settings import Settings
 from shared.testing.service import running_service

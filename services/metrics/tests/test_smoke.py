@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from metrics.app import create_app
 from metrics.settings import Settings
 from shared.testing.service import running_service

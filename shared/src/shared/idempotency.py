@@ -28,6 +28,7 @@ from shared.tables import IdempotencyRecord
 RETENTION = timedelta(hours=24)
 REPLAYED_HEADER = "Idempotency-Replayed"
 
+#: Route parameter type; declare it with a default: ``key: IdempotencyKey = None``.
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -3,7 +3,9 @@
 - ``kafka_bootstrap``: one Tansu broker for the whole run (or ``SHEQU_TEST_KAFKA`` if set);
 - ``own_broker``: a private broker a test may stop and restart (outage tests);
 - ``postgres_url``: a fresh PostgreSQL database per session, dropped at the end;
-- ``sqlite_url``: a fresh SQLite file per test.
+- ``sqlite_url``: a fresh SQLite file per test;
+- every event staged in an outbox and every log line are recorded for the end-of-run scan
+  for national id numbers (``scan_last`` tests run after all others).
 """
 
 from __future__ import annotations
@@ -16,6 +18,19 @@ import pytest
 
 from shared.testing.broker import TansuBroker, free_port
 from shared.testing.netfault import TcpProxy
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Record every event and log line of the run (see :mod:`shared.testing.witness`)."""
+    config.addinivalue_line("markers", "scan_last: runs after every other test of the run")
+    from shared.testing import witness
+
+    witness.install()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move ``scan_last`` tests to the end, so they see what the whole run produced."""
+    items.sort(key=lambda item: item.get_closest_marker("scan_last") is not None)
 
 
 @pytest.fixture(scope="session")
