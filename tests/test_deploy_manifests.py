@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
