@@ -430,13 +430,13 @@ def _start_broker(layout: DevLayout) -> tuple[subprocess.Popen[bytes], int]:
     try:
         broker.start()
     except TimeoutError:
-        process = broker._process
+        process = broker.process
         if process is not None:
             _group_signal(process.pid, signal.SIGKILL)
         _print_tail(BROKER, log_path, offset)
         raise DevError(f"the broker did not listen on {layout.bootstrap_servers}") from None
     # TansuBroker starts the broker in a session of its own (process group id = pid)
-    process = broker._process
+    process = broker.process
     assert process is not None
     return process, offset
 

@@ -47,6 +47,11 @@ class TansuBroker:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The broker's process while it runs (its own process group)."""
+        return self._process
+
+    @property
     def bootstrap_servers(self) -> str:
         """``host:port`` for Kafka clients."""
         return f"127.0.0.1:{self.advertised_port}"
