@@ -54,4 +54,4 @@ def install() -> None:
         WITNESS.events.append(event.to_json_bytes().decode())
         original(session, event, **kwargs)
 
-    outbox.add = recording_add  # type: ignore[assignment]
+    outbox.add = recording_add
