@@ -60,7 +60,9 @@ async def run_idempotent(
 ) -> JSONResponse:
     """Run ``operation`` (returning status and body) once per key, in one transaction.
 
-    The session must not be in a transaction yet; this begins and commits it.
+    The key is claimed (its row inserted) before the operation runs, so a concurrent request
+    with the same key waits on that row and then replays the first response. The session
+    must not be in a transaction yet; this begins and commits it.
     """
     if key is None:
         async with session.begin():
@@ -69,37 +71,57 @@ async def run_idempotent(
     request_fingerprint = await fingerprint(request)
     try:
         async with session.begin():
-            existing = await session.get(IdempotencyRecord, (subject, key))
-            now = datetime.now(UTC)
-            if existing is not None and _as_utc(existing.created_at) > now - RETENTION:
-                if existing.fingerprint != request_fingerprint:
-                    raise InvalidInput(
-                        "this Idempotency-Key was used for a different request",
-                        errors=[FieldError("header.Idempotency-Key", "reused for another request")],
-                    )
-                return JSONResponse(
-                    json.loads(existing.response_body),
-                    status_code=existing.status_code,
-                    headers={REPLAYED_HEADER: "true"},
-                )
-            if existing is not None:
-                await session.delete(existing)
-                await session.flush()
+            replay = await _replay(session, subject=subject, key=key, fp=request_fingerprint)
+            if replay is not None:
+                return replay
+            record = IdempotencyRecord(
+                subject=subject,
+                key=key,
+                fingerprint=request_fingerprint,
+                status_code=0,
+                response_body="",
+                created_at=datetime.now(UTC),
+            )
+            session.add(record)
+            await session.flush()  # claims the key: a concurrent twin blocks here
             status, body = await operation()
             encoded = jsonable_encoder(body)
-            session.add(
-                IdempotencyRecord(
-                    subject=subject,
-                    key=key,
-                    fingerprint=request_fingerprint,
-                    status_code=status,
-                    response_body=json.dumps(encoded),
-                    created_at=now,
-                )
-            )
+            record.status_code = status
+            record.response_body = json.dumps(encoded)
     except IntegrityError:
+        # A twin request claimed the key first and has committed by now: replay its answer.
+        async with session.begin():
+            replay = await _replay(session, subject=subject, key=key, fp=request_fingerprint)
+        if replay is not None:
+            return replay
         raise Conflict("a request with this Idempotency-Key is in progress; retry later") from None
     return JSONResponse(encoded, status_code=status)
+
+
+async def _replay(session: AsyncSession, *, subject: str, key: str, fp: str) -> JSONResponse | None:
+    """The stored response for ``key``, a 422 if it was for another request, or None.
+
+    An expired record is deleted so the key can be used again.
+    """
+    existing = await session.get(IdempotencyRecord, (subject, key), populate_existing=True)
+    if existing is None:
+        return None
+    if _as_utc(existing.created_at) <= datetime.now(UTC) - RETENTION:
+        await session.delete(existing)
+        await session.flush()
+        return None
+    if existing.fingerprint != fp:
+        raise InvalidInput(
+            "this Idempotency-Key was used for a different request",
+            errors=[FieldError("header.Idempotency-Key", "reused for another request")],
+        )
+    if existing.status_code == 0:
+        raise Conflict("a request with this Idempotency-Key is in progress; retry later")
+    return JSONResponse(
+        json.loads(existing.response_body),
+        status_code=existing.status_code,
+        headers={REPLAYED_HEADER: "true"},
+    )
 
 
 async def purge_expired(session: AsyncSession) -> None:
