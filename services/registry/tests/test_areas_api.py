@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import func, select
+
 from registry.adapters.tables import AreaRow
 from registry.app import create_app
 from registry.settings import Settings
@@ -14,7 +16,6 @@ from shared.db import create_engine, session_factory
 from shared.kafka import read_topic
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer, running_service
-from sqlalchemy import func, select
 
 pytestmark = pytest.mark.integration
 
@@ -154,3 +155,55 @@ async def test_each_registered_area_is_published_as_a_cloudevent(
     assert district["type"] == "org.shequ.registry.area.created.v1"
     assert district["source"] == "/services/registry"
     assert district["data"]["path"] == [marker, f"{marker}d"]  # type: ignore[index]
+
+
+async def test_pages_are_stable_while_areas_are_added_and_filters_combine(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    writer = bearer(settings, "registry:write", "registry:read")
+    await build_tree(client, writer)
+    for index in (2, 4, 6, 8):
+        body = area(f"s1c{index}", "community", "s1", kind="geographic")
+        assert (await client.post("/areas", json=body, headers=writer)).status_code == 201
+
+    seen: list[str] = []
+    cursor: str | None = None
+    added = False
+    while True:
+        params: dict[str, str | int] = {"within": "s1", "level": "community", "limit": 3}
+        if cursor is not None:
+            params["cursor"] = cursor
+        page = (await client.get("/areas", params=params, headers=writer)).json()
+        seen += [a["id"] for a in page["items"]]
+        if not added:  # one before the cursor, one after it: only the later one shows up
+            for new_id in ("m0", "s1c9"):
+                body = area(new_id, "community", "s1", kind="geographic")
+                assert (await client.post("/areas", json=body, headers=writer)).status_code == 201
+            added = True
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["m1", "m2", "s1c2", "s1c4", "s1c6", "s1c8", "s1c9"]
+
+    by_kind = await client.get(
+        "/areas", params={"kind": "geographic", "limit": 500}, headers=writer
+    )
+    assert [a["id"] for a in by_kind.json()["items"]] == [
+        "m0",
+        "s1c2",
+        "s1c4",
+        "s1c6",
+        "s1c8",
+        "s1c9",
+    ]
+    count = await client.get(
+        "/areas/count", params={"within": "d1", "level": "community"}, headers=writer
+    )
+    assert count.json() == {"count": 8}
+
+    bad_cursor = await client.get("/areas", params={"cursor": "not-ours"}, headers=writer)
+    assert bad_cursor.status_code == 422
+    assert bad_cursor.json()["errors"][0]["field"] == "query.cursor"
+    too_big = await client.get("/areas", params={"limit": 501}, headers=writer)
+    assert too_big.status_code == 422
+    assert too_big.json()["errors"][0]["field"] == "query.limit"

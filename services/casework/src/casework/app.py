@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
+from casework.settings import Settings
 from shared.auth import install_auth
 from shared.http import create_app as create_http_app
 from shared.runtime import ServiceRuntime
-
-from casework.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

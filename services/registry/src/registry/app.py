@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+
+from registry.api import areas, community, facilities, people
+from registry.demo import load_demo_data
+from registry.jobs import permit_expiry_scans
+from registry.pii import install_pii
+from registry.settings import Settings
 from shared.auth import install_auth
 from shared.http import create_app as create_http_app
 from shared.runtime import ServiceRuntime
-
-from registry.api import areas
-from registry.demo import load_demo_data
-from registry.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,7 +24,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app):
+        install_pii(app, settings)  # refuses the development PII keys outside development
+        async with runtime.lifespan(app), permit_expiry_scans(runtime.sessions, settings):
             if settings.demo_data:
                 await load_demo_data(runtime.sessions)
             yield
@@ -31,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Shequ registry",
         description="Areas, households, residents, facilities, workers, organisations.",
-        routers=[areas.router],
+        routers=[areas.router, people.router, facilities.router, community.router],
         lifespan=lifespan,
     )
     install_auth(app, settings)

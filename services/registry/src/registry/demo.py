@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from shared.db import transaction
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from registry import service
+from registry import area_service
 from registry.adapters.tables import AreaRow
 from registry.domain.areas import AreaLevel, CommunityKind
+from shared.db import transaction
 
 log = logging.getLogger(__name__)
 SINCE = date(2005, 1, 1)
@@ -43,7 +43,7 @@ async def load_demo_data(sessions: async_sessionmaker[AsyncSession]) -> int:
         if await session.scalar(select(func.count()).select_from(AreaRow)):
             return 0
         for area_id, level, name, parent, kind, households in DEMO_AREAS:
-            await service.register_area(
+            await area_service.register_area(
                 session,
                 area_id=area_id,
                 level=level,

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
+
 from shared.settings import ServiceSettings
+
+DEVELOPMENT_PII_ENCRYPTION_KEY = SecretStr("c2hlcXUtZGV2ZWxvcG1lbnQtcGlpLWVuYy1rZXktMzI=")
+"""Built-in development key (base64 of 32 bytes); refused outside development."""
+DEVELOPMENT_PII_HASH_KEY = SecretStr("c2hlcXUtZGV2ZWxvcG1lbnQtcGlpLWhhc2gta2V5MzI=")
+"""Built-in development hash key; refused outside development."""
 
 
 class Settings(ServiceSettings):
@@ -15,4 +21,28 @@ class Settings(ServiceSettings):
         default=False,
         description="Load the demo area hierarchy (Jincheng) at start-up if the register is "
         "empty; `make dev` turns it on.",
+    )
+    pii_encryption_key: SecretStr = Field(
+        default=DEVELOPMENT_PII_ENCRYPTION_KEY,
+        description="AES-256-GCM key encrypting national id numbers at rest: base64 of 32 random "
+        "bytes (`openssl rand -base64 32`). The development default is refused outside "
+        "development. To rotate, move the old key to `pii_retired_encryption_keys`.",
+    )
+    pii_retired_encryption_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Earlier encryption keys (JSON list of base64 strings), kept to read values "
+        "they encrypted; new values always use `pii_encryption_key`.",
+    )
+    pii_hash_key: SecretStr = Field(
+        default=DEVELOPMENT_PII_HASH_KEY,
+        description="HMAC-SHA256 key of the national id look-up hash (exact look-up, duplicate "
+        "detection): base64 of at least 32 random bytes, separate from the encryption key. "
+        "The development default is refused outside development; changing it means re-hashing "
+        "every resident.",
+    )
+    permit_scan_interval_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between scans for floating residents' permits expiring within 30 "
+        "days (each raises one `permit_expiring` event); the first scan runs at start-up.",
     )

@@ -1,7 +1,6 @@
 """Alembic environment of the casework service."""
 
-from shared.migrations import run_env
-
 from casework.adapters.tables import Base
+from shared.migrations import run_env
 
 run_env(Base.metadata)

@@ -1,7 +1,6 @@
 """Alembic environment of the eldercare service."""
 
-from shared.migrations import run_env
-
 from eldercare.adapters.tables import Base
+from shared.migrations import run_env
 
 run_env(Base.metadata)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from shared.db import new_metadata
 from sqlalchemy.orm import DeclarativeBase
+
+from shared.db import new_metadata
 
 
 class Base(DeclarativeBase):

@@ -1,13 +1,22 @@
-"""Administrative areas: city → district → street office → community.
+"""Administrative areas: city → district → street office → community, versioned in time.
 
 Rules (DOMAIN.md §1, "two levels of government and three levels of management"): a city has
 no parent; every other area's parent is one level up. An area's path is the ids from the city
 down to it, which is what authorisation (area claims) and statistics roll-ups use.
+
+Areas change in time (Dongcheng merged 413 committees into 137): an area is valid from
+``valid_from`` to ``valid_to`` inclusive (``valid_to`` null: still current). A change never
+edits an area in place: a merge or split retires the old communities (their ``valid_to`` is the
+day before the change takes effect) and creates new ones from that day, so every past
+hierarchy can still be asked for. The functions here check those rules and say what to do;
+they do no I/O. Every broken rule raises :class:`InvalidInput` naming the field.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Literal
 
 from shared.errors import Conflict, FieldError, InvalidInput
@@ -16,12 +25,19 @@ AreaLevel = Literal["city", "district", "street", "community"]
 CommunityKind = Literal[
     "residential", "enterprise_workers", "urban_rural_fringe", "block", "work_unit", "geographic"
 ]
+RetireReason = Literal["merged", "split", "abolished"]
 PARENT_LEVEL: dict[str, str | None] = {
     "city": None,
     "district": "city",
     "street": "district",
     "community": "street",
 }
+MIN_MERGED = 2
+"""A merge takes at least this many communities."""
+MIN_SPLIT = 2
+"""A split makes at least this many communities."""
+SHOWN_UNASSIGNED = 5
+"""How many unassigned households a split error lists by id."""
 
 
 @dataclass(frozen=True)
@@ -31,12 +47,75 @@ class ParentArea:
     id: str
     level: AreaLevel
     path: tuple[str, ...]
+    valid_from: date = date.min
+    valid_to: date | None = None
+
+
+@dataclass(frozen=True)
+class AreaVersion:
+    """An existing area as the time rules see it."""
+
+    id: str
+    level: AreaLevel
+    parent_id: str | None
+    path: tuple[str, ...]
+    valid_from: date
+    valid_to: date | None
+
+    @property
+    def current(self) -> bool:
+        """Whether the area has not been retired."""
+        return self.valid_to is None
+
+    def valid_on(self, day: date) -> bool:
+        """Whether the area exists on ``day`` (``valid_from`` ≤ day ≤ ``valid_to``)."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """What a valid merge does: retire ``merged_ids`` on ``valid_to`` and create one community
+    under ``parent_id`` from ``effective``."""
+
+    merged_ids: tuple[str, ...]
+    parent_id: str
+    effective: date
+
+    @property
+    def valid_to(self) -> date:
+        """Last day of the merged communities."""
+        return self.effective - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """What a valid split does: retire ``area_id`` and create ``into_ids`` under ``parent_id``
+    from ``effective``, moving ``assignment[new_id]`` households to each."""
+
+    area_id: str
+    parent_id: str
+    into_ids: tuple[str, ...]
+    assignment: Mapping[str, tuple[str, ...]]
+    effective: date
+
+    @property
+    def valid_to(self) -> date:
+        """Last day of the split community."""
+        return self.effective - timedelta(days=1)
 
 
 def path_for_new_area(
-    *, area_id: str, level: AreaLevel, parent: ParentArea | None, parent_id: str | None
+    *,
+    area_id: str,
+    level: AreaLevel,
+    parent: ParentArea | None,
+    parent_id: str | None,
+    valid_from: date | None = None,
 ) -> tuple[str, ...]:
-    """The new area's path; raises :class:`InvalidInput` naming the field that breaks a rule."""
+    """The new area's path; raises :class:`InvalidInput` naming the field that breaks a rule.
+
+    With ``valid_from``, the parent must also be current and exist on that day.
+    """
     expected_parent_level = PARENT_LEVEL[level]
     if expected_parent_level is None:
         if parent_id is not None:
@@ -60,6 +139,18 @@ def path_for_new_area(
             f"the parent of a {level} must be a {expected_parent_level}, not a {parent.level}",
             errors=[FieldError("body.parent_id", f"must be a {expected_parent_level}", "level")],
         )
+    if parent.valid_to is not None:
+        raise InvalidInput(
+            f"parent area {parent_id} was retired on {parent.valid_to}",
+            errors=[FieldError("body.parent_id", f"retired after {parent.valid_to}", "retired")],
+        )
+    if valid_from is not None and valid_from < parent.valid_from:
+        raise InvalidInput(
+            f"parent area {parent_id} only exists from {parent.valid_from}",
+            errors=[
+                FieldError("body.valid_from", f"before the parent began ({parent.valid_from})")
+            ],
+        )
     return (*parent.path, area_id)
 
 
@@ -67,3 +158,194 @@ def ensure_new(area_id: str, exists: bool) -> None:
     """Refuse a second area with the same id."""
     if exists:
         raise Conflict(f"area {area_id} already exists")
+
+
+def _not_future(effective: date, today: date) -> None:
+    if effective > today:
+        raise InvalidInput(
+            "a change to the hierarchy is recorded once it has taken effect",
+            errors=[FieldError("body.effective", f"must not be after today ({today})")],
+        )
+
+
+def _after_start(area: AreaVersion, effective: date, field: str) -> None:
+    if effective <= area.valid_from:
+        raise InvalidInput(
+            f"the change must take effect after area {area.id} began on {area.valid_from}",
+            errors=[FieldError(field, f"must be after {area.valid_from} (start of {area.id})")],
+        )
+
+
+def _current_community(area: AreaVersion, field: str) -> None:
+    if area.level != "community":
+        raise InvalidInput(
+            f"area {area.id} is a {area.level}; only communities are merged and split",
+            errors=[FieldError(field, "must be a community", "level")],
+        )
+    if not area.current:
+        raise InvalidInput(
+            f"area {area.id} was retired on {area.valid_to}",
+            errors=[FieldError(field, f"retired after {area.valid_to}", "retired")],
+        )
+
+
+def plan_merge(
+    *,
+    area_ids: Sequence[str],
+    found: Mapping[str, AreaVersion],
+    into_id: str,
+    effective: date,
+    today: date,
+) -> MergePlan:
+    """Check a merge of the communities ``area_ids`` (those that exist are in ``found``) into a
+    new community ``into_id`` from ``effective``.
+
+    The merged areas must be two or more distinct, current communities of one street, each
+    begun before ``effective``, which is not after ``today``; the new id must be new.
+    """
+    if len(area_ids) < MIN_MERGED:
+        raise InvalidInput(
+            f"a merge needs at least {MIN_MERGED} communities",
+            errors=[FieldError("body.area_ids", f"at least {MIN_MERGED} communities", "too_few")],
+        )
+    seen: set[str] = set()
+    parent_id: str | None = None
+    for index, area_id in enumerate(area_ids):
+        field = f"body.area_ids.{index}"
+        if area_id in seen:
+            raise InvalidInput(
+                f"area {area_id} is listed twice",
+                errors=[FieldError(field, "listed twice", "duplicate")],
+            )
+        seen.add(area_id)
+        area = found.get(area_id)
+        if area is None:
+            raise InvalidInput(
+                f"area {area_id} does not exist",
+                errors=[FieldError(field, "no such area", "not_found")],
+            )
+        _current_community(area, field)
+        if parent_id is None:
+            parent_id = area.parent_id
+        elif area.parent_id != parent_id:
+            raise InvalidInput(
+                f"area {area_id} is under {area.parent_id}, not {parent_id}; only communities "
+                "of one street are merged",
+                errors=[FieldError(field, f"not under street {parent_id}", "parent")],
+            )
+        _after_start(area, effective, "body.effective")
+    _not_future(effective, today)
+    if into_id in seen:
+        raise InvalidInput(
+            "the merged community needs a new id",
+            errors=[FieldError("body.into.id", "is one of the merged areas", "duplicate")],
+        )
+    assert parent_id is not None  # a community always has a parent
+    return MergePlan(merged_ids=tuple(area_ids), parent_id=parent_id, effective=effective)
+
+
+def plan_split(
+    *,
+    area: AreaVersion,
+    into: Sequence[tuple[str, Sequence[str]]],
+    households: Collection[str],
+    effective: date,
+    today: date,
+) -> SplitPlan:
+    """Check a split of community ``area`` into the new communities ``into`` (pairs of new id
+    and the ids of the households it takes) from ``effective``.
+
+    ``households`` are the ids of every household of ``area``: each must go to exactly one new
+    community, and nothing else may be assigned. ``effective`` must be after the area began
+    and not after ``today``.
+    """
+    _current_community(area, "path.area_id")
+    if len(into) < MIN_SPLIT:
+        raise InvalidInput(
+            f"a split makes at least {MIN_SPLIT} communities",
+            errors=[FieldError("body.areas", f"at least {MIN_SPLIT} new communities", "too_few")],
+        )
+    _after_start(area, effective, "body.effective")
+    _not_future(effective, today)
+    new_ids: set[str] = set()
+    owner: dict[str, str] = {}
+    for index, (new_id, household_ids) in enumerate(into):
+        if new_id in new_ids or new_id == area.id:
+            raise InvalidInput(
+                f"new community id {new_id} is used twice",
+                errors=[FieldError(f"body.areas.{index}.id", "not a new id", "duplicate")],
+            )
+        new_ids.add(new_id)
+        for position, household_id in enumerate(household_ids):
+            field = f"body.areas.{index}.household_ids.{position}"
+            if household_id in owner:
+                raise InvalidInput(
+                    f"household {household_id} is assigned twice",
+                    errors=[FieldError(field, f"already assigned to {owner[household_id]}")],
+                )
+            if household_id not in households:
+                raise InvalidInput(
+                    f"household {household_id} is not in community {area.id}",
+                    errors=[FieldError(field, f"not a household of {area.id}", "not_found")],
+                )
+            owner[household_id] = new_id
+    unassigned = sorted(set(households) - owner.keys())
+    if unassigned:
+        shown = ", ".join(unassigned[:SHOWN_UNASSIGNED])
+        more = f" and {len(unassigned) - SHOWN_UNASSIGNED} more" if len(unassigned) > 5 else ""
+        raise InvalidInput(
+            f"{len(unassigned)} households of {area.id} are not assigned to a new community",
+            errors=[FieldError("body.areas", f"households not assigned: {shown}{more}")],
+        )
+    assert area.parent_id is not None  # a community always has a parent
+    return SplitPlan(
+        area_id=area.id,
+        parent_id=area.parent_id,
+        into_ids=tuple(new_id for new_id, _ in into),
+        assignment={new_id: tuple(ids) for new_id, ids in into},
+        effective=effective,
+    )
+
+
+def check_retire(
+    *, area: AreaVersion, effective: date, current_children: int, households: int, today: date
+) -> date:
+    """Check abolishing ``area`` from ``effective`` and return its last day.
+
+    Only a current area without current sub-areas (retire or merge them first) and, for a
+    community, without households (merge it instead) can be abolished, from a day after it
+    began and not after ``today``.
+    """
+    if not area.current:
+        raise InvalidInput(
+            f"area {area.id} was retired on {area.valid_to}",
+            errors=[FieldError("path.area_id", f"retired after {area.valid_to}", "retired")],
+        )
+    if current_children:
+        raise InvalidInput(
+            f"area {area.id} has {current_children} current sub-areas; retire them first",
+            errors=[
+                FieldError("path.area_id", f"has {current_children} current sub-areas", "children")
+            ],
+        )
+    if households:
+        raise InvalidInput(
+            f"community {area.id} has {households} households; merge it instead",
+            errors=[FieldError("path.area_id", f"has {households} households", "households")],
+        )
+    _after_start(area, effective, "body.effective")
+    _not_future(effective, today)
+    return effective - timedelta(days=1)
+
+
+def merged_household_count(counts: Sequence[int | None]) -> int | None:
+    """The registered household figure of a merged community: the sum of the merged ones'
+    (None when none of them had one)."""
+    known = [count for count in counts if count is not None]
+    return sum(known) if known else None
+
+
+def inherited_kind(kinds: Sequence[CommunityKind | None]) -> CommunityKind | None:
+    """The kind a merged community inherits: the merged ones' kind if they all share one."""
+    distinct = set(kinds)
+    return distinct.pop() if len(distinct) == 1 else None

@@ -1,7 +1,6 @@
 """Alembic environment of the registry service."""
 
-from shared.migrations import run_env
-
 from registry.adapters.tables import Base
+from shared.migrations import run_env
 
 run_env(Base.metadata)

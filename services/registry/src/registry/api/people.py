@@ -1,0 +1,554 @@
+"""Routes for households and residents: thin, each parses, calls one use case, maps the result.
+
+Writes take an ``Idempotency-Key`` (the first response is replayed for a retry) and run in one
+transaction. A token confined to an area sees and changes only its subtree: anything else is
+404. National id numbers are shown masked (``110105********002X``) unless the token has
+``pii:read``; write responses are always masked, so stored idempotent replays never hold one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry import people_service
+from registry.adapters.people import HouseholdRow, ResidentRow
+from registry.domain.people import ResidentStatus, age_band, age_on, flags_of
+from registry.pii import PiiDep, PiiProtector, mask_national_id
+from shared.auth import PII_READ, Principal, require_scopes
+from shared.contracts.registry import (
+    AgeBand,
+    EmploymentStatus,
+    RegistrationStatus,
+    ResidentFlag,
+    Sex,
+)
+from shared.idempotency import IdempotencyKey, run_idempotent
+from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
+from shared.runtime import SessionDep
+
+Reader = Annotated[Principal, Depends(require_scopes("registry:read"))]
+Writer = Annotated[Principal, Depends(require_scopes("registry:write"))]
+PiiReader = Annotated[Principal, Depends(require_scopes("registry:read", PII_READ))]
+
+households = APIRouter(prefix="/households", tags=["households"])
+residents = APIRouter(prefix="/residents", tags=["residents"])
+router = APIRouter()
+"""Every household and resident route (include this one)."""
+
+MAX_AGE = 150
+
+
+# -- bodies -------------------------------------------------------------------------------
+
+
+class HouseholdIn(BaseModel):
+    """A household to register."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    community_id: str = Field(max_length=32, description="Current community it belongs to.")
+    address: str = Field(
+        min_length=1, max_length=500, description="Address (stored, never published)."
+    )
+    registered_on: date = Field(description="Registration date (not in the future).")
+
+
+class HouseholdMoveIn(BaseModel):
+    """Where a household relocates to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    community_id: str = Field(max_length=32, description="Current community it moves to.")
+    moved_on: date = Field(description="Date of the move (not in the future).")
+
+
+class HouseholdOut(BaseModel):
+    """A household as the API shows it."""
+
+    id: str
+    community_id: str
+    path: list[str] = Field(description="Ids from the city down to the community.")
+    address: str
+    registered_on: date
+    version: int = Field(description="1 when registered, +1 per move.")
+
+    @classmethod
+    def of(cls, row: HouseholdRow) -> HouseholdOut:
+        """The API view of a stored household."""
+        return cls(
+            id=row.id,
+            community_id=row.community_id,
+            path=row.path_ids,
+            address=row.address,
+            registered_on=row.registered_on,
+            version=row.version,
+        )
+
+
+class ResidentIn(BaseModel):
+    """A resident to register in a household."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    national_id: str = Field(
+        min_length=1,
+        max_length=32,
+        description="18-character national id number (GB 11643); birth date and sex must "
+        "agree with it. Stored encrypted, never published.",
+    )
+    name: str = Field(min_length=1, max_length=200, description="Name (stored, never published).")
+    sex: Sex = Field(description="Sex, as in the national id number.")
+    birth_date: date = Field(description="Birth date, as in the national id number.")
+    household_id: str = Field(max_length=36, description="Household the resident joins.")
+    registration: RegistrationStatus = Field(
+        default="registered", description="Registered (hukou) or floating population."
+    )
+    permit_expires_on: date | None = Field(
+        default=None, description="Residence permit expiry; required for a floating resident."
+    )
+    employment_status: EmploymentStatus = Field(description="Employment status.")
+    disabled: bool = Field(default=False, description="Holds a disability certificate.")
+    flags: list[ResidentFlag] = Field(
+        default_factory=list, max_length=10, description="Special groups."
+    )
+
+
+class ResidentPatch(BaseModel):
+    """Changes to a living resident's state; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    employment_status: EmploymentStatus | None = Field(default=None, description="New status.")
+    disabled: bool | None = Field(default=None, description="Holds a disability certificate.")
+    flags: list[ResidentFlag] | None = Field(
+        default=None, max_length=10, description="The complete new set of special groups."
+    )
+    registration: RegistrationStatus | None = Field(
+        default=None,
+        description="Registered or floating; becoming registered drops the permit.",
+    )
+    permit_expires_on: date | None = Field(
+        default=None, description="New permit expiry (floating residents; null drops it)."
+    )
+
+
+class ResidentMoveIn(BaseModel):
+    """The household a resident moves to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    household_id: str = Field(max_length=36, description="Household the resident joins.")
+    moved_on: date = Field(description="Date of the move (not in the future).")
+
+
+class DeathIn(BaseModel):
+    """A resident's death."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    died_on: date = Field(description="Date of death (not in the future).")
+
+
+class DepartureIn(BaseModel):
+    """A resident leaving the register (moving away)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    left_on: date = Field(description="Date of leaving (not in the future).")
+
+
+class ResidentOut(BaseModel):
+    """A resident as the API shows it."""
+
+    id: str
+    national_id: str = Field(
+        description="Masked (`110105********002X`) unless the token has `pii:read`."
+    )
+    national_id_masked: bool = Field(description="Whether `national_id` is masked.")
+    name: str
+    sex: Sex
+    birth_date: date
+    age: int = Field(description="Completed years today (at death or leaving, if so).")
+    age_band: AgeBand = Field(description="Statistical age band of `age`.")
+    household_id: str
+    community_id: str
+    path: list[str] = Field(description="Ids from the city down to the community.")
+    registration: RegistrationStatus
+    permit_expires_on: date | None
+    employment_status: EmploymentStatus
+    disabled: bool
+    flags: list[ResidentFlag]
+    status: ResidentStatus = Field(description="`alive`, `dead` or `left`.")
+    ended_on: date | None = Field(description="Date of death or leaving.")
+    registered_on: date
+    version: int = Field(description="1 when registered, +1 per change.")
+
+    @classmethod
+    def of(cls, row: ResidentRow, *, pii: PiiProtector, reveal: bool) -> ResidentOut:
+        """The API view of a stored resident; the number in clear only when ``reveal``."""
+        number = people_service.national_id_of(row, pii=pii)
+        on = row.ended_on or date.today()
+        return cls(
+            id=row.id,
+            national_id=number if reveal else mask_national_id(number),
+            national_id_masked=not reveal,
+            name=row.name,
+            sex=row.sex,
+            birth_date=row.birth_date,
+            age=age_on(row.birth_date, on),
+            age_band=age_band(row.birth_date, on),
+            household_id=row.household_id,
+            community_id=row.community_id,
+            path=row.path_ids,
+            registration=row.registration,
+            permit_expires_on=row.permit_expires_on,
+            employment_status=row.employment_status,
+            disabled=row.disabled,
+            flags=flags_of(row.flags_mask),
+            status=row.status,
+            ended_on=row.ended_on,
+            registered_on=row.registered_on,
+            version=row.version,
+        )
+
+
+class ResidentCount(BaseModel):
+    """How many residents match."""
+
+    count: int
+
+
+def _resident_filter(
+    within: Annotated[
+        str | None, Query(max_length=32, description="Only this area's subtree.")
+    ] = None,
+    registration: Annotated[
+        RegistrationStatus | None, Query(description="Only registered or floating.")
+    ] = None,
+    employment_status: Annotated[
+        EmploymentStatus | None, Query(description="Only this employment status.")
+    ] = None,
+    flag: Annotated[
+        list[ResidentFlag] | None,
+        Query(description="Only residents holding every flag given (repeatable)."),
+    ] = None,
+    disabled: Annotated[bool | None, Query(description="Only (not) disabled residents.")] = None,
+    min_age: Annotated[
+        int | None, Query(ge=0, le=MAX_AGE, description="Aged at least this today.")
+    ] = None,
+    max_age: Annotated[
+        int | None, Query(ge=0, le=MAX_AGE, description="Aged at most this today.")
+    ] = None,
+    status: Annotated[
+        ResidentStatus | None, Query(description="Only `alive`, `dead` or `left` (default all).")
+    ] = None,
+) -> people_service.ResidentFilter:
+    return people_service.ResidentFilter(
+        within=within,
+        registration=registration,
+        employment_status=employment_status,
+        flags=tuple(flag or ()),
+        disabled=disabled,
+        min_age=min_age,
+        max_age=max_age,
+        status=status,
+    )
+
+
+ResidentFilterDep = Annotated[people_service.ResidentFilter, Depends(_resident_filter)]
+
+
+async def _idempotent(
+    session: AsyncSession,
+    request: Request,
+    key: str | None,
+    principal: Principal,
+    operation: Callable[[], Awaitable[tuple[int, Any]]],
+) -> JSONResponse:
+    return await run_idempotent(
+        session, request=request, key=key, subject=principal.subject, operation=operation
+    )
+
+
+def _reveals(principal: Principal) -> bool:
+    return principal.has_scope(PII_READ)
+
+
+def _after(cursor: str | None) -> str | None:
+    key = decode_cursor(cursor)
+    return str(key[0]) if key else None
+
+
+# -- households ---------------------------------------------------------------------------
+
+
+@households.post("", status_code=status.HTTP_201_CREATED, response_model=HouseholdOut)
+async def register_household(
+    body: HouseholdIn,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Register a household in a current community of the token's area."""
+
+    async def operation() -> tuple[int, Any]:
+        row = await people_service.register_household(
+            session,
+            community_id=body.community_id,
+            address=body.address,
+            registered_on=body.registered_on,
+            principal=principal,
+        )
+        return status.HTTP_201_CREATED, HouseholdOut.of(row)
+
+    return await _idempotent(session, request, idempotency_key, principal, operation)
+
+
+@households.get("", response_model=Page[HouseholdOut])
+async def list_households(
+    session: SessionDep,
+    principal: Reader,
+    within: Annotated[
+        str | None, Query(max_length=32, description="Only this area's subtree.")
+    ] = None,
+    cursor: Cursor = None,
+    limit: PageSize = DEFAULT_PAGE_SIZE,
+) -> Page[HouseholdOut]:
+    """Households by id within the token's area, with stable cursor pagination."""
+    rows = await people_service.list_households(
+        session, within=within, principal=principal, after=_after(cursor), limit=limit + 1
+    )
+    page, next_cursor = page_of(rows, limit, lambda row: [row.id])
+    return Page[HouseholdOut](items=[HouseholdOut.of(row) for row in page], next_cursor=next_cursor)
+
+
+@households.get("/{household_id}", response_model=HouseholdOut)
+async def get_household(household_id: str, session: SessionDep, principal: Reader) -> HouseholdOut:
+    """One household; 404 if it does not exist or lies outside the token's area."""
+    row = await people_service.get_household(
+        session, household_id=household_id, principal=principal
+    )
+    return HouseholdOut.of(row)
+
+
+@households.post("/{household_id}/move", response_model=HouseholdOut)
+async def move_household(
+    household_id: str,
+    body: HouseholdMoveIn,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Relocate a household (and its living members) to another current community."""
+
+    async def operation() -> tuple[int, Any]:
+        row = await people_service.move_household(
+            session,
+            household_id=household_id,
+            to_community_id=body.community_id,
+            moved_on=body.moved_on,
+            principal=principal,
+        )
+        return status.HTTP_200_OK, HouseholdOut.of(row)
+
+    return await _idempotent(session, request, idempotency_key, principal, operation)
+
+
+# -- residents ----------------------------------------------------------------------------
+
+
+@residents.post("", status_code=status.HTTP_201_CREATED, response_model=ResidentOut)
+async def register_resident(
+    body: ResidentIn,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    pii: PiiDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Register a resident in a household; 422 naming the field when the national id number
+    is invalid or disagrees with the birth date or sex, 409 when it is already registered."""
+
+    async def operation() -> tuple[int, Any]:
+        row = await people_service.register_resident(
+            session,
+            pii=pii,
+            national_id=body.national_id,
+            name=body.name,
+            sex=body.sex,
+            birth_date=body.birth_date,
+            household_id=body.household_id,
+            registration=body.registration,
+            permit_expires_on=body.permit_expires_on,
+            employment_status=body.employment_status,
+            disabled=body.disabled,
+            flags=body.flags,
+            principal=principal,
+        )
+        return status.HTTP_201_CREATED, ResidentOut.of(row, pii=pii, reveal=False)
+
+    return await _idempotent(session, request, idempotency_key, principal, operation)
+
+
+@residents.get("", response_model=Page[ResidentOut])
+async def list_residents(
+    session: SessionDep,
+    principal: Reader,
+    pii: PiiDep,
+    filters: ResidentFilterDep,
+    cursor: Cursor = None,
+    limit: PageSize = DEFAULT_PAGE_SIZE,
+) -> Page[ResidentOut]:
+    """Residents by id matching the filters within the token's area, with stable cursor
+    pagination."""
+    rows = await people_service.list_residents(
+        session, filters=filters, principal=principal, after=_after(cursor), limit=limit + 1
+    )
+    page, next_cursor = page_of(rows, limit, lambda row: [row.id])
+    reveal = _reveals(principal)
+    return Page[ResidentOut](
+        items=[ResidentOut.of(row, pii=pii, reveal=reveal) for row in page],
+        next_cursor=next_cursor,
+    )
+
+
+@residents.get("/count", response_model=ResidentCount)
+async def count_residents(
+    session: SessionDep, principal: Reader, filters: ResidentFilterDep
+) -> ResidentCount:
+    """How many residents match the filters within the token's area."""
+    count = await people_service.count_residents(session, filters=filters, principal=principal)
+    return ResidentCount(count=count)
+
+
+@residents.get("/lookup", response_model=ResidentOut)
+async def look_up_resident(
+    national_id: Annotated[
+        str, Query(min_length=1, max_length=32, description="The exact national id number.")
+    ],
+    session: SessionDep,
+    principal: PiiReader,
+    pii: PiiDep,
+) -> ResidentOut:
+    """The resident holding a national id number (needs `pii:read`); 404 if none is
+    registered within the token's area."""
+    row = await people_service.find_resident_by_national_id(
+        session, pii=pii, national_id=national_id, principal=principal
+    )
+    return ResidentOut.of(row, pii=pii, reveal=True)
+
+
+@residents.get("/{resident_id}", response_model=ResidentOut)
+async def get_resident(
+    resident_id: str, session: SessionDep, principal: Reader, pii: PiiDep
+) -> ResidentOut:
+    """One resident; 404 if it does not exist or lies outside the token's area."""
+    row = await people_service.get_resident(session, resident_id=resident_id, principal=principal)
+    return ResidentOut.of(row, pii=pii, reveal=_reveals(principal))
+
+
+@residents.patch("/{resident_id}", response_model=ResidentOut)
+async def update_resident(
+    resident_id: str,
+    body: ResidentPatch,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    pii: PiiDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Change employment, disability, flags, registration or permit; 409 once the resident
+    died or left."""
+    given = body.model_fields_set
+    changes: dict[str, Any] = {name: getattr(body, name) for name in given}
+    for name in ("employment_status", "disabled", "flags", "registration"):
+        if name in changes and changes[name] is None:
+            changes.pop(name)  # null means "unchanged" for fields that cannot be empty
+
+    async def operation() -> tuple[int, Any]:
+        row = await people_service.update_resident(
+            session, resident_id=resident_id, principal=principal, **changes
+        )
+        return status.HTTP_200_OK, ResidentOut.of(row, pii=pii, reveal=False)
+
+    return await _idempotent(session, request, idempotency_key, principal, operation)
+
+
+@residents.post("/{resident_id}/move", response_model=ResidentOut)
+async def move_resident(
+    resident_id: str,
+    body: ResidentMoveIn,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    pii: PiiDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Move a living resident to another household of the token's area."""
+
+    async def operation() -> tuple[int, Any]:
+        row = await people_service.move_resident(
+            session,
+            resident_id=resident_id,
+            to_household_id=body.household_id,
+            moved_on=body.moved_on,
+            principal=principal,
+        )
+        return status.HTTP_200_OK, ResidentOut.of(row, pii=pii, reveal=False)
+
+    return await _idempotent(session, request, idempotency_key, principal, operation)
+
+
+@residents.post("/{resident_id}/death", response_model=ResidentOut)
+async def record_death(
+    resident_id: str,
+    body: DeathIn,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    pii: PiiDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Record a living resident's death."""
+
+    async def operation() -> tuple[int, Any]:
+        row = await people_service.record_death(
+            session, resident_id=resident_id, died_on=body.died_on, principal=principal
+        )
+        return status.HTTP_200_OK, ResidentOut.of(row, pii=pii, reveal=False)
+
+    return await _idempotent(session, request, idempotency_key, principal, operation)
+
+
+@residents.post("/{resident_id}/departure", response_model=ResidentOut)
+async def record_departure(
+    resident_id: str,
+    body: DepartureIn,
+    request: Request,
+    session: SessionDep,
+    principal: Writer,
+    pii: PiiDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Record that a living resident left the register."""
+
+    async def operation() -> tuple[int, Any]:
+        row = await people_service.record_departure(
+            session, resident_id=resident_id, left_on=body.left_on, principal=principal
+        )
+        return status.HTTP_200_OK, ResidentOut.of(row, pii=pii, reveal=False)
+
+    return await _idempotent(session, request, idempotency_key, principal, operation)
+
+
+router.include_router(households)
+router.include_router(residents)

@@ -1,0 +1,155 @@
+"""Protection of national id numbers at rest: encryption, a keyed look-up hash, masking.
+
+- **Encryption**: AES-256-GCM with a random 96-bit nonce per value, stored as
+  ``<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>``. The key id names the key that encrypted
+  the value, so the key can be rotated: new values use ``pii_encryption_key``, older ones are
+  still read with the keys in ``pii_retired_encryption_keys``.
+- **Look-up hash**: HMAC-SHA256 of the normalised number with a separate key
+  (``pii_hash_key``), for exact look-up and the unique constraint that detects duplicates
+  without decrypting anything. Changing this key means re-hashing every row.
+- **Masking**: ``110105********002X`` (first 6, last 4) for callers without ``pii:read``.
+
+Outside ``environment=development`` the built-in development keys are refused, the way
+:mod:`shared.auth` refuses the development token secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+from typing import Annotated
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from fastapi import Depends, FastAPI, Request
+from pydantic import SecretStr
+
+from registry.domain.national_id import mask as mask_national_id
+from registry.settings import (
+    DEVELOPMENT_PII_ENCRYPTION_KEY,
+    DEVELOPMENT_PII_HASH_KEY,
+    Settings,
+)
+
+DEVELOPMENT_ENVIRONMENT = "development"
+NONCE_BYTES = 12
+KEY_BYTES = 32
+ASSOCIATED_DATA = b"shequ.registry.resident.national_id"
+"""Binds a ciphertext to its purpose: it cannot be passed off as another encrypted field."""
+
+__all__ = ["PiiConfigError", "PiiDep", "PiiProtector", "install_pii", "mask_national_id"]
+
+
+class PiiConfigError(ValueError):
+    """The PII keys cannot be used (development keys outside development, malformed keys)."""
+
+
+class PiiDecryptionError(RuntimeError):
+    """A stored value could not be decrypted (unknown key id, or tampered with)."""
+
+
+class PiiProtector:
+    """Encrypts, decrypts and hashes national id numbers with the configured keys."""
+
+    def __init__(self, *, encryption_keys: list[bytes], hash_key: bytes) -> None:
+        """``encryption_keys[0]`` encrypts; every key decrypts the values it encrypted."""
+        if not encryption_keys:
+            raise PiiConfigError("at least one PII encryption key is needed")
+        for key in encryption_keys:
+            if len(key) != KEY_BYTES:
+                raise PiiConfigError(f"a PII encryption key must be {KEY_BYTES} bytes")
+        if len(hash_key) < KEY_BYTES:
+            raise PiiConfigError(f"the PII hash key must be at least {KEY_BYTES} bytes")
+        self._ciphers: Mapping[str, AESGCM] = {key_id(key): AESGCM(key) for key in encryption_keys}
+        self.current_key_id = key_id(encryption_keys[0])
+        self._hash_key = hash_key
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PiiProtector:
+        """The protector for ``settings``; refuses the development keys outside development."""
+        encryption_key = settings.pii_encryption_key.get_secret_value()
+        hash_key = settings.pii_hash_key.get_secret_value()
+        if settings.environment != DEVELOPMENT_ENVIRONMENT:
+            if encryption_key == DEVELOPMENT_PII_ENCRYPTION_KEY.get_secret_value():
+                raise PiiConfigError(
+                    "The development PII encryption key (pii_encryption_key) is refused when "
+                    f"environment is {settings.environment!r}; set PII_ENCRYPTION_KEY to the "
+                    "base64 of 32 random bytes."
+                )
+            if hash_key == DEVELOPMENT_PII_HASH_KEY.get_secret_value():
+                raise PiiConfigError(
+                    "The development PII hash key (pii_hash_key) is refused when environment is "
+                    f"{settings.environment!r}; set PII_HASH_KEY to the base64 of 32 random bytes."
+                )
+        retired = [
+            _decode_key("pii_retired_encryption_keys", item)
+            for item in settings.pii_retired_encryption_keys
+        ]
+        current = _decode_key("pii_encryption_key", settings.pii_encryption_key)
+        return cls(
+            encryption_keys=[current, *retired],
+            hash_key=_decode_key("pii_hash_key", settings.pii_hash_key),
+        )
+
+    def encrypt(self, plaintext: str) -> str:
+        """``<key id>:<base64url(nonce ‖ ciphertext)>`` of ``plaintext`` with the current key."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._ciphers[self.current_key_id].encrypt(
+            nonce, plaintext.encode(), ASSOCIATED_DATA
+        )
+        return f"{self.current_key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    def decrypt(self, stored: str) -> str:
+        """The plaintext of a value made by :meth:`encrypt` with any configured key."""
+        identifier, _, encoded = stored.partition(":")
+        cipher = self._ciphers.get(identifier)
+        if cipher is None:
+            raise PiiDecryptionError(f"no PII encryption key with id {identifier!r} is configured")
+        try:
+            raw = base64.urlsafe_b64decode(encoded.encode())
+            return cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], ASSOCIATED_DATA).decode()
+        except (InvalidTag, binascii.Error, ValueError):
+            raise PiiDecryptionError("a stored PII value failed authentication") from None
+
+    def lookup_hash(self, normalised: str) -> str:
+        """Keyed hash (HMAC-SHA256, hex) of a normalised national id number."""
+        return hmac.new(self._hash_key, normalised.encode(), hashlib.sha256).hexdigest()
+
+    def needs_reencryption(self, stored: str) -> bool:
+        """Whether ``stored`` was encrypted with a key other than the current one."""
+        return not stored.startswith(self.current_key_id + ":")
+
+
+def key_id(key: bytes) -> str:
+    """A short public name for a key (not reversible to the key)."""
+    return hashlib.sha256(b"shequ-pii-key-id\0" + key).hexdigest()[:8]
+
+
+def _decode_key(setting: str, value: SecretStr) -> bytes:
+    try:
+        return base64.b64decode(value.get_secret_value().encode(), validate=True)
+    except (binascii.Error, ValueError):
+        raise PiiConfigError(f"{setting} is not base64") from None
+
+
+def install_pii(app: FastAPI, settings: Settings) -> PiiProtector:
+    """Build the protector for ``settings`` (raising :class:`PiiConfigError` when it cannot
+    be used) and keep it in ``app.state.pii``."""
+    protector = PiiProtector.from_settings(settings)
+    app.state.pii = protector
+    return protector
+
+
+def _protector(request: Request) -> PiiProtector:
+    protector = getattr(request.app.state, "pii", None)
+    if not isinstance(protector, PiiProtector):
+        raise RuntimeError("No PII protector: call registry.pii.install_pii(app, settings).")
+    return protector
+
+
+PiiDep = Annotated[PiiProtector, Depends(_protector)]
+"""The app's :class:`PiiProtector`, for route parameters."""
