@@ -10,6 +10,7 @@ subject and kept for :data:`RETENTION` (deleted lazily).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -40,9 +41,13 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def fingerprint(request: Request) -> str:
-    """SHA-256 of the method, path, query and body of a request."""
-    digest = hashlib.sha256()
+async def fingerprint(request: Request, *, key: bytes | None = None) -> str:
+    """SHA-256 of the method, path, query and body of a request; an HMAC with ``key``.
+
+    Key it when bodies carry personal data: an unkeyed hash of a body whose other fields are
+    known could be matched against guesses (a national id number has few unknown digits).
+    """
+    digest = hmac.new(key, digestmod=hashlib.sha256) if key else hashlib.sha256()
     for part in (request.method, request.url.path, request.url.query):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -57,6 +62,7 @@ async def run_idempotent(
     key: str | None,
     subject: str,
     operation: Callable[[], Awaitable[tuple[int, Any]]],
+    fingerprint_key: bytes | None = None,
 ) -> JSONResponse:
     """Run ``operation`` (returning status and body) once per key, in one transaction.
 
@@ -68,7 +74,7 @@ async def run_idempotent(
         async with session.begin():
             status, body = await operation()
         return JSONResponse(jsonable_encoder(body), status_code=status)
-    request_fingerprint = await fingerprint(request)
+    request_fingerprint = await fingerprint(request, key=fingerprint_key)
     try:
         async with session.begin():
             replay = await _replay(session, subject=subject, key=key, fp=request_fingerprint)

@@ -119,6 +119,12 @@ class PiiProtector:
         """Keyed hash (HMAC-SHA256, hex) of a normalised national id number."""
         return hmac.new(self._hash_key, normalised.encode(), hashlib.sha256).hexdigest()
 
+    @property
+    def fingerprint_key(self) -> bytes:
+        """Key for fingerprints of requests carrying id numbers (Idempotency-Key records),
+        derived from the hash key so the two uses never share a key."""
+        return hmac.new(self._hash_key, b"shequ idempotency fingerprint", hashlib.sha256).digest()
+
     def needs_reencryption(self, stored: str) -> bool:
         """Whether ``stored`` was encrypted with a key other than the current one."""
         return not stored.startswith(self.current_key_id + ":")
@@ -144,12 +150,13 @@ def install_pii(app: FastAPI, settings: Settings) -> PiiProtector:
     return protector
 
 
-def _protector(request: Request) -> PiiProtector:
+def pii_protector(request: Request) -> PiiProtector:
+    """The app's PII protector (installed by :func:`install_pii`)."""
     protector = getattr(request.app.state, "pii", None)
     if not isinstance(protector, PiiProtector):
         raise RuntimeError("No PII protector: call registry.pii.install_pii(app, settings).")
     return protector
 
 
-PiiDep = Annotated[PiiProtector, Depends(_protector)]
+PiiDep = Annotated[PiiProtector, Depends(pii_protector)]
 """The app's :class:`PiiProtector`, for route parameters."""

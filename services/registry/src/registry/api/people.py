@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry import people_service
 from registry.adapters.people import HouseholdRow, ResidentRow
 from registry.domain.people import ResidentStatus, age_band, age_on, flags_of
-from registry.pii import PiiDep, PiiProtector, mask_national_id
+from registry.pii import PiiDep, PiiProtector, mask_national_id, pii_protector
 from shared.auth import PII_READ, Principal, require_scopes
 from shared.contracts.registry import (
     AgeBand,
@@ -273,7 +273,12 @@ async def _idempotent(
     operation: Callable[[], Awaitable[tuple[int, Any]]],
 ) -> JSONResponse:
     return await run_idempotent(
-        session, request=request, key=key, subject=principal.subject, operation=operation
+        session,
+        request=request,
+        key=key,
+        subject=principal.subject,
+        operation=operation,
+        fingerprint_key=pii_protector(request).fingerprint_key,  # bodies carry id numbers
     )
 
 
