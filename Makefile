@@ -12,7 +12,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser dev stop test lint format schemas clean
+.PHONY: help install browser dev stop test lint format bench schemas clean
 
 help: ## List the targets
 	@echo "Shequ: make <target>"
@@ -62,6 +62,9 @@ lint: install ## ruff (lint and format check) and mypy --strict
 format: install ## Rewrite the code with ruff (format and safe fixes)
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+bench: install ## Benchmarks (PostgreSQL on 127.0.0.1:5432): bulk import of 100,000 residents
+	$(RUN) python bench/registry_import.py
 
 schemas: install ## Regenerate docs/events/*.json, docs/asyncapi.yaml and the events catalogue
 	$(RUN) shequ schemas

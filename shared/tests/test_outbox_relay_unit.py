@@ -7,15 +7,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from shared.contracts import CloudEvent
-from shared.db import create_engine, session_factory, transaction
-from shared.outbox import add
-from shared.relay import OutboxRelay, _published_prefixes
-from shared.tables import OutboxRecord
-from shared.testing import tally
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import metrics
+from shared.contracts import CloudEvent
+from shared.db import create_engine, session_factory, transaction
+from shared.outbox import add, add_many
+from shared.relay import OutboxRelay, _published_prefixes
+from shared.tables import OutboxRecord
+from shared.testing import tally
 
 
 @pytest.fixture
@@ -100,3 +101,24 @@ def test_a_failure_holds_back_the_rest_of_its_aggregate_only() -> None:
     published, failed = _published_prefixes(rows, outcomes)
     assert [r.id for r in published] == [1, 3, 5]
     assert [r.id for r in failed] == [2, 4]  # 4 was acknowledged but must follow 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_add_many_stages_events_in_order_on_both_databases(
+    backend: str, sqlite_url: str, request: pytest.FixtureRequest
+) -> None:
+    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("fresh_postgres_url")
+    engine = create_engine(url)
+    await tally.create_schema(engine)
+    events = [
+        tally.TALLY.new_event(tally.TallyRecorded(key="bulk", seq=seq), aggregate_id="bulk")
+        for seq in range(5)
+    ]
+    async with transaction(session_factory(engine)) as session:
+        await add_many(session, events, contracts=tally.TALLY)
+    async with session_factory(engine)() as session:
+        stored = list(await session.scalars(select(OutboxRecord).order_by(OutboxRecord.id)))
+    await engine.dispose()
+    assert [row.event_id for row in stored] == [event.id for event in events]
+    assert {row.topic for row in stored} == {"tally.counter.events"}
+    assert all(row.published_at is None and row.attempts == 0 for row in stored)

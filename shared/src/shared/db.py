@@ -113,3 +113,23 @@ async def ping(engine: AsyncEngine) -> None:
     """Raise if the database does not answer ``SELECT 1``."""
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: ``COPY`` on PostgreSQL (several times
+    faster than a multi-row INSERT), a multi-row INSERT elsewhere. Every row must carry a
+    value for every column of the table except server-generated ones, under the same keys."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name,
+        records=[tuple(row[name] for name in columns) for row in rows],
+        columns=columns,
+        schema_name=table.schema,
+    )

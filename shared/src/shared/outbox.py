@@ -8,11 +8,13 @@ a committed one is never lost.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import CONTRACTS, CloudEvent, ContractRegistry
+from shared.db import bulk_insert
 from shared.tables import OutboxRecord
 
 log = logging.getLogger(__name__)
@@ -44,3 +46,32 @@ def add(
             "key": event.partitionkey,
         },
     )
+
+
+async def add_many(
+    session: AsyncSession, events: Sequence[CloudEvent], *, contracts: ContractRegistry = CONTRACTS
+) -> None:
+    """Write many events in the caller's transaction in one bulk insert, in outbox order.
+
+    For bulk use cases (imports): the events must come from
+    :meth:`~shared.contracts.ContractRegistry.new_event`, whose payload model already
+    validated the data, so it is not validated a second time here.
+    """
+    if not events:
+        return
+    now = datetime.now(UTC)
+    rows = []
+    for event in events:
+        contract = contracts.by_type(event.type)
+        rows.append(
+            {
+                "event_id": event.id,
+                "event_type": event.type,
+                "topic": contract.topic,
+                "partition_key": event.partitionkey,
+                "payload": event.to_json_bytes().decode(),
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
+    await bulk_insert(session, OutboxRecord.__table__, rows)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from registry.api import areas, community, facilities, people
+from registry.api import areas, community, facilities, imports, people
 from registry.demo import load_demo_data
 from registry.jobs import permit_expiry_scans
 from registry.pii import install_pii
@@ -34,7 +34,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Shequ registry",
         description="Areas, households, residents, facilities, workers, organisations.",
-        routers=[areas.router, people.router, facilities.router, community.router],
+        routers=[
+            areas.router,
+            people.router,
+            facilities.router,
+            community.router,
+            imports.router,
+        ],
         lifespan=lifespan,
     )
     install_auth(app, settings)

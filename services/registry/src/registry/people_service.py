@@ -24,9 +24,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from registry.adapters.people import HouseholdRow, ResidentRow, resident_state
+from registry.adapters.people import (
+    HouseholdRow,
+    NewResidentValues,
+    ResidentRow,
+    resident_state,
+)
 from registry.adapters.tables import AreaRow
-from registry.domain.national_id import parse_national_id
+from registry.domain.national_id import NationalIdFacts, parse_national_id
 from registry.domain.people import (
     HouseholdMoveReason,
     ResidentStatus,
@@ -43,7 +48,7 @@ from registry.domain.people import (
 from registry.pii import PiiProtector
 from shared import outbox
 from shared.auth import Principal, ensure_area
-from shared.contracts import CONTRACTS
+from shared.contracts import CONTRACTS, CloudEvent
 from shared.contracts.registry import (
     EmploymentStatus,
     HouseholdMoved,
@@ -57,6 +62,7 @@ from shared.contracts.registry import (
     ResidentUpdated,
     Sex,
 )
+from shared.db import bulk_insert
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
 
 CHUNK = 1000
@@ -101,8 +107,12 @@ async def register_household(
     registered_on: date,
     principal: Principal | None = None,
     today: date | None = None,
+    household_id: str | None = None,
 ) -> HouseholdRow:
-    """Register a household in a current community and stage ``HouseholdRegistered``."""
+    """Register a household in a current community and stage ``HouseholdRegistered``.
+
+    ``household_id`` lets an import choose a stable id (default: a new UUID).
+    """
     today = today or date.today()
     community = await _current_community(
         session, community_id, field_name="body.community_id", principal=principal, today=today
@@ -114,7 +124,7 @@ async def register_household(
         )
     now = datetime.now(UTC)
     row = HouseholdRow(
-        id=str(uuid.uuid4()),
+        id=household_id or str(uuid.uuid4()),
         community_id=community.id,
         community_path=community.path,
         address=address,
@@ -339,30 +349,174 @@ async def register_resident(
     hash for look-up.
     """
     today = today or date.today()
-    facts = parse_national_id(national_id, today=today)
-    check_identity(facts, birth_date=birth_date, sex=sex)
-    check_permit(registration, permit_expires_on)
+    new = NewResident(
+        national_id=national_id,
+        name=name,
+        sex=sex,
+        birth_date=birth_date,
+        household_id=household_id,
+        registration=registration,
+        permit_expires_on=permit_expires_on,
+        employment_status=employment_status,
+        disabled=disabled,
+        flags=tuple(flags),
+    )
+    facts = _checked_identity(new, today=today)
     household = await _household_reference(session, household_id, principal=principal)
     lookup_hash = pii.lookup_hash(facts.normalised)
     if await _resident_id_by_hash(session, lookup_hash) is not None:
         raise _duplicate()
+    values = _new_resident(
+        new, facts=facts, household=household, pii=pii, lookup_hash=lookup_hash, today=today
+    )
+    row = ResidentRow(**values.columns())
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError:  # registered concurrently by another request
+        raise _duplicate() from None
+    outbox.add(session, _registered_event(row, today=today))
+    return row
+
+
+@dataclass(frozen=True)
+class NewResident:
+    """The registration form of one resident."""
+
+    national_id: str
+    name: str
+    sex: Sex
+    birth_date: date
+    household_id: str
+    registration: RegistrationStatus
+    permit_expires_on: date | None
+    employment_status: EmploymentStatus
+    disabled: bool
+    flags: tuple[ResidentFlag, ...]
+
+
+@dataclass(frozen=True)
+class HouseholdRef:
+    """What a new resident takes from its household."""
+
+    id: str
+    community_id: str
+    community_path: str
+
+    @property
+    def path_ids(self) -> list[str]:
+        """Ids from the city down to the household's community."""
+        return [part for part in self.community_path.split("/") if part]
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What became of one resident of a bulk registration."""
+
+    status: Literal["accepted", "unchanged", "rejected"]
+    resident_id: str | None = None
+    field: str | None = None
+    reason: str | None = None
+
+
+async def register_residents_in_bulk(
+    session: AsyncSession,
+    *,
+    pii: PiiProtector,
+    residents: Sequence[NewResident],
+    principal: Principal | None = None,
+    today: date | None = None,
+) -> list[BulkOutcome]:
+    """Register many residents with a handful of statements (imports), same rules as
+    :func:`register_resident`: one outcome per resident, in order.
+
+    A number already registered (before, or earlier in ``residents``) is ``unchanged``, so
+    re-running an import changes nothing; a resident breaking a rule is ``rejected`` with
+    the field and reason; households outside ``principal``'s area are rejected too. Raises
+    ``IntegrityError`` if a concurrent writer registered one of the numbers meanwhile (the
+    caller retries).
+    """
+    today = today or date.today()
+    outcomes: list[BulkOutcome] = [BulkOutcome("rejected")] * len(residents)
+    checked: dict[int, NationalIdFacts] = {}
+    for index, new in enumerate(residents):
+        try:
+            checked[index] = _checked_identity(new, today=today)
+        except InvalidInput as problem:
+            outcomes[index] = _rejected(problem)
+    hashes = {index: pii.lookup_hash(facts.normalised) for index, facts in checked.items()}
+    registered: set[str] = set()
+    for chunk in _chunks(list(set(hashes.values()))):
+        known = select(ResidentRow.national_id_hash).where(ResidentRow.national_id_hash.in_(chunk))
+        registered.update(await session.scalars(known))
+    households: dict[str, HouseholdRef] = {}
+    for chunk in _chunks(list({residents[index].household_id for index in checked})):
+        refs = select(HouseholdRow.id, HouseholdRow.community_id, HouseholdRow.community_path)
+        for household_id, community_id, path in await session.execute(
+            refs.where(HouseholdRow.id.in_(chunk))
+        ):
+            households[household_id] = HouseholdRef(household_id, community_id, path)
+    rows: list[NewResidentValues] = []
+    for index, facts in checked.items():
+        new, lookup_hash = residents[index], hashes[index]
+        household = households.get(new.household_id)
+        if lookup_hash in registered:
+            outcomes[index] = BulkOutcome("unchanged")
+        elif household is None:
+            outcomes[index] = BulkOutcome(
+                "rejected", field="household_id", reason="no such household"
+            )
+        elif principal is not None and not principal.may_access(household.path_ids):
+            outcomes[index] = BulkOutcome(
+                "rejected", field="household_id", reason="outside the caller's area"
+            )
+        else:
+            row = _new_resident(
+                new, facts=facts, household=household, pii=pii, lookup_hash=lookup_hash, today=today
+            )
+            registered.add(lookup_hash)
+            rows.append(row)
+            outcomes[index] = BulkOutcome("accepted", resident_id=row.id)
+    if rows:
+        await bulk_insert(session, ResidentRow.__table__, [row.columns() for row in rows])  # type: ignore[arg-type]
+        await outbox.add_many(session, [_registered_event(row, today=today) for row in rows])
+    return outcomes
+
+
+def _checked_identity(new: NewResident, *, today: date) -> NationalIdFacts:
+    """The facts of a valid id number agreeing with the form (else :class:`InvalidInput`)."""
+    facts = parse_national_id(new.national_id, today=today)
+    check_identity(facts, birth_date=new.birth_date, sex=new.sex)
+    check_permit(new.registration, new.permit_expires_on)
+    return facts
+
+
+def _new_resident(
+    new: NewResident,
+    *,
+    facts: NationalIdFacts,
+    household: HouseholdRow | HouseholdRef,
+    pii: PiiProtector,
+    lookup_hash: str,
+    today: date,
+) -> NewResidentValues:
     now = datetime.now(UTC)
-    row = ResidentRow(
+    return NewResidentValues(
         id=str(uuid.uuid4()),
         national_id_encrypted=pii.encrypt(facts.normalised),
         national_id_hash=lookup_hash,
-        name=name,
-        sex=sex,
-        birth_date=birth_date,
+        name=new.name,
+        sex=new.sex,
+        birth_date=new.birth_date,
         household_id=household.id,
         community_id=household.community_id,
         community_path=household.community_path,
-        registration=registration,
-        permit_expires_on=permit_expires_on,
+        registration=new.registration,
+        permit_expires_on=new.permit_expires_on,
         permit_warned_for=None,
-        employment_status=employment_status,
-        disabled=disabled,
-        flags_mask=flags_mask(flags),
+        employment_status=new.employment_status,
+        disabled=new.disabled,
+        flags_mask=flags_mask(new.flags),
         status="alive",
         ended_on=None,
         registered_on=today,
@@ -370,14 +524,19 @@ async def register_resident(
         created_at=now,
         updated_at=now,
     )
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError:  # registered concurrently by another request
-        raise _duplicate() from None
+
+
+def _registered_event(row: ResidentRow | NewResidentValues, *, today: date) -> CloudEvent:
     payload = ResidentRegistered(**resident_state(row, on=today))
-    outbox.add(session, CONTRACTS.new_event(payload, aggregate_id=row.id))
-    return row
+    return CONTRACTS.new_event(payload, aggregate_id=row.id)
+
+
+def _rejected(problem: InvalidInput) -> BulkOutcome:
+    first = problem.errors[0] if problem.errors else None
+    field_name = first.field.removeprefix("body.") if first else None
+    return BulkOutcome(
+        "rejected", field=field_name, reason=first.message if first else problem.detail
+    )
 
 
 async def get_resident(

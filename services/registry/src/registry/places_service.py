@@ -128,14 +128,18 @@ async def open_facility(
     rooms: Sequence[tuple[RoomPurpose, float]],
     opened_on: date,
     today: date | None = None,
+    facility_id: str | None = None,
 ) -> facilities.FacilitySnapshot:
-    """Register an open facility of a current community; publishes ``facility.opened``."""
+    """Register an open facility of a current community; publishes ``facility.opened``.
+
+    ``facility_id`` lets an import choose a stable id (default: a new one).
+    """
     day = today or current_date()
     found = await _community_for_new_record(
         session, principal=principal, community_id=community_id, today=day
     )
     facility = facilities.Facility.open(
-        facility_id=new_id(),
+        facility_id=facility_id or new_id(),
         community=found,
         kind=kind,
         rooms=rooms,

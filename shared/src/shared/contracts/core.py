@@ -9,6 +9,7 @@ validation.
 from __future__ import annotations
 
 import inspect
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -141,21 +142,18 @@ class ContractRegistry:
         correlation: its id.
         """
         contract = self.for_payload(payload)
-        correlation = context.correlation_id_var.get()
-        causation = context.causation_id_var.get() or context.request_id_var.get()
-        event = CloudEvent(
+        event_id = str(uuid.uuid4())
+        return CloudEvent(
+            id=event_id,
             source=contract.source,
             type=contract.type,
             subject=f"{contract.aggregate}/{aggregate_id}",
             dataschema=contract.dataschema,
             partitionkey=aggregate_id,
-            correlationid=correlation,
-            causationid=causation,
+            correlationid=context.correlation_id_var.get() or event_id,
+            causationid=context.causation_id_var.get() or context.request_id_var.get(),
             data=payload.model_dump(mode="json"),
         )
-        if correlation is None:
-            event = event.model_copy(update={"correlationid": event.id})
-        return event
 
     def parse_payload(self, event: CloudEvent) -> EventPayload:
         """Validate an envelope's ``data`` against its contract's payload model."""

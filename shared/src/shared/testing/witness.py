@@ -44,14 +44,20 @@ WITNESS = Witness()
 
 
 def install() -> None:
-    """Start recording: a root log handler, and a wrapper around ``shared.outbox.add``."""
+    """Start recording: a root log handler, and wrappers around ``shared.outbox.add`` and
+    ``add_many``."""
     logging.getLogger().addHandler(_Recorder(WITNESS))
     from shared import outbox
 
-    original = outbox.add
+    original_add, original_add_many = outbox.add, outbox.add_many
 
     def recording_add(session: Any, event: Any, **kwargs: Any) -> None:
         WITNESS.events.append(event.to_json_bytes().decode())
-        original(session, event, **kwargs)
+        original_add(session, event, **kwargs)
+
+    async def recording_add_many(session: Any, events: Any, **kwargs: Any) -> None:
+        WITNESS.events.extend(event.to_json_bytes().decode() for event in events)
+        await original_add_many(session, events, **kwargs)
 
     outbox.add = recording_add
+    outbox.add_many = recording_add_many

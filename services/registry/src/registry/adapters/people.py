@@ -10,6 +10,7 @@ keyed hash for look-up; the name and the address are stored and never published.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -104,7 +105,44 @@ class ResidentRow(Base):
         return _ids(self.community_path)
 
 
-def resident_state(row: ResidentRow, *, on: date) -> dict[str, Any]:
+@dataclass(slots=True)
+class NewResidentValues:
+    """The column values of a resident about to be inserted in bulk (a plain object: building
+    thousands of ORM instances costs more than inserting them)."""
+
+    id: str
+    national_id_encrypted: str
+    national_id_hash: str
+    name: str
+    sex: str
+    birth_date: date
+    household_id: str
+    community_id: str
+    community_path: str
+    registration: str
+    permit_expires_on: date | None
+    permit_warned_for: date | None
+    employment_status: str
+    disabled: bool
+    flags_mask: int
+    status: str
+    ended_on: date | None
+    registered_on: date
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def path_ids(self) -> list[str]:
+        """Ids from the city down to the resident's community."""
+        return _ids(self.community_path)
+
+    def columns(self) -> dict[str, Any]:
+        """The values by column name, for an INSERT."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def resident_state(row: ResidentRow | NewResidentValues, *, on: date) -> dict[str, Any]:
     """The fields of :class:`shared.contracts.registry.ResidentState` for ``row``, with the
     age band on ``on``: ids and derived facts only, never the number, name or address."""
     return {

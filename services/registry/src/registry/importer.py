@@ -1,0 +1,458 @@
+"""Bulk import of areas, households, residents and facilities from NDJSON or CSV.
+
+The input is streamed and validated row by row; every row ends ``accepted`` (stored, with its
+events), ``unchanged`` (already in the register) or ``rejected`` (with the field and the
+reason). Rows are committed in batches, each batch in one transaction with its events.
+
+Re-running an import changes nothing and emits nothing new: areas are identified by their
+code, residents by their national id number (its keyed hash), and households and facilities
+by the file's own references (``ref``), from which stable ids are derived
+(:func:`household_id_for`, :func:`facility_id_for`).
+
+Formats:
+
+- NDJSON: one JSON object per line with a ``type`` (``area``, ``household``, ``resident``,
+  ``facility``) unless the import names one type for the whole file;
+- CSV: a header line, then one record per line, all of the type the import names; lists are
+  ``;``-separated (resident ``flags``: ``empty_nest;living_alone``; facility ``rooms``:
+  ``office:120;public_service:210.5``).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import groupby
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry import area_service, people_service, places_service
+from registry.adapters.people import HouseholdRow
+from registry.adapters.places import FacilityRow
+from registry.adapters.tables import AreaRow
+from registry.api.schemas import AREA_ID_PATTERN
+from registry.pii import PiiProtector
+from shared.auth import Principal
+from shared.contracts.registry import (
+    AreaLevel,
+    CommunityKind,
+    EmploymentStatus,
+    FacilityKind,
+    RegistrationStatus,
+    ResidentFlag,
+    RoomPurpose,
+    Sex,
+)
+from shared.errors import FieldError, InvalidInput, Problem
+
+Format = Literal["ndjson", "csv"]
+RecordType = Literal["area", "household", "resident", "facility"]
+
+IMPORT_NAMESPACE = uuid.UUID("5b0f4a52-8a55-4c2e-9a0e-3d1f6a9b7c21")
+DEFAULT_BATCH_SIZE = 1000
+MAX_REPORTED_ROWS = 1000
+PLATFORM = Principal(subject="registry-import", scopes=frozenset())
+
+
+@functools.lru_cache(maxsize=65536)
+def household_id_for(ref: str) -> str:
+    """The registry id of the household an import file calls ``ref``."""
+    return str(uuid.uuid5(IMPORT_NAMESPACE, f"household:{ref}"))
+
+
+def facility_id_for(ref: str) -> str:
+    """The registry id of the facility an import file calls ``ref``."""
+    return str(uuid.uuid5(IMPORT_NAMESPACE, f"facility:{ref}"))
+
+
+# -- records -----------------------------------------------------------------------------
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_missing(cls, values: Any) -> Any:
+        """An empty CSV cell means the field was not given."""
+        if isinstance(values, dict):
+            return {key: value for key, value in values.items() if value != ""}
+        return values
+
+
+class AreaRecord(_Record):
+    """An area row."""
+
+    type: Literal["area"] = "area"
+    id: str = Field(pattern=AREA_ID_PATTERN)
+    level: AreaLevel
+    name: str = Field(min_length=1, max_length=200)
+    parent_id: str | None = None
+    kind: CommunityKind | None = None
+    household_count: int | None = Field(default=None, ge=0, le=100_000)
+    valid_from: date
+
+
+class HouseholdRecord(_Record):
+    """A household row; ``ref`` is the file's own household number."""
+
+    type: Literal["household"] = "household"
+    ref: str = Field(min_length=1, max_length=64)
+    community_id: str
+    address: str = Field(min_length=1, max_length=500)
+    registered_on: date
+
+
+class ResidentRecord(_Record):
+    """A resident row; ``household_ref`` names a household of this or an earlier import."""
+
+    type: Literal["resident"] = "resident"
+    national_id: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    sex: Sex
+    birth_date: date
+    household_ref: str = Field(min_length=1, max_length=64)
+    registration: RegistrationStatus = "registered"
+    permit_expires_on: date | None = None
+    employment_status: EmploymentStatus
+    disabled: bool = False
+    flags: list[ResidentFlag] = Field(default_factory=list)
+
+    @field_validator("flags", mode="before")
+    @classmethod
+    def _split_flags(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [part for part in value.split(";") if part] if isinstance(value, str) else value
+
+
+class RoomRecord(_Record):
+    """Floor area of one room purpose."""
+
+    purpose: RoomPurpose
+    area_m2: float
+
+
+class FacilityRecord(_Record):
+    """A facility row; ``ref`` is the file's own facility number."""
+
+    type: Literal["facility"] = "facility"
+    ref: str = Field(min_length=1, max_length=64)
+    community_id: str
+    kind: FacilityKind
+    rooms: list[RoomRecord] = Field(min_length=1)
+    opened_on: date
+
+    @field_validator("rooms", mode="before")
+    @classmethod
+    def _split_rooms(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        rooms = []
+        for part in filter(None, value.split(";")):
+            purpose, _, area = part.partition(":")
+            rooms.append({"purpose": purpose.strip(), "area_m2": area.strip()})
+        return rooms
+
+
+ImportRecord = Annotated[
+    AreaRecord | HouseholdRecord | ResidentRecord | FacilityRecord, Field(discriminator="type")
+]
+_RECORD = TypeAdapter(ImportRecord)
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row that was not imported: its line (record) number, the field and the reason."""
+
+    line: int
+    field: str | None
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """Counts of accepted, unchanged and rejected rows, and the first rejected rows."""
+
+    accepted: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejected_rows: list[RejectedRow] = field(default_factory=list)
+
+    def reject(self, line: int, field_name: str | None, reason: str) -> None:
+        """Count a rejected row (listing at most :data:`MAX_REPORTED_ROWS` of them)."""
+        self.rejected += 1
+        if len(self.rejected_rows) < MAX_REPORTED_ROWS:
+            self.rejected_rows.append(RejectedRow(line, field_name, reason))
+
+    @property
+    def rows(self) -> int:
+        """Rows read."""
+        return self.accepted + self.unchanged + self.rejected
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    line: int
+    record: AreaRecord | HouseholdRecord | ResidentRecord | FacilityRecord
+
+
+# -- the import ---------------------------------------------------------------------------
+
+
+async def import_rows(
+    session: AsyncSession,
+    *,
+    pii: PiiProtector,
+    lines: AsyncIterable[str],
+    fmt: Format,
+    record_type: RecordType | None = None,
+    principal: Principal | None = None,
+    today: date | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ImportReport:
+    """Import the rows of ``lines`` (text lines, newline optional) and report on each.
+
+    ``session`` must not be in a transaction: each batch is committed on its own. Rows
+    outside ``principal``'s area are rejected.
+    """
+    if fmt == "csv" and record_type is None:
+        raise InvalidInput(
+            "a CSV import needs the record type",
+            errors=[FieldError("query.type", "required for CSV", "missing")],
+        )
+    report = ImportReport()
+    today = today or date.today()
+    async for batch in _batches(lines, fmt=fmt, record_type=record_type, size=batch_size):
+        parsed: list[_Parsed] = []
+        for line, raw in batch:
+            if isinstance(raw, str):
+                report.reject(line, None, raw)
+                continue
+            try:
+                parsed.append(_Parsed(line, _RECORD.validate_python(raw)))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                location = ".".join(str(part) for part in first["loc"][1:]) or None
+                report.reject(line, location, first["msg"])
+        async with session.begin():
+            for kind, run in groupby(parsed, key=lambda p: p.record.type):
+                rows = list(run)
+                if kind == "resident":
+                    await _residents(
+                        session, rows, pii=pii, principal=principal, today=today, report=report
+                    )
+                else:
+                    for row in rows:
+                        await _one(session, row, principal=principal, today=today, report=report)
+        session.expunge_all()
+    return report
+
+
+async def _one(
+    session: AsyncSession,
+    parsed: _Parsed,
+    *,
+    principal: Principal | None,
+    today: date,
+    report: ImportReport,
+) -> None:
+    """Import one area, household or facility through its use case, in a savepoint."""
+    record = parsed.record
+    try:
+        async with session.begin_nested():
+            if not await _store_one(session, record, principal=principal, today=today):
+                report.unchanged += 1
+                return
+        report.accepted += 1
+    except Problem as problem:
+        first = problem.errors[0] if problem.errors else None
+        field_name = first.field.removeprefix("body.") if first else None
+        report.reject(parsed.line, field_name, first.message if first else problem.detail)
+
+
+async def _store_one(
+    session: AsyncSession,
+    record: AreaRecord | HouseholdRecord | ResidentRecord | FacilityRecord,
+    *,
+    principal: Principal | None,
+    today: date,
+) -> bool:
+    """Store a new record; False if it is already in the register."""
+    match record:
+        case AreaRecord():
+            if await session.get(AreaRow, record.id) is not None:
+                return False
+            await area_service.register_area(
+                session,
+                area_id=record.id,
+                level=record.level,
+                name=record.name,
+                parent_id=record.parent_id,
+                valid_from=record.valid_from,
+                kind=record.kind,
+                household_count=record.household_count,
+                principal=principal,
+            )
+        case HouseholdRecord():
+            household_id = household_id_for(record.ref)
+            if await session.get(HouseholdRow, household_id) is not None:
+                return False
+            await people_service.register_household(
+                session,
+                community_id=record.community_id,
+                address=record.address,
+                registered_on=record.registered_on,
+                principal=principal,
+                today=today,
+                household_id=household_id,
+            )
+        case FacilityRecord():
+            facility_id = facility_id_for(record.ref)
+            if await session.get(FacilityRow, facility_id) is not None:
+                return False
+            await places_service.open_facility(
+                session,
+                principal=principal or PLATFORM,
+                community_id=record.community_id,
+                kind=record.kind,
+                rooms=[(room.purpose, room.area_m2) for room in record.rooms],
+                opened_on=record.opened_on,
+                today=today,
+                facility_id=facility_id,
+            )
+        case ResidentRecord():  # pragma: no cover - residents go through _residents
+            raise AssertionError("residents are imported in bulk")
+    await session.flush()
+    return True
+
+
+async def _residents(
+    session: AsyncSession,
+    rows: Sequence[_Parsed],
+    *,
+    pii: PiiProtector,
+    principal: Principal | None,
+    today: date,
+    report: ImportReport,
+) -> None:
+    """Register a run of residents in bulk (a savepoint; row by row if that fails)."""
+    forms = [_resident_form(row.record) for row in rows if isinstance(row.record, ResidentRecord)]
+    try:
+        async with session.begin_nested():
+            outcomes = await people_service.register_residents_in_bulk(
+                session, pii=pii, residents=forms, principal=principal, today=today
+            )
+    except Exception:  # a concurrent writer took a number meanwhile: go one by one
+        outcomes = []
+        for form in forms:
+            async with session.begin_nested():
+                outcomes += await people_service.register_residents_in_bulk(
+                    session, pii=pii, residents=[form], principal=principal, today=today
+                )
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if outcome.status == "accepted":
+            report.accepted += 1
+        elif outcome.status == "unchanged":
+            report.unchanged += 1
+        else:
+            report.reject(row.line, outcome.field, outcome.reason or "rejected")
+
+
+def _resident_form(record: ResidentRecord) -> people_service.NewResident:
+    return people_service.NewResident(
+        national_id=record.national_id,
+        name=record.name,
+        sex=record.sex,
+        birth_date=record.birth_date,
+        household_id=household_id_for(record.household_ref),
+        registration=record.registration,
+        permit_expires_on=record.permit_expires_on,
+        employment_status=record.employment_status,
+        disabled=record.disabled,
+        flags=tuple(record.flags),
+    )
+
+
+# -- parsing ------------------------------------------------------------------------------
+
+RawRow = tuple[int, dict[str, Any] | str]  # a parsed row, or the reason it could not be
+
+
+async def _batches(
+    lines: AsyncIterable[str], *, fmt: Format, record_type: RecordType | None, size: int
+) -> AsyncIterator[list[RawRow]]:
+    """Rows in batches of ``size``; a row that is not even JSON/CSV carries its reason."""
+    batch: list[RawRow] = []
+    rows = _ndjson_rows(lines) if fmt == "ndjson" else _csv_rows(lines)
+    async for line, raw in rows:
+        if (
+            isinstance(raw, dict)
+            and record_type is not None
+            and raw.setdefault("type", record_type) != record_type
+        ):
+            raw = f"type {raw['type']!r} in a {record_type} import"
+        batch.append((line, raw))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def _ndjson_rows(lines: AsyncIterable[str]) -> AsyncIterator[RawRow]:
+    number = 0
+    async for text in lines:
+        number += 1
+        if not text.strip():
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError:
+            yield number, "not a JSON object"
+            continue
+        yield number, value if isinstance(value, dict) else "not a JSON object"
+
+
+async def _csv_rows(lines: AsyncIterable[str]) -> AsyncIterator[RawRow]:
+    """CSV records with their record number (the header is record 1); a quoted field may
+    span lines."""
+    header: list[str] | None = None
+    number = 0
+    pending: list[str] = []
+    async for text in lines:
+        pending.append(text if text.endswith("\n") else text + "\n")
+        if "".join(pending).count('"') % 2:  # inside a quoted field: read on
+            continue
+        for record in csv.reader(_once(pending)):
+            number += 1
+            if header is None:
+                header = [name.strip() for name in record]
+            elif record:
+                if len(record) != len(header):
+                    yield number, f"{len(record)} fields where the header has {len(header)}"
+                else:
+                    yield number, dict(zip(header, record, strict=True))
+        pending = []
+
+
+def _once(lines: list[str]) -> Iterator[str]:
+    yield from lines

@@ -1,0 +1,233 @@
+"""Bulk import through POST /imports on PostgreSQL: row-by-row report, events for accepted
+rows, and a re-run that changes nothing and emits nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import date
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from registry.adapters.people import HouseholdRow, ResidentRow
+from registry.adapters.places import FacilityRow
+from registry.app import create_app
+from registry.domain.national_id import check_character
+from registry.settings import Settings
+from shared.db import create_engine, session_factory
+from shared.tables import OutboxRecord
+from shared.testing.service import bearer, running_service
+
+pytestmark = pytest.mark.integration
+
+
+def national_id(born: date, sequence: int) -> str:
+    first17 = f"110105{born:%Y%m%d}{sequence:03d}"
+    return first17 + check_character(first17)
+
+
+@pytest.fixture
+def settings(fresh_postgres_url: str, kafka_bootstrap: str) -> Settings:
+    return Settings(database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_service(create_app, settings) as client:
+        yield client
+
+
+def ndjson(*rows: dict[str, object] | str) -> str:
+    return "\n".join(row if isinstance(row, str) else json.dumps(row) for row in rows) + "\n"
+
+
+AREAS = [
+    {"type": "area", "id": "c1", "level": "city", "name": "C", "valid_from": "2005-01-01"},
+    {
+        "type": "area",
+        "id": "d1",
+        "level": "district",
+        "name": "D",
+        "parent_id": "c1",
+        "valid_from": "2005-01-01",
+    },
+    {
+        "type": "area",
+        "id": "s1",
+        "level": "street",
+        "name": "S",
+        "parent_id": "d1",
+        "valid_from": "2005-01-01",
+    },
+    {
+        "type": "area",
+        "id": "s2",
+        "level": "street",
+        "name": "S2",
+        "parent_id": "d1",
+        "valid_from": "2005-01-01",
+    },
+    {
+        "type": "area",
+        "id": "m1",
+        "level": "community",
+        "name": "M",
+        "parent_id": "s1",
+        "kind": "residential",
+        "household_count": 1900,
+        "valid_from": "2005-01-01",
+    },
+    {
+        "type": "area",
+        "id": "m2",
+        "level": "community",
+        "name": "M2",
+        "parent_id": "s2",
+        "valid_from": "2005-01-01",
+    },
+]
+HOUSEHOLDS = [
+    {
+        "type": "household",
+        "ref": "H-1",
+        "community_id": "m1",
+        "address": "1 Xijie",
+        "registered_on": "2010-03-01",
+    },
+    {
+        "type": "household",
+        "ref": "H-2",
+        "community_id": "m1",
+        "address": "2 Xijie",
+        "registered_on": "2011-03-01",
+    },
+]
+RESIDENTS = [
+    {
+        "type": "resident",
+        "national_id": national_id(date(1950, 5, 4), 11),
+        "name": "A",
+        "sex": "male",
+        "birth_date": "1950-05-04",
+        "household_ref": "H-1",
+        "employment_status": "retired",
+        "flags": ["empty_nest"],
+    },
+    {
+        "type": "resident",
+        "national_id": national_id(date(1980, 1, 2), 22),
+        "name": "B",
+        "sex": "female",
+        "birth_date": "1980-01-02",
+        "household_ref": "H-2",
+        "employment_status": "laid_off",
+    },
+]
+FACILITY = {
+    "type": "facility",
+    "ref": "F-1",
+    "community_id": "m1",
+    "kind": "office",
+    "rooms": [{"purpose": "office", "area_m2": 120}],
+    "opened_on": "2012-06-01",
+}
+
+
+async def counts(settings: Settings) -> dict[str, int]:
+    engine = create_engine(settings.resolved_database_url())
+    async with session_factory(engine)() as session:
+        result = {
+            name: int(await session.scalar(select(func.count()).select_from(table)) or 0)
+            for name, table in [
+                ("households", HouseholdRow),
+                ("residents", ResidentRow),
+                ("facilities", FacilityRow),
+                ("events", OutboxRecord),
+            ]
+        }
+    await engine.dispose()
+    return result
+
+
+async def test_import_reports_each_row_and_a_rerun_changes_nothing(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    writer = bearer(settings, "registry:write")
+    bad_check_digit = {**RESIDENTS[0], "national_id": RESIDENTS[0]["national_id"][:-1] + "0"}
+    if bad_check_digit["national_id"] == RESIDENTS[0]["national_id"]:
+        bad_check_digit["national_id"] = RESIDENTS[0]["national_id"][:-1] + "1"
+    body = ndjson(
+        *AREAS,
+        *HOUSEHOLDS,
+        *RESIDENTS,
+        FACILITY,
+        "{not json",  # line 12
+        bad_check_digit,  # line 13
+        {
+            **RESIDENTS[1],
+            "national_id": national_id(date(1990, 1, 1), 32),
+            "birth_date": "1990-01-01",
+            "household_ref": "H-404",
+        },  # line 14
+        {**FACILITY, "ref": "F-2", "rooms": [{"purpose": "ballroom", "area_m2": 50}]},  # 15
+    )
+    first = await client.post("/imports", content=body, headers=writer)
+    assert first.status_code == 200, first.text
+    report = first.json()
+    assert (report["accepted"], report["unchanged"], report["rejected"]) == (11, 0, 4)
+    rejected = {row["line"]: row for row in report["rejected_rows"]}
+    assert set(rejected) == {12, 13, 14, 15}
+    assert rejected[13]["field"] == "national_id"
+    assert rejected[14]["field"] == "household_id"
+    assert rejected[15]["field"].startswith("rooms")
+    assert RESIDENTS[0]["national_id"] not in first.text  # never echoed
+    stored = await counts(settings)
+    assert stored == {"households": 2, "residents": 2, "facilities": 1, "events": 11}
+
+    again = await client.post("/imports", content=body, headers=writer)
+    assert (again.json()["accepted"], again.json()["unchanged"]) == (0, 11)
+    assert await counts(settings) == stored  # nothing new, no new events
+
+
+async def test_csv_import_of_residents_and_the_type_it_needs(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    writer = bearer(settings, "registry:write")
+    await client.post("/imports", content=ndjson(*AREAS, *HOUSEHOLDS), headers=writer)
+    csv_body = (
+        "national_id,name,sex,birth_date,household_ref,employment_status,flags,disabled\n"
+        f'{RESIDENTS[0]["national_id"]},"Wang, A",male,1950-05-04,H-1,retired,'
+        "empty_nest;living_alone,true\n"
+        f"{RESIDENTS[1]['national_id']},B,female,1980-01-02,H-2,laid_off,,\n"
+        f"{RESIDENTS[1]['national_id']},B,female,1981-01-02,H-2,laid_off,,\n"
+    )
+    untyped = await client.post("/imports?format=csv", content=csv_body, headers=writer)
+    assert untyped.status_code == 422
+    assert untyped.json()["errors"][0]["field"] == "query.type"
+
+    typed = await client.post("/imports?format=csv&type=resident", content=csv_body, headers=writer)
+    report = typed.json()
+    assert (report["accepted"], report["rejected"]) == (2, 1)
+    assert report["rejected_rows"][0]["line"] == 4
+    assert report["rejected_rows"][0]["field"] == "birth_date"  # disagrees with the id
+    reader = bearer(settings, "registry:read")
+    listed = await client.get("/residents", params={"flag": "living_alone"}, headers=reader)
+    assert [r["name"] for r in listed.json()["items"]] == ["Wang, A"]
+
+
+async def test_rows_outside_the_tokens_area_are_rejected(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await client.post(
+        "/imports", content=ndjson(*AREAS), headers=bearer(settings, "registry:write")
+    )
+    street_worker = bearer(settings, "registry:write", area="s1")
+    outside = {**HOUSEHOLDS[0], "ref": "H-9", "community_id": "m2"}
+    response = await client.post(
+        "/imports", content=ndjson(HOUSEHOLDS[0], outside), headers=street_worker
+    )
+    report = response.json()
+    assert (report["accepted"], report["rejected"]) == (1, 1)
+    assert report["rejected_rows"][0]["line"] == 2
