@@ -42,41 +42,76 @@ def write_files(folder: Path, residents: int, seed: int = 11) -> tuple[Path, Pat
     rng = random.Random(seed)
     areas = [
         {"type": "area", "id": "b0", "level": "city", "name": "Bench", "valid_from": "2000-01-01"},
-        {"type": "area", "id": "b0d", "level": "district", "name": "D", "parent_id": "b0",
-         "valid_from": "2000-01-01"},
+        {
+            "type": "area",
+            "id": "b0d",
+            "level": "district",
+            "name": "D",
+            "parent_id": "b0",
+            "valid_from": "2000-01-01",
+        },
     ]
     for street in range(5):
-        areas.append({"type": "area", "id": f"b0s{street}", "level": "street", "name": "S",
-                      "parent_id": "b0d", "valid_from": "2000-01-01"})
+        areas.append(
+            {
+                "type": "area",
+                "id": f"b0s{street}",
+                "level": "street",
+                "name": "S",
+                "parent_id": "b0d",
+                "valid_from": "2000-01-01",
+            }
+        )
     for community in range(COMMUNITIES):
-        areas.append({"type": "area", "id": f"b0c{community}", "level": "community",
-                      "name": "C", "parent_id": f"b0s{community % 5}",
-                      "valid_from": "2000-01-01", "household_count": 2000})
+        areas.append(
+            {
+                "type": "area",
+                "id": f"b0c{community}",
+                "level": "community",
+                "name": "C",
+                "parent_id": f"b0s{community % 5}",
+                "valid_from": "2000-01-01",
+                "household_count": 2000,
+            }
+        )
     households = residents // HOUSEHOLD_SIZE
     paths = (folder / "areas.ndjson", folder / "households.ndjson", folder / "residents.ndjson")
     paths[0].write_text("".join(json.dumps(a) + "\n" for a in areas))
     with paths[1].open("w") as out:
         for number in range(households):
-            out.write(json.dumps({"type": "household", "ref": f"H{number}",
-                                  "community_id": f"b0c{number % COMMUNITIES}",
-                                  "address": f"{number} Bench Road",
-                                  "registered_on": "2010-01-01"}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "type": "household",
+                        "ref": f"H{number}",
+                        "community_id": f"b0c{number % COMMUNITIES}",
+                        "address": f"{number} Bench Road",
+                        "registered_on": "2010-01-01",
+                    }
+                )
+                + "\n"
+            )
     start = date(1930, 1, 1)
     with paths[2].open("w") as out:
         for number in range(residents):
             born = start + timedelta(days=number % 27_000)
             sequence = number // 27_000 * 2 + rng.randrange(0, 2)  # unique per date, any sex
             first17 = f"110105{born:%Y%m%d}{sequence:03d}"
-            out.write(json.dumps({
-                "type": "resident",
-                "national_id": first17 + check_character(first17),
-                "name": f"Resident {number}",
-                "sex": "male" if sequence % 2 else "female",
-                "birth_date": born.isoformat(),
-                "household_ref": f"H{number % households}",
-                "employment_status": rng.choice(EMPLOYMENT),
-                "flags": ["empty_nest"] if number % 17 == 0 else [],
-            }) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "type": "resident",
+                        "national_id": first17 + check_character(first17),
+                        "name": f"Resident {number}",
+                        "sex": "male" if sequence % 2 else "female",
+                        "birth_date": born.isoformat(),
+                        "household_ref": f"H{number % households}",
+                        "employment_status": rng.choice(EMPLOYMENT),
+                        "flags": ["empty_nest"] if number % 17 == 0 else [],
+                    }
+                )
+                + "\n"
+            )
     return paths
 
 
@@ -106,9 +141,14 @@ async def run(residents: int) -> dict[str, object]:
                     )
                     seconds = time.perf_counter() - started
                 if report.rejected:
-                    raise SystemExit(f"{name}: {report.rejected} rows rejected: {report.rejected_rows[:3]}")
-                timings[name] = {"rows": report.rows, "seconds": round(seconds, 3),
-                                 "rows_per_s": round(report.rows / seconds, 1)}
+                    raise SystemExit(
+                        f"{name}: {report.rejected} rows rejected: {report.rejected_rows[:3]}"
+                    )
+                timings[name] = {
+                    "rows": report.rows,
+                    "seconds": round(seconds, 3),
+                    "rows_per_s": round(report.rows / seconds, 1),
+                }
             baseline = await baseline_insert(engine, people)
         async with sessions() as session:
             events = await session.scalar(
@@ -126,8 +166,11 @@ async def run(residents: int) -> dict[str, object]:
         "baseline_plain_insert_rows_per_s": baseline,
         "ratio_import_to_baseline": round(imported / baseline, 3),
         "target_rows_per_s": 10_000,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
@@ -138,18 +181,28 @@ async def baseline_insert(engine: object, people: Path) -> float:
     with people.open() as source:
         for line in source:
             record = json.loads(line)
-            rows.append({"national_id": record["national_id"], "name": record["name"],
-                         "birth_date": date.fromisoformat(record["birth_date"]),
-                         "household": record["household_ref"]})
+            rows.append(
+                {
+                    "national_id": record["national_id"],
+                    "name": record["name"],
+                    "birth_date": date.fromisoformat(record["birth_date"]),
+                    "household": record["household_ref"],
+                }
+            )
     async with engine.begin() as connection:  # type: ignore[attr-defined]
-        await connection.execute(text(
-            "CREATE TABLE bench_plain (national_id text, name text, birth_date date, household text)"
-        ))
+        await connection.execute(
+            text(
+                "CREATE TABLE bench_plain"
+                " (national_id text, name text, birth_date date, household text)"
+            )
+        )
     started = time.perf_counter()
     for start in range(0, len(rows), 1000):
         async with engine.begin() as connection:  # type: ignore[attr-defined]
             await connection.execute(
-                text("INSERT INTO bench_plain VALUES (:national_id, :name, :birth_date, :household)"),
+                text(
+                    "INSERT INTO bench_plain VALUES (:national_id, :name, :birth_date, :household)"
+                ),
                 rows[start : start + 1000],
             )
     return round(len(rows) / (time.perf_counter() - started), 1)
