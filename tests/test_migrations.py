@@ -12,12 +12,13 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import MetaData, inspect
+from sqlalchemy.engine import Connection
+
 from shared.db import create_engine
 from shared.migrations import alembic_config, upgrade
 from shared.tables import platform_metadata
 from shared.testing.postgres import create_database, drop_database
-from sqlalchemy import MetaData, inspect
-from sqlalchemy.engine import Connection
 
 SERVICES = ["registry", "casework", "employment", "eldercare", "metrics"]
 pytestmark = pytest.mark.integration

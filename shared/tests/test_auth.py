@@ -16,6 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from shared import errors
 from shared.auth import (
     ALL_SCOPES,
     SCOPES,
@@ -31,9 +34,6 @@ from shared.auth import (
 )
 from shared.cli import token as token_cli
 from shared.settings import ServiceSettings
-from typer.testing import CliRunner
-
-from shared import errors
 
 CITY, DISTRICT, STREET, COMMUNITY = "city-1", "district-7", "street-3", "community-42"
 COMMUNITY_PATH = [CITY, DISTRICT, STREET, COMMUNITY]

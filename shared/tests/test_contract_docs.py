@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 import yaml
 from pydantic import BaseModel, Field
+from typer import Typer
+from typer.testing import CliRunner
+
 from shared.cli.schemas import generate
 from shared.contracts import CONTRACTS, ContractRegistry, EventContract, EventPayload
 from shared.contracts.docs import (
@@ -27,8 +30,6 @@ from shared.contracts.docs import (
     write_all,
 )
 from shared.contracts.registry import AreaCreated
-from typer import Typer
-from typer.testing import CliRunner
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from shared.cli import dev
 from shared.cli.dev import (
     DevError,

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from shared.consumer import EventConsumer, dlq_topic
 from shared.db import create_engine, session_factory, transaction
 from shared.kafka import read_topic
@@ -27,7 +29,6 @@ from shared.relay import OutboxRelay
 from shared.testing import tally
 from shared.testing.broker import TansuBroker
 from shared.testing.netfault import TcpProxy
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 pytestmark = pytest.mark.integration
 TOPIC = "tally.counter.events"

@@ -12,11 +12,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import shared.http
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
+
+import shared.http
 from shared.context import causation_id_var, correlation_id_var, request_id_var
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
 from shared.http import PROBLEM_MEDIA_TYPE, create_app

@@ -22,6 +22,7 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_structured
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from confluent_kafka import Consumer, KafkaError
+
 from shared.cli.dev import SERVICE_NAMES, find_repo_root, port_in_use, service_ports
 from shared.testing.broker import free_port
 
