@@ -266,6 +266,20 @@ async def test_lookup_by_number_needs_pii_read_and_matches_exactly(
     )
     assert hidden.status_code == 404
 
+    posted = await client.post(
+        "/residents/lookup", json={"national_id": body["national_id"]}, headers=pii_reader
+    )
+    assert posted.json()["id"] == resident_id
+    posted_invalid = await client.post(
+        "/residents/lookup", json={"national_id": "110105194912310021"}, headers=pii_reader
+    )
+    assert posted_invalid.json()["errors"][0]["field"] == "body.national_id"
+    assert "110105194912310021" not in posted_invalid.text
+    no_scope = await client.post(
+        "/residents/lookup", json={"national_id": body["national_id"]}, headers=writer
+    )
+    assert no_scope.status_code == 403
+
 
 async def test_a_number_registered_twice_conflicts(
     client: httpx.AsyncClient, settings: Settings, writer: dict[str, str], tree: None

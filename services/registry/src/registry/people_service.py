@@ -559,10 +559,12 @@ async def find_resident_by_national_id(
     national_id: str,
     principal: Principal | None = None,
     today: date | None = None,
+    field_name: str = "query.national_id",
 ) -> ResidentRow:
     """The resident holding a national id number (exact match through the keyed hash);
-    :class:`NotFound` if none is registered within the caller's area."""
-    facts = parse_national_id(national_id, today=today or date.today(), field="query.national_id")
+    :class:`NotFound` if none is registered within the caller's area. An invalid number is
+    an input error on ``field_name``."""
+    facts = parse_national_id(national_id, today=today or date.today(), field=field_name)
     resident_id = await _resident_id_by_hash(session, pii.lookup_hash(facts.normalised))
     if resident_id is None:
         raise NotFound("no resident with this national id number")

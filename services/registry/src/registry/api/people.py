@@ -452,6 +452,30 @@ async def look_up_resident(
     return ResidentOut.of(row, pii=pii, reveal=True)
 
 
+class ResidentLookup(BaseModel):
+    """A look-up by national id number, in a body so the number stays out of URLs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    national_id: str = Field(min_length=1, max_length=32, description="The exact number.")
+
+
+@residents.post("/lookup", response_model=ResidentOut)
+async def look_up_resident_by_body(
+    body: ResidentLookup, session: SessionDep, principal: PiiReader, pii: PiiDep
+) -> ResidentOut:
+    """As ``GET /residents/lookup``, with the number in the body: prefer it, since proxies
+    and browsers record URLs."""
+    row = await people_service.find_resident_by_national_id(
+        session,
+        pii=pii,
+        national_id=body.national_id,
+        principal=principal,
+        field_name="body.national_id",
+    )
+    return ResidentOut.of(row, pii=pii, reveal=True)
+
+
 @residents.get("/{resident_id}", response_model=ResidentOut)
 async def get_resident(
     resident_id: str, session: SessionDep, principal: Reader, pii: PiiDep
