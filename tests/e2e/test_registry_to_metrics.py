@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import pytest
+
 from metrics.app import create_app as create_metrics
 from metrics.settings import Settings as MetricsSettings
 from registry.app import create_app as create_registry

@@ -1,7 +1,6 @@
 """Alembic environment of the metrics service."""
 
-from shared.migrations import run_env
-
 from metrics.adapters.tables import Base
+from shared.migrations import run_env
 
 run_env(Base.metadata)

@@ -1,0 +1,174 @@
+"""Target rules: progress, forecast at the deadline, and status. Pure functions.
+
+**Meeting a target.** A value meets a target when ``value <comparison> target`` holds
+(``>=``, ``>``, ``<=``, ``<``); no value (no data) never meets it.
+
+**Progress** is ``(value − baseline) / (target − baseline)`` clipped to 0…1: 0 at (or behind)
+the baseline, 1 at (or beyond) the target. When target and baseline are equal it is 1 if the
+value meets the target, else 0. No value: no progress.
+
+**Forecast** (the value expected on the deadline), evaluated on day T:
+
+1. deadline ≤ T: the value on the deadline (known, not forecast);
+2. otherwise a least-squares line through the *daily* values over the window
+   ``[max(baseline date, T − window + 1), T]``: the history is a step function (a value holds
+   from the day it was recorded to the next record), each day of the window is one point, and
+   the line is evaluated on the deadline; it needs at least two days of history in the window,
+   at least one of them recorded before T;
+3. else (too little history) the straight line from (baseline date, baseline) through
+   (T, value);
+4. a percentage forecast is clipped to 0…100, any forecast to ≥ 0.
+
+**Status** on day T, in this order:
+
+- ``achieved``: the value meets the target (also after the deadline: a late achievement);
+- ``missed``: the deadline has passed (T > deadline) and the value does not meet it;
+- ``on_track``: the forecast meets the target;
+- ``at_risk``: otherwise (also when there is no value or no forecast).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+Status = Literal["achieved", "on_track", "at_risk", "missed"]
+Comparison = Literal[">=", ">", "<=", "<"]
+STATUSES: tuple[Status, ...] = ("achieved", "on_track", "at_risk", "missed")
+
+
+def meets(value: float | None, comparison: Comparison, target: float) -> bool:
+    """Whether ``value`` satisfies ``value <comparison> target``."""
+    if value is None:
+        return False
+    match comparison:
+        case ">=":
+            return value >= target
+        case ">":
+            return value > target
+        case "<=":
+            return value <= target
+        case _:
+            return value < target
+
+
+def progress(
+    value: float | None, *, baseline: float | None, target: float, comparison: Comparison
+) -> float | None:
+    """Share of the way from baseline to target, clipped to 0…1."""
+    if value is None:
+        return None
+    if baseline is None or target == baseline:
+        return 1.0 if meets(value, comparison, target) else 0.0
+    return round(min(1.0, max(0.0, (value - baseline) / (target - baseline))), 6)
+
+
+@dataclass(frozen=True)
+class Point:
+    """A recorded value: from ``day`` until the next point."""
+
+    day: date
+    value: float
+
+
+def _segment_sums(start: int, end: int) -> tuple[int, int, int]:
+    """Number of integers in [start, end], their sum and the sum of their squares."""
+    n = end - start + 1
+
+    def s1(k: int) -> int:
+        return k * (k + 1) // 2
+
+    def s2(k: int) -> int:
+        return k * (k + 1) * (2 * k + 1) // 6
+
+    low = start - 1
+    return n, s1(end) - (s1(low) if low >= 0 else 0), s2(end) - (s2(low) if low >= 0 else 0)
+
+
+def least_squares(points: Sequence[Point], *, first: date, last: date) -> tuple[float, float]:
+    """Slope (per day) and intercept (at ``first``) of the line fitted to the daily values of
+    the step function ``points`` on every day of ``[first, last]``.
+
+    ``points`` are sorted by day and the first one is on or before ``first``. Exact: each
+    constant stretch contributes closed-form sums instead of one point per day.
+    """
+    n = sx = sxx = 0
+    sy = sxy = 0.0
+    for index, point in enumerate(points):
+        begin = max(point.day, first)
+        stop = points[index + 1].day - timedelta(days=1) if index + 1 < len(points) else last
+        stop = min(stop, last)
+        if stop < begin:
+            continue
+        count, xs, xxs = _segment_sums((begin - first).days, (stop - first).days)
+        n += count
+        sx += xs
+        sxx += xxs
+        sy += point.value * count
+        sxy += point.value * xs
+    denominator = n * sxx - sx * sx
+    if n == 0:
+        raise ValueError("no day of the window has a value")
+    if denominator == 0:
+        return 0.0, sy / n
+    slope = (n * sxy - sx * sy) / denominator
+    return slope, (sy - slope * sx) / n
+
+
+def forecast(
+    *,
+    history: Sequence[Point],
+    today: date,
+    value: float | None,
+    value_at_deadline: float | None,
+    baseline: float | None,
+    baseline_date: date,
+    deadline: date,
+    window_days: int,
+    percent: bool,
+) -> float | None:
+    """The value expected on the deadline (see the module docstring for the rule)."""
+    if deadline <= today:
+        return value_at_deadline
+    if value is None:
+        return None
+    first = max(baseline_date, today - timedelta(days=window_days - 1))
+    recorded = sorted((p for p in history if p.day < today), key=lambda p: p.day)
+    before = [p for p in recorded if p.day <= first]
+    inside = [p for p in recorded if p.day > first]
+    series = ([before[-1]] if before else []) + inside + [Point(today, value)]
+    start = max(first, series[0].day)
+    predicted: float
+    if start < today and len(series) >= 2:
+        slope, intercept = least_squares(series, first=start, last=today)
+        predicted = intercept + slope * (deadline - start).days
+    elif baseline is not None and baseline_date < today:
+        slope = (value - baseline) / (today - baseline_date).days
+        predicted = value + slope * (deadline - today).days
+    else:
+        predicted = value
+    predicted = max(0.0, predicted)
+    if percent:
+        predicted = min(100.0, predicted)
+    return round(predicted, 6)
+
+
+def status(
+    *,
+    value: float | None,
+    forecast_value: float | None,
+    target: float,
+    comparison: Comparison,
+    deadline: date,
+    today: date,
+) -> Status:
+    """The status of a target in an area on ``today``."""
+    if meets(value, comparison, target):
+        return "achieved"
+    if today > deadline:
+        return "missed"
+    if meets(forecast_value, comparison, target):
+        return "on_track"
+    return "at_risk"

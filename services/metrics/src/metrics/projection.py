@@ -1,0 +1,569 @@
+"""Projections: each inbound event updates one entity's state and adds the difference of its
+contributions to the per-area measure ledger, for every area on its path, on the day the
+change takes effect. Nothing is recomputed from all entities.
+
+Ordering rules, so that late, repeated or out-of-order events cannot corrupt a projection:
+
+- snapshot events with a ``version`` (households, residents, facilities) are applied only when
+  newer than the stored state; an older state arriving late is ignored;
+- kinds without versions (communities, workers, organisations, volunteers, hours entries) are
+  ordered by their own dates: an appointment that starts before the stored one, or a second
+  registration of the same id, changes nothing;
+- a change takes effect on its business date (a facility's opening or closing day, a move's
+  day, a death's day …) or, for state updates without one, on the day of the event's time in
+  the service's time zone; never before the stored state's own first day.
+
+Days are business days, so a replay of the same events gives the same ledger in any
+interleaving of topics (integer sums commute).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from metrics.adapters import store
+from metrics.adapters.tables import (
+    AreaLineage,
+    AreaProjection,
+    EntityProjection,
+    path_ids,
+    path_text,
+)
+from metrics.domain.measures import Catalogue
+from metrics.domain.sources import ROOM_PURPOSES
+from shared.contracts.registry import (
+    AreaCreated,
+    AreaRetired,
+    AreasMerged,
+    AreaSplit,
+    FacilityClosed,
+    FacilityState,
+    HouseholdMoved,
+    HouseholdRegistered,
+    OrganisationRegistered,
+    ResidentDied,
+    ResidentLeft,
+    ResidentState,
+    ServiceHoursLogged,
+    VolunteerRegistered,
+    WorkerAppointed,
+    WorkerLeft,
+)
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass
+class Effects:
+    """What applying one event changed, for the snapshots and target statuses."""
+
+    deltas: dict[store.LedgerKey, int] = field(default_factory=lambda: defaultdict(int))
+    touched: dict[tuple[str, str], set[date]] = field(default_factory=lambda: defaultdict(set))
+    created_areas: set[str] = field(default_factory=set)
+    retired_areas: set[str] = field(default_factory=set)
+    created_targets: set[str] = field(default_factory=set)
+
+    def touch(self, indicator_id: str, area_id: str, day: date) -> None:
+        """Mark an indicator's value in an area as changed from ``day`` on."""
+        self.touched[(indicator_id, area_id)].add(day)
+
+
+@dataclass(frozen=True)
+class State:
+    """The state of one entity as an event tells it."""
+
+    kind: str
+    entity_id: str
+    community_id: str
+    path: list[str]
+    attributes: dict[str, Any]
+    active: bool
+    effective: date
+    start: date | None = None
+    ended_on: date | None = None
+    version: int | None = None
+
+
+def _json(attributes: Mapping[str, Any]) -> str:
+    return json.dumps(
+        attributes, sort_keys=True, default=lambda v: v.isoformat() if isinstance(v, date) else v
+    )
+
+
+class Projector:
+    """Applies registry (and own) events to the projection tables and the ledger."""
+
+    def __init__(self, catalogue: Catalogue, zone: ZoneInfo) -> None:
+        self.catalogue = catalogue
+        self.zone = zone
+
+    def day_of(self, moment: datetime) -> date:
+        """The day of an instant in the service's time zone."""
+        return moment.astimezone(self.zone).date()
+
+    # -- ledger ------------------------------------------------------------------------------
+
+    def _contributions(self, kind: str, attributes: Mapping[str, Any]) -> dict[str, int]:
+        found = {}
+        for measure in self.catalogue.measures_of(kind):
+            value = measure.contribution(attributes)
+            if value:
+                found[measure.key] = value
+        return found
+
+    def _add(
+        self,
+        effects: Effects,
+        *,
+        path: list[str],
+        contributions: Mapping[str, int],
+        day: date,
+        sign: int,
+    ) -> None:
+        for measure, value in contributions.items():
+            for area in path:
+                effects.deltas[(area, measure, day)] += sign * value
+
+    async def flush(self, session: AsyncSession, effects: Effects) -> None:
+        """Write the ledger deltas and mark the indicators they change as touched."""
+        changed = {key: delta for key, delta in effects.deltas.items() if delta}
+        await store.add_to_ledger(session, changed)
+        by_measure: dict[str, list[tuple[str, date]]] = defaultdict(list)
+        for area, measure, day in changed:
+            by_measure[measure].append((area, day))
+        for indicator in self.catalogue.indicators.values():
+            for compiled in indicator.measures:
+                for area, day in by_measure.get(compiled.key, ()):
+                    effects.touch(indicator.id, area, day)
+
+    def _touch_shares(self, effects: Effects, path: list[str], day: date) -> None:
+        for indicator in self.catalogue.share_indicators():
+            for area in path:
+                effects.touch(indicator.id, area, day)
+
+    # -- generic entity states ---------------------------------------------------------------
+
+    async def apply_state(self, session: AsyncSession, state: State, effects: Effects) -> bool:
+        """Apply a versioned (or first) state; False when it is older than the stored one."""
+        row = await session.get(EntityProjection, (state.kind, state.entity_id))
+        if (
+            row is not None
+            and state.version is not None
+            and row.version is not None
+            and state.version <= row.version
+        ):
+            return False
+        new = self._contributions(state.kind, state.attributes) if state.active else {}
+        if row is None:
+            first = state.start or state.effective
+            if state.active:
+                self._add(effects, path=state.path, contributions=new, day=first, sign=1)
+                since = first
+            else:
+                since = state.ended_on or state.effective
+                if state.start is not None and since > state.start:
+                    lived = self._contributions(state.kind, state.attributes)
+                    self._add(
+                        effects, path=state.path, contributions=lived, day=state.start, sign=1
+                    )
+                    self._add(effects, path=state.path, contributions=lived, day=since, sign=-1)
+            session.add(
+                EntityProjection(
+                    entity_type=state.kind,
+                    entity_id=state.entity_id,
+                    community_id=state.community_id,
+                    path=path_text(state.path),
+                    version=state.version,
+                    active=state.active,
+                    since=since,
+                    ended_on=state.ended_on,
+                    attributes=_json(state.attributes),
+                )
+            )
+            return True
+        day = max(state.effective, row.since)
+        if row.active:
+            old = self._contributions(state.kind, row.attribute_values())
+            self._add(effects, path=path_ids(row.path), contributions=old, day=day, sign=-1)
+        self._add(effects, path=state.path, contributions=new, day=day, sign=1)
+        row.community_id = state.community_id
+        row.path = path_text(state.path)
+        row.version = state.version
+        row.active = state.active
+        row.since = day
+        row.ended_on = state.ended_on
+        row.attributes = _json(state.attributes)
+        return True
+
+    async def apply_fact(
+        self,
+        session: AsyncSession,
+        *,
+        kind: str,
+        fact_id: str,
+        community_id: str,
+        path: list[str],
+        day: date,
+        attributes: dict[str, Any],
+        effects: Effects,
+    ) -> None:
+        """Record a fact of ``day``; the same id again replaces the earlier record."""
+        row = await session.get(EntityProjection, (kind, fact_id))
+        encoded = _json(attributes)
+        if row is not None:
+            if row.attributes == encoded and row.since == day and row.path == path_text(path):
+                return
+            old = self._contributions(kind, row.attribute_values())
+            self._add(effects, path=path_ids(row.path), contributions=old, day=row.since, sign=-1)
+            row.community_id, row.path = community_id, path_text(path)
+            row.since, row.attributes = day, encoded
+        else:
+            session.add(
+                EntityProjection(
+                    entity_type=kind,
+                    entity_id=fact_id,
+                    community_id=community_id,
+                    path=path_text(path),
+                    version=None,
+                    active=True,
+                    since=day,
+                    ended_on=None,
+                    attributes=encoded,
+                )
+            )
+        new = self._contributions(kind, attributes)
+        self._add(effects, path=path, contributions=new, day=day, sign=1)
+
+    async def apply_once(self, session: AsyncSession, state: State, effects: Effects) -> None:
+        """Register an entity that is only ever registered (a repeat changes nothing)."""
+        if await session.get(EntityProjection, (state.kind, state.entity_id)) is None:
+            await self.apply_state(session, state, effects)
+
+    async def apply_dated(self, session: AsyncSession, state: State, effects: Effects) -> None:
+        """Apply a state of an entity without versions, ordered by its own dates: ``start``
+        for a (re)start, ``ended_on`` for an end."""
+        row = await session.get(EntityProjection, (state.kind, state.entity_id))
+        if row is None:
+            if state.active:
+                await self.apply_state(session, state, effects)
+            else:  # the end arrived first: a tombstone remembers it
+                session.add(
+                    EntityProjection(
+                        entity_type=state.kind,
+                        entity_id=state.entity_id,
+                        community_id=state.community_id,
+                        path=path_text(state.path),
+                        version=None,
+                        active=False,
+                        since=state.ended_on or state.effective,
+                        ended_on=state.ended_on,
+                        attributes=_json({}),
+                    )
+                )
+            return
+        stored = row.attribute_values()
+        if state.active:
+            start = state.start or state.effective
+            if row.active:
+                if start >= row.since:
+                    await self.apply_state(session, state, effects)
+                return
+            ended = row.ended_on or row.since
+            if start >= ended:  # a new start after the stored end
+                row.ended_on = None
+                await self.apply_state(session, state, effects)
+                row.since = start
+            elif not stored:  # the start of the lifetime whose end came first
+                lived = self._contributions(state.kind, state.attributes)
+                self._add(effects, path=state.path, contributions=lived, day=start, sign=1)
+                self._add(effects, path=state.path, contributions=lived, day=ended, sign=-1)
+                row.attributes = _json(state.attributes)
+                row.since = start
+            return
+        end = state.ended_on or state.effective
+        if row.active and end > row.since:
+            old = self._contributions(state.kind, stored)
+            self._add(effects, path=path_ids(row.path), contributions=old, day=end, sign=-1)
+            row.active = False
+            row.ended_on = end
+
+    # -- areas -------------------------------------------------------------------------------
+
+    async def area_created(self, session: AsyncSession, p: AreaCreated, effects: Effects) -> None:
+        """Record an area; a community also counts as an entity from its first day."""
+        row = await session.get(AreaProjection, p.area_id)
+        if row is None:
+            row = AreaProjection(area_id=p.area_id)
+            session.add(row)
+        row.level, row.name, row.path = p.level, p.name, path_text(p.path)
+        row.parent_id, row.kind, row.household_count = p.parent_id, p.kind, p.household_count
+        row.valid_from = p.valid_from
+        effects.created_areas.add(p.area_id)
+        if p.level != "community":
+            # its shares could not be computed before its row existed (partitions interleave)
+            self._touch_shares(effects, [p.area_id], p.valid_from)
+            return
+        state = State(
+            kind="community",
+            entity_id=p.area_id,
+            community_id=p.area_id,
+            path=p.path,
+            attributes={"kind": p.kind, "household_count": p.household_count},
+            active=True,
+            effective=p.valid_from,
+            start=p.valid_from,
+        )
+        await self.apply_dated(session, state, effects)
+        self._touch_shares(effects, p.path, p.valid_from)
+
+    async def area_retired(self, session: AsyncSession, p: AreaRetired, effects: Effects) -> None:
+        """Mark an area retired after ``valid_to``; a community stops counting the next day."""
+        row = await session.get(AreaProjection, p.area_id)
+        if row is None:  # retired before its creation arrived: keep what we know
+            row = AreaProjection(
+                area_id=p.area_id, level=p.level, name=p.area_id, path=path_text(p.path)
+            )
+            session.add(row)
+        row.valid_to, row.retire_reason = p.valid_to, p.reason
+        row.successor_ids = json.dumps(sorted(p.successor_ids))
+        effects.retired_areas.add(p.area_id)
+        if p.level != "community":
+            return
+        end = p.valid_to + ONE_DAY
+        state = State(
+            kind="community",
+            entity_id=p.area_id,
+            community_id=p.area_id,
+            path=p.path,
+            attributes={},
+            active=False,
+            effective=end,
+            ended_on=end,
+        )
+        await self.apply_dated(session, state, effects)
+        self._touch_shares(effects, p.path, end)
+
+    async def areas_merged(self, session: AsyncSession, p: AreasMerged) -> None:
+        """Remember which communities the merged one came from (its lineage)."""
+        await self._lineage(session, p.into_id, p.merged_ids)
+
+    async def area_split(self, session: AsyncSession, p: AreaSplit) -> None:
+        """Remember which community each new one came from."""
+        for into in p.into_ids:
+            await self._lineage(session, into, [p.area_id])
+
+    async def _lineage(self, session: AsyncSession, area_id: str, sources: list[str]) -> None:
+        for source in sources:
+            if await session.get(AreaLineage, (area_id, source)) is None:
+                session.add(AreaLineage(area_id=area_id, predecessor_id=source))
+
+    # -- households, residents ---------------------------------------------------------------
+
+    async def household(
+        self,
+        session: AsyncSession,
+        p: HouseholdRegistered | HouseholdMoved,
+        effects: Effects,
+    ) -> None:
+        """A household registered in, or moved to, a community."""
+        if isinstance(p, HouseholdRegistered):
+            community, path, day = p.community_id, p.path, p.registered_on
+        else:
+            community, path, day = p.to_community_id, p.to_path, p.moved_on
+        state = State(
+            kind="household",
+            entity_id=p.household_id,
+            community_id=community,
+            path=path,
+            attributes={},
+            active=True,
+            effective=day,
+            version=p.version,
+        )
+        await self.apply_state(session, state, effects)
+
+    async def resident(
+        self, session: AsyncSession, p: ResidentState, day: date, effects: Effects
+    ) -> None:
+        """A resident's new state; a change of employment status is also recorded as a fact."""
+        ended: date | None
+        match p:
+            case ResidentDied():
+                active, effective, ended = False, p.died_on, p.died_on
+            case ResidentLeft():
+                active, effective, ended = False, p.left_on, p.left_on
+            case _:
+                active, effective, ended = True, day, None
+        attributes = {
+            "sex": p.sex,
+            "birth_year": p.birth_year,
+            "age_band": p.age_band,
+            "registration": p.registration,
+            "employment_status": p.employment_status,
+            "disabled": p.disabled,
+            "flags": sorted(p.flags),
+        }
+        before = await session.get(EntityProjection, ("resident", p.resident_id))
+        previous = before.attribute_values() if before is not None and before.active else None
+        applied = await self.apply_state(
+            session,
+            State(
+                kind="resident",
+                entity_id=p.resident_id,
+                community_id=p.community_id,
+                path=p.path,
+                attributes=attributes,
+                active=active,
+                effective=effective,
+                ended_on=ended,
+                version=p.version,
+            ),
+            effects,
+        )
+        if not (applied and active and previous is not None):
+            return
+        if previous.get("employment_status") != p.employment_status:
+            await self.apply_fact(
+                session,
+                kind="employment_change",
+                fact_id=f"{p.resident_id}:{p.version}",
+                community_id=p.community_id,
+                path=p.path,
+                day=max(effective, before.since if before else effective),
+                attributes={
+                    "from_status": previous.get("employment_status"),
+                    "to_status": p.employment_status,
+                    "sex": p.sex,
+                    "age_band": p.age_band,
+                    "registration": p.registration,
+                },
+                effects=effects,
+            )
+
+    # -- facilities --------------------------------------------------------------------------
+
+    async def facility(
+        self, session: AsyncSession, p: FacilityState, day: date, effects: Effects
+    ) -> None:
+        """A facility's new state; open from ``opened_on`` to the day before ``closed_on``."""
+        areas = dict.fromkeys(ROOM_PURPOSES, 0.0)
+        for room in p.rooms:
+            areas[room.purpose] += room.area_m2
+        attributes: dict[str, Any] = {
+            "kind": p.kind,
+            "total_area_m2": p.total_area_m2,
+            "opened_on": p.opened_on,
+            **{f"room_area.{purpose}": round(area, 2) for purpose, area in areas.items()},
+        }
+        closed = isinstance(p, FacilityClosed)
+        state = State(
+            kind="facility",
+            entity_id=p.facility_id,
+            community_id=p.community_id,
+            path=p.path,
+            attributes=attributes,
+            active=not closed,
+            effective=p.closed_on if isinstance(p, FacilityClosed) else max(day, p.opened_on),
+            start=p.opened_on,
+            ended_on=p.closed_on if isinstance(p, FacilityClosed) else None,
+            version=p.version,
+        )
+        await self.apply_state(session, state, effects)
+
+    # -- workers, organisations, volunteers, hours ------------------------------------------
+
+    async def worker(
+        self, session: AsyncSession, p: WorkerAppointed | WorkerLeft, effects: Effects
+    ) -> None:
+        """A worker appointed (from ``appointed_on``) or leaving (after ``left_on``)."""
+        if isinstance(p, WorkerAppointed):
+            state = State(
+                kind="worker",
+                entity_id=p.worker_id,
+                community_id=p.community_id,
+                path=p.path,
+                attributes={
+                    "role": p.role,
+                    "appointment": p.appointment,
+                    "education": p.education,
+                    "birth_year": p.birth_year,
+                    "sex": p.sex,
+                    "cross_appointed": p.cross_appointed,
+                    "appointed_on": p.appointed_on,
+                },
+                active=True,
+                effective=p.appointed_on,
+                start=p.appointed_on,
+            )
+        else:
+            end = p.left_on + ONE_DAY
+            state = State(
+                kind="worker",
+                entity_id=p.worker_id,
+                community_id=p.community_id,
+                path=p.path,
+                attributes={},
+                active=False,
+                effective=end,
+                ended_on=end,
+            )
+        await self.apply_dated(session, state, effects)
+
+    async def organisation(
+        self, session: AsyncSession, p: OrganisationRegistered, effects: Effects
+    ) -> None:
+        """A social organisation registered with a community."""
+        state = State(
+            kind="organisation",
+            entity_id=p.organisation_id,
+            community_id=p.community_id,
+            path=p.path,
+            attributes={
+                "kind": p.kind,
+                "member_count": p.member_count,
+                "registered_on": p.registered_on,
+            },
+            active=True,
+            effective=p.registered_on,
+        )
+        await self.apply_once(session, state, effects)
+
+    async def volunteer(
+        self, session: AsyncSession, p: VolunteerRegistered, effects: Effects
+    ) -> None:
+        """A volunteer registered with a community."""
+        state = State(
+            kind="volunteer",
+            entity_id=p.volunteer_id,
+            community_id=p.community_id,
+            path=p.path,
+            attributes={
+                "resident": p.resident_id is not None,
+                "in_team": p.organisation_id is not None,
+                "registered_on": p.registered_on,
+            },
+            active=True,
+            effective=p.registered_on,
+        )
+        await self.apply_once(session, state, effects)
+
+    async def hours(self, session: AsyncSession, p: ServiceHoursLogged, effects: Effects) -> None:
+        """Service hours on the day served (an entry logged again replaces the first)."""
+        await self.apply_fact(
+            session,
+            kind="service_hours",
+            fact_id=p.entry_id,
+            community_id=p.community_id,
+            path=p.path,
+            day=p.served_on,
+            attributes={"hours": p.hours},
+            effects=effects,
+        )

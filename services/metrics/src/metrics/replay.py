@@ -1,0 +1,318 @@
+"""Rebuild every projection of the metrics service from the topics' beginning.
+
+    python -m metrics.replay --database-url postgresql+asyncpg://…/metrics_rebuilt
+    python -m metrics.replay --database-url … --compare postgresql+asyncpg://…/metrics
+
+The replay migrates a fresh database, loads the catalogue, then reads every partition of every
+topic the service subscribes to from offset 0 (assigned partitions, no consumer group, so the
+live group's offsets are untouched) and applies each event exactly as the live consumer does:
+inbox, projections, ledger, snapshots, target statuses. Status events are not published (they
+were, live). Targets set through the API come back from their ``metrics.target.created``
+events. Reading stops once every partition's end is reached and a poll brings nothing more.
+
+``--compare`` dumps both databases' projection state (:func:`snapshot`) and exits 1 if they
+differ. Kafka connection settings come from the environment (``KAFKA_*``), like the service's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from metrics.bootstrap import load_catalogue, prepare
+from metrics.consumers import HANDLED, apply
+from metrics.projection import Projector
+from metrics.settings import Settings
+from metrics.tracking import Tracker
+from shared.consumer import topics_of
+from shared.contracts import CONTRACTS, CloudEvent
+from shared.db import create_engine, insert_ignoring_conflicts, session_factory, transaction
+from shared.migrations import upgrade
+from shared.tables import InboxRecord
+
+log = logging.getLogger(__name__)
+GROUP = "metrics"
+
+SNAPSHOT_TABLES: dict[str, tuple[str, ...]] = {
+    "area_projection": ("area_id",),
+    "area_lineage": ("area_id", "predecessor_id"),
+    "entity_projection": ("entity_type", "entity_id"),
+    "measure_ledger": ("area_id", "measure", "day"),
+    "measure_definition": ("key",),
+    "indicator_snapshot": ("indicator_id", "area_id", "day"),
+    "target": ("id",),
+    "target_status": ("target_id", "area_id"),
+}
+"""The projection tables a snapshot holds, with their keys (rows are sorted by them)."""
+
+IGNORED_COLUMNS: dict[str, frozenset[str]] = {
+    "target": frozenset({"created_by"}),
+    "target_status": frozenset({"updated_at", "evaluated_on", "status_since"}),
+}
+"""Columns about *when* or *by whom* something was done, not what the events say."""
+
+
+class ReplayError(Exception):
+    """The replay cannot run (e.g. the target database is not fresh)."""
+
+
+@dataclass
+class ReplayResult:
+    """What a replay read and applied."""
+
+    records: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    invalid: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+async def _is_fresh(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    async with sessions() as session:
+        count = await session.scalar(select(func.count()).select_from(InboxRecord))
+        return not count
+
+
+async def replay(
+    settings: Settings,
+    *,
+    database_url: str,
+    force: bool = False,
+    idle_ms: int = 1500,
+    timeout_s: float = 900.0,
+) -> ReplayResult:
+    """Rebuild the projections into ``database_url`` from the topics' beginning."""
+    started = time.monotonic()
+    await asyncio.to_thread(upgrade, settings.service_name, database_url)
+    engine = create_engine(database_url)
+    sessions = session_factory(engine)
+    result = ReplayResult()
+    try:
+        if not force and not await _is_fresh(sessions):
+            raise ReplayError(
+                "the database has applied events already; replay into a fresh one (or --force)"
+            )
+        catalogue = load_catalogue(settings)
+        projector = Projector(catalogue, settings.zone)
+        tracker = Tracker(
+            catalogue,
+            zone=settings.zone,
+            window_days=settings.forecast_window_days,
+            publish=False,
+        )
+        async with transaction(sessions) as session:
+            await prepare(session, catalogue=catalogue, tracker=tracker)
+        types = frozenset(CONTRACTS.for_payload(p).type for p in HANDLED)
+        topics = topics_of(CONTRACTS, types)
+        async for record in _records(settings, topics, idle_ms, timeout_s):
+            result.records += 1
+            await _apply_record(sessions, record, types, projector, tracker, result)
+        async with transaction(sessions) as session:
+            await tracker.evaluate_all(session)
+    finally:
+        await engine.dispose()
+    result.seconds = round(time.monotonic() - started, 2)
+    return result
+
+
+async def _records(
+    settings: Settings, topics: Sequence[str], idle_ms: int, timeout_s: float
+) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topics`` from offset 0, per partition in offset order (partitions
+    interleaved as the broker returns them), until every partition's end is reached and a
+    poll brings nothing more."""
+    consumer = AIOKafkaConsumer(
+        **settings.kafka_client_options(), enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [
+            TopicPartition(topic, number)
+            for topic in topics
+            for number in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            return
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=idle_ms, max_records=1000)
+            for partition in sorted(batches, key=lambda p: (p.topic, p.partition)):
+                for record in batches[partition]:
+                    yield record
+            positions = [await consumer.position(p) for p in partitions]
+            reached = all(pos >= ends[p] for pos, p in zip(positions, partitions, strict=True))
+            if not batches and reached:
+                return
+        raise ReplayError(f"reading the topics did not reach their end in {timeout_s:.0f}s")
+    finally:
+        await consumer.stop()
+
+
+async def _apply_record(
+    sessions: async_sessionmaker[AsyncSession],
+    record: ConsumerRecord[bytes, bytes],
+    types: frozenset[str],
+    projector: Projector,
+    tracker: Tracker,
+    result: ReplayResult,
+) -> None:
+    where = f"{record.topic}/{record.partition}@{record.offset}"
+    try:
+        event = CloudEvent.model_validate_json(record.value or b"")
+    except ValidationError:
+        result.invalid.append(where)
+        return
+    if event.type not in types:
+        result.ignored += 1
+        return
+    try:
+        payload = CONTRACTS.parse_payload(event)
+    except ValidationError:
+        result.invalid.append(f"{where} ({event.id})")
+        return
+    try:
+        async with transaction(sessions) as session:
+            inserted = await session.execute(
+                insert_ignoring_conflicts(session, InboxRecord.__table__).values(  # type: ignore[arg-type]
+                    consumer=GROUP,
+                    event_id=event.id,
+                    event_type=event.type,
+                    processed_at=datetime.now(UTC),
+                )
+            )
+            if not getattr(inserted, "rowcount", 1):
+                result.duplicates += 1
+                return
+            await apply(session, event, payload, projector=projector, tracker=tracker)
+        result.applied += 1
+    except Exception as exc:  # the live consumer dead-lettered it too, most likely
+        log.error("replaying %s failed: %r", where, exc)
+        result.failed.append(f"{where} ({event.id}): {exc!r}")
+
+
+# -- snapshots ---------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
+
+
+async def snapshot(database_url: str) -> dict[str, list[dict[str, Any]]]:
+    """The projection state of a metrics database as plain, sorted rows: every projection
+    table (zero ledger rows left out), the applied event ids and the events count."""
+    engine = create_engine(database_url, pooled=False)
+    dump: dict[str, list[dict[str, Any]]] = {}
+    try:
+        async with engine.connect() as connection:
+            for table, keys in SNAPSHOT_TABLES.items():
+                ignored = IGNORED_COLUMNS.get(table, frozenset())
+                result = await connection.execute(
+                    text(f"SELECT * FROM {table} ORDER BY {', '.join(keys)}")
+                )
+                rows = [
+                    {k: _plain(v) for k, v in row._mapping.items() if k not in ignored}
+                    for row in result
+                ]
+                if table == "measure_ledger":
+                    rows = [r for r in rows if r["delta"]]
+                dump[table] = rows
+            inbox = await connection.execute(
+                text("SELECT event_id FROM inbox WHERE consumer = :c ORDER BY event_id"),
+                {"c": GROUP},
+            )
+            dump["inbox"] = [{"event_id": row[0]} for row in inbox]
+            state = await connection.execute(
+                text("SELECT events_applied, last_event_time FROM projection_state")
+            )
+            dump["projection_state"] = [
+                {"events_applied": r[0], "last_event_time": _plain(r[1])} for r in state
+            ]
+    finally:
+        await engine.dispose()
+    return dump
+
+
+def differences(
+    left: dict[str, list[dict[str, Any]]], right: dict[str, list[dict[str, Any]]]
+) -> list[str]:
+    """Human-readable differences between two snapshots (empty when equal)."""
+    found: list[str] = []
+    for table in sorted(set(left) | set(right)):
+        a, b = left.get(table, []), right.get(table, [])
+        if a == b:
+            continue
+        only_a = [r for r in a if r not in b]
+        only_b = [r for r in b if r not in a]
+        found.append(
+            f"{table}: {len(a)} vs {len(b)} rows; only left: {json.dumps(only_a[:3], default=str)}"
+            f"; only right: {json.dumps(only_b[:3], default=str)}"
+        )
+    return found
+
+
+# -- command line ------------------------------------------------------------------------
+
+cli = typer.Typer(add_completion=False, help=__doc__)
+
+
+@cli.command()
+def main(
+    database_url: str = typer.Option(..., "--database-url", help="Fresh database to rebuild."),
+    compare: str | None = typer.Option(
+        None, "--compare", help="Database URL of the live service to compare the result with."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replay into a database with events."),
+) -> None:
+    """Rebuild the metrics projections from the topics' beginning."""
+    settings = Settings()
+    try:
+        result = asyncio.run(replay(settings, database_url=database_url, force=force))
+    except ReplayError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"read {result.records} records in {result.seconds}s: {result.applied} applied, "
+        f"{result.duplicates} duplicates, {result.ignored} of other types, "
+        f"{len(result.invalid)} invalid, {len(result.failed)} failed"
+    )
+    for line in result.failed:
+        typer.echo(f"  failed: {line}", err=True)
+    code = 1 if result.failed else 0
+    if compare:
+        found = differences(asyncio.run(snapshot(compare)), asyncio.run(snapshot(database_url)))
+        if found:
+            typer.echo("The rebuilt projections differ from the live ones:", err=True)
+            for line in found:
+                typer.echo(f"  {line}", err=True)
+            code = 1
+        else:
+            typer.echo("The rebuilt projections equal the live ones.")
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,335 @@
+"""Projections, snapshots and target statuses from registry events, applied in-process on a
+real database (SQLite): duplicates, out-of-order versions, late events and retirements must
+not corrupt them, and any interleaving of aggregates gives the same state."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from metrics import evaluation, targets_service
+from metrics.adapters.tables import IndicatorSnapshot
+from metrics.bootstrap import load_catalogue
+from metrics.domain.measures import Catalogue
+from metrics.replay import differences, snapshot
+from metrics.settings import Settings
+from metrics.testing import (
+    City,
+    Harness,
+    at_noon,
+    envelope,
+    facility,
+    office_rooms,
+    resident,
+    volunteer,
+    worker,
+)
+from shared.auth import Principal
+from shared.contracts.registry import (
+    AreaRetired,
+    ResidentUpdated,
+    ServiceHoursLogged,
+    WorkerLeft,
+)
+from shared.tables import OutboxRecord
+
+TODAY = date(2026, 11, 22)
+JINCHENG = City(
+    "140500",
+    {"140502": ["c1", "c2", "c3", "c4", "c5"], "140525": ["c6", "c7"]},
+    households={"c1": 1500, "c2": 1800},
+)
+CATALOGUE: Catalogue = load_catalogue(Settings())
+ROOMS_TARGET = "jincheng-office-rooms-300"
+
+
+@pytest.fixture
+async def harness(sqlite_url: str) -> AsyncIterator[Harness]:
+    h = await Harness(sqlite_url, CATALOGUE, today=TODAY).start()
+    await h.send(*JINCHENG.area_events(), at=at_noon(date(2026, 1, 5)))
+    yield h
+    await h.close()
+
+
+async def value(h: Harness, indicator: str, area: str, day: date = TODAY) -> float | None:
+    async def run(session: AsyncSession) -> float | None:
+        found = await evaluation.evaluate(
+            session, indicators=[CATALOGUE.indicators[indicator]], area_ids=[area], day=day
+        )
+        return found[(indicator, area)].value
+
+    result: float | None = await h.run(run)
+    return result
+
+
+async def status_events(h: Harness) -> list[dict[str, object]]:
+    async with h.sessions() as session:
+        rows = await session.scalars(select(OutboxRecord).order_by(OutboxRecord.id))
+        return [
+            json.loads(r.payload)["data"]
+            for r in rows
+            if r.event_type.endswith("status_changed.v1")
+        ]
+
+
+async def test_facilities_lift_a_district_share_and_publish_the_status_change(
+    harness: Harness,
+) -> None:
+    first = await harness.status(ROOMS_TARGET, "140502")
+    assert first is not None
+    assert (first.status, first.value) == ("missed", 0.0)
+    assert await status_events(harness) == []  # first evaluations are silent
+
+    for n, community in enumerate(["c1", "c2", "c3"], start=1):
+        await harness.send(facility(JINCHENG, f"f{n}", community, rooms=office_rooms(320)))
+    assert await value(harness, "office_service_rooms_300", "140502") == 60.0
+    assert (await harness.status(ROOMS_TARGET, "140502")).status == "missed"  # type: ignore[union-attr]
+
+    await harness.send(facility(JINCHENG, "f4", "c4", rooms=office_rooms(300)))  # exactly 300
+    district = await harness.status(ROOMS_TARGET, "140502")
+    assert district is not None
+    assert (district.status, district.value, district.progress) == ("achieved", 80.0, 1.0)
+    city = await harness.status(ROOMS_TARGET, "140500")
+    assert city is not None
+    assert (city.status, city.value) == ("missed", pytest.approx(57.142857))
+
+    ours = [e for e in await status_events(harness) if e["target_id"] == ROOMS_TARGET]
+    events = [e for e in ours if e["area_id"] == "140502"]
+    assert len(events) == 1
+    assert events[0]["previous_status"] == "missed"
+    assert events[0]["status"] == "achieved"
+    assert events[0]["value"] == 80.0
+    assert events[0]["path"] == ["140500", "140502"]
+    communities = {e["area_id"] for e in ours if e["area_level"] == "community"}
+    assert communities == {"c1", "c2", "c3", "c4"}
+
+    # the history: the share was 0 before the opening day and 80 after
+    assert await value(harness, "office_service_rooms_300", "140502", date(2006, 2, 28)) == 0.0
+    assert await value(harness, "office_service_rooms_300", "140502", date(2006, 3, 1)) == 80.0
+
+
+async def test_a_repeated_event_is_applied_once(harness: Harness) -> None:
+    event = envelope(facility(JINCHENG, "f1", "c1", kind="library", rooms={"library": 80}))
+    assert await harness.send(event, event) == 1
+    assert await value(harness, "libraries_opened", "140500") == 1.0
+
+
+async def test_an_older_version_arriving_late_is_ignored(harness: Harness) -> None:
+    v2 = facility(JINCHENG, "f1", "c1", rooms=office_rooms(200), version=2)
+    v1 = facility(JINCHENG, "f1", "c1", rooms=office_rooms(400), version=1)
+    await harness.send(v2, v1)
+    assert await value(harness, "office_service_rooms_300", "c1") == 0.0  # 200 m², not 400
+    v3 = facility(JINCHENG, "f1", "c1", rooms=office_rooms(310), version=3)
+    await harness.send(v3, v2)
+    assert await value(harness, "office_service_rooms_300", "c1") == 100.0
+
+
+async def test_a_closed_facility_counts_until_the_day_before_closing_even_if_its_opening_is_lost(
+    harness: Harness,
+) -> None:
+    closed = facility(
+        JINCHENG,
+        "f9",
+        "c6",
+        kind="library",
+        rooms={"library": 50},
+        version=3,
+        closed_on=date(2007, 1, 1),
+    )
+    await harness.send(closed)  # versions 1 and 2 never arrive
+    assert await value(harness, "libraries_opened", "140525", date(2006, 12, 31)) == 1.0
+    assert await value(harness, "libraries_opened", "140525", date(2007, 1, 1)) == 0.0
+    await harness.send(facility(JINCHENG, "f9", "c6", kind="library", rooms={"library": 50}))
+    assert await value(harness, "libraries_opened", "140525", date(2006, 12, 31)) == 1.0
+
+
+async def test_a_late_event_recomputes_the_later_history(harness: Harness) -> None:
+    await harness.send(
+        facility(JINCHENG, "f2", "c2", rooms=office_rooms(350), opened_on=date(2007, 5, 1))
+    )
+    await harness.send(
+        facility(JINCHENG, "f1", "c1", rooms=office_rooms(350), opened_on=date(2006, 1, 1))
+    )
+
+    async def history(session: AsyncSession) -> list[tuple[date, float | None]]:
+        rows = await session.scalars(
+            select(IndicatorSnapshot)
+            .where(
+                IndicatorSnapshot.indicator_id == "office_service_rooms_300",
+                IndicatorSnapshot.area_id == "140502",
+                IndicatorSnapshot.day >= date(2006, 1, 1),
+            )
+            .order_by(IndicatorSnapshot.day)
+        )
+        return [(r.day, r.value) for r in rows]
+
+    # the 2007 record counts the facility that opened earlier but arrived later
+    assert await harness.run(history) == [(date(2006, 1, 1), 20.0), (date(2007, 5, 1), 40.0)]
+
+
+async def test_a_retired_community_leaves_the_share_from_the_next_day(harness: Harness) -> None:
+    for n, community in enumerate(["c1", "c2", "c3", "c4"], start=1):
+        await harness.send(facility(JINCHENG, f"f{n}", community, rooms=office_rooms(300)))
+    assert await value(harness, "office_service_rooms_300", "140502") == 80.0
+    await harness.send(
+        AreaRetired(
+            area_id="c5",
+            level="community",
+            path=JINCHENG.path("c5"),
+            valid_to=date(2026, 6, 30),
+            reason="abolished",
+            successor_ids=[],
+        )
+    )
+    assert await value(harness, "office_service_rooms_300", "140502", date(2026, 6, 30)) == 80.0
+    assert await value(harness, "office_service_rooms_300", "140502") == 100.0
+    assert await harness.status(ROOMS_TARGET, "c5") is None  # no current answer for it
+
+
+async def test_workers_average_age_and_a_leave_arriving_before_the_appointment(
+    harness: Harness,
+) -> None:
+    await harness.send(
+        worker(JINCHENG, "w1", "c1", birth_year=1980, cross_appointed=True),
+        worker(JINCHENG, "w2", "c1", birth_year=1990),
+    )
+    leave = WorkerLeft(
+        worker_id="w3",
+        community_id="c2",
+        path=JINCHENG.path("c2"),
+        role="committee_member",
+        left_on=date(2010, 12, 31),
+    )
+    await harness.send(leave)
+    await harness.send(worker(JINCHENG, "w3", "c2", birth_year=1960))  # the appointment, late
+    assert await value(harness, "worker_average_age", "140500", date(2010, 6, 1)) == 33.333333
+    assert await value(harness, "worker_average_age", "140500", date(2026, 6, 1)) == 41.0
+    assert await value(harness, "cross_appointment_share", "140502") == 50.0
+
+
+async def test_volunteer_share_and_reemployment_from_resident_updates(harness: Harness) -> None:
+    residents = [resident(JINCHENG, f"r{n}", "c6") for n in range(9)]
+    laid_off = resident(JINCHENG, "r9", "c7", employment_status="laid_off")
+    await harness.send(*residents, laid_off, at=at_noon(date(2026, 2, 1)))
+    await harness.send(
+        volunteer(JINCHENG, "v1", "c6", on=date(2026, 3, 1)),
+        volunteer(JINCHENG, "v2", "c7", on=date(2026, 3, 1)),
+    )
+    assert await value(harness, "volunteer_share", "140525") == 20.0
+    assert await value(harness, "volunteer_share", "140525", date(2026, 2, 15)) == 0.0
+    employed = ResidentUpdated(
+        **{**laid_off.model_dump(), "employment_status": "employed", "version": 2},
+        changed=["employment_status"],
+    )
+    await harness.send(employed, at=at_noon(date(2026, 4, 2)))
+    assert await value(harness, "reemployed_this_year", "140525") == 1.0
+    assert await value(harness, "reemployed_this_year", "140525", date(2026, 4, 1)) == 0.0
+    hours = ServiceHoursLogged(
+        volunteer_id="v1",
+        entry_id="e1",
+        community_id="c6",
+        path=JINCHENG.path("c6"),
+        hours=2.5,
+        served_on=date(2026, 3, 2),
+    )
+    await harness.send(hours, hours.model_copy(update={"hours": 3.0}))  # a corrected entry
+    assert await value(harness, "volunteer_hours_this_year", "140500") == 3.0
+
+
+async def test_an_api_target_with_a_future_deadline_forecasts_and_reaches_on_track(
+    harness: Harness,
+) -> None:
+    async def create(session: AsyncSession) -> None:
+        await targets_service.create_target(
+            session,
+            principal=Principal(subject="planner", scopes=frozenset({"metrics:write"})),
+            new=targets_service.NewTarget(
+                target_id="zezhou-libraries",
+                name="Zezhou: 4 libraries",
+                indicator_id="libraries_opened",
+                scope_area_id="140525",
+                comparison=">=",
+                target_value=4,
+                baseline_value=0,
+                baseline_date=date(2026, 1, 1),
+                deadline=date(2027, 12, 31),
+                source_plan="test",
+            ),
+            catalogue=CATALOGUE,
+            tracker=harness.tracker,
+        )
+
+    await harness.run(create)
+    scope = await harness.status("zezhou-libraries", "140525")
+    assert scope is not None
+    assert (scope.status, scope.value) == ("at_risk", 0.0)
+    opened = [date(2026, 2, 1), date(2026, 5, 1)]
+    for n, day in enumerate(opened):
+        library = facility(
+            JINCHENG, f"l{n}", "c6", kind="library", rooms={"library": 60}, opened_on=day
+        )
+        await harness.send(library)
+    scope = await harness.status("zezhou-libraries", "140525")
+    assert scope is not None
+    assert scope.status == "on_track"
+    assert scope.forecast is not None
+    assert scope.forecast >= 4
+    below = await harness.status("zezhou-libraries", "c6")
+    assert below is not None
+    assert (below.value, below.status) == (2.0, None)
+    changes = [e for e in await status_events(harness) if e["target_id"] == "zezhou-libraries"]
+    assert [(e["previous_status"], e["status"]) for e in changes] == [("at_risk", "on_track")]
+
+
+async def test_any_interleaving_of_aggregates_gives_the_same_state(
+    harness: Harness, tmp_path: Path
+) -> None:
+    events = [
+        envelope(facility(JINCHENG, "f1", "c1", rooms=office_rooms(320))),
+        envelope(
+            facility(JINCHENG, "f1", "c1", rooms=office_rooms(280), version=2),
+            at=at_noon(date(2026, 3, 1)),
+        ),
+        envelope(
+            facility(JINCHENG, "f2", "c2", kind="library", rooms={"library": 40.5, "office": 300})
+        ),
+        envelope(
+            facility(
+                JINCHENG,
+                "f3",
+                "c6",
+                kind="culture_sports_place",
+                rooms={"culture_sports": 100},
+                opened_on=date(2005, 8, 1),
+            )
+        ),
+        envelope(worker(JINCHENG, "w1", "c3", birth_year=1975, cross_appointed=True)),
+        envelope(resident(JINCHENG, "r1", "c3"), at=at_noon(date(2026, 2, 1))),
+        envelope(volunteer(JINCHENG, "v1", "c3", on=date(2026, 2, 2))),
+    ]
+    await harness.send(*events)
+    other = await Harness(
+        f"sqlite+aiosqlite:///{tmp_path / 'other.db'}", CATALOGUE, today=TODAY
+    ).start()
+    try:
+        areas = [envelope(a, at=at_noon(date(2026, 1, 5))) for a in JINCHENG.area_events()]
+        areas.reverse()  # communities before their streets, districts and city
+        # the same events, areas last and aggregates shuffled (each aggregate keeps its order)
+        rest = events[2:]
+        random.Random(7).shuffle(rest)
+        await other.send(*rest[:2], events[0], *rest[2:], events[1], *areas)
+        # the inbox ids of the area events differ: compare everything else
+        left, right = await snapshot(harness.database_url), await snapshot(other.database_url)
+        for dump in (left, right):
+            dump.pop("inbox")
+            dump.pop("projection_state")
+        assert differences(left, right) == []
+    finally:
+        await other.close()
