@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics
 from shared.asyncutil import sleep_unless
+from shared.contracts.envelope import kafka_headers
 from shared.db import insert_ignoring_conflicts, transaction
 from shared.kafka import ensure_topics, new_producer
 from shared.settings import ServiceSettings
@@ -283,13 +284,8 @@ class OutboxRelay:
 
 
 def _headers(row: OutboxRecord) -> list[tuple[str, bytes]]:
-    source = "/services/" + row.topic.split(".", 1)[0]
-    return [
-        ("ce_id", row.event_id.encode()),
-        ("ce_type", row.event_type.encode()),
-        ("ce_source", source.encode()),
-        ("content-type", b"application/cloudevents+json"),
-    ]
+    source = "/services/" + row.topic.split(".", 1)[0]  # topics are <service>.<aggregate>.events
+    return kafka_headers(event_id=row.event_id, event_type=row.event_type, source=source)
 
 
 async def _settle(futures: Sequence[asyncio.Future[Any]]) -> list[BaseException | None]:

@@ -54,9 +54,15 @@ class CloudEvent(BaseModel):
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
         """Record headers that let subscribers filter without parsing the value."""
-        return [
-            ("ce_id", self.id.encode()),
-            ("ce_type", self.type.encode()),
-            ("ce_source", self.source.encode()),
-            ("content-type", CLOUDEVENTS_CONTENT_TYPE.encode()),
-        ]
+        return kafka_headers(event_id=self.id, event_type=self.type, source=self.source)
+
+
+def kafka_headers(*, event_id: str, event_type: str, source: str) -> list[tuple[str, bytes]]:
+    """The Kafka record headers of a structured-mode CloudEvent: ``ce_id``, ``ce_type``,
+    ``ce_source`` and the content type."""
+    return [
+        ("ce_id", event_id.encode()),
+        ("ce_type", event_type.encode()),
+        ("ce_source", source.encode()),
+        ("content-type", CLOUDEVENTS_CONTENT_TYPE.encode()),
+    ]
