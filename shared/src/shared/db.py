@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import MetaData, event, text
@@ -99,14 +100,25 @@ async def transaction(
         yield session
 
 
-def insert_ignoring_conflicts(session: AsyncSession, table: Table) -> Insert:
-    """``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect (SQLite or PostgreSQL)."""
+def dialect_insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The session's dialect's INSERT (SQLite or PostgreSQL), which has ``on_conflict_do_…``."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return postgresql.insert(table)
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise NotImplementedError(f"no conflict-ignoring insert for dialect {dialect!r}")
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no ON CONFLICT insert for dialect {dialect!r}")
+
+
+def insert_ignoring_conflicts(session: AsyncSession, table: Table) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect (SQLite or PostgreSQL)."""
+    return dialect_insert(session, table).on_conflict_do_nothing()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime: SQLite hands back naive ones for
+    ``DateTime(timezone=True)`` columns, and everything the platform stores is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def ping(engine: AsyncEngine) -> None:

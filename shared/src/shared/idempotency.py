@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import as_utc
 from shared.errors import Conflict, FieldError, InvalidInput
 from shared.tables import IdempotencyRecord
 
@@ -112,7 +113,7 @@ async def _replay(session: AsyncSession, *, subject: str, key: str, fp: str) -> 
     existing = await session.get(IdempotencyRecord, (subject, key), populate_existing=True)
     if existing is None:
         return None
-    if _as_utc(existing.created_at) <= datetime.now(UTC) - RETENTION:
+    if as_utc(existing.created_at) <= datetime.now(UTC) - RETENTION:
         await session.delete(existing)
         await session.flush()
         return None
@@ -134,10 +135,6 @@ async def purge_expired(session: AsyncSession) -> None:
     """Delete records older than the retention period."""
     horizon = datetime.now(UTC) - RETENTION
     await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < horizon))
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 __all__ = ["IdempotencyKey", "IdempotencyRecord", "purge_expired", "run_idempotent"]

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared import metrics
 from shared.asyncutil import sleep_unless
 from shared.contracts.envelope import kafka_headers
-from shared.db import insert_ignoring_conflicts, transaction
+from shared.db import as_utc, insert_ignoring_conflicts, transaction
 from shared.kafka import ensure_topics, new_producer
 from shared.settings import ServiceSettings
 from shared.tables import OutboxRecord, RelayLease
@@ -42,11 +42,6 @@ SentHook = Callable[[Sequence[OutboxRecord]], Awaitable[None]]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything the platform stores is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class OutboxRelay:
@@ -271,7 +266,7 @@ class OutboxRelay:
             ).one()
             now = _utcnow()
             metrics.OUTBOX_BACKLOG.labels(**self._labels).set(count)
-            age = (now - _as_utc(oldest)).total_seconds() if oldest else 0.0
+            age = (now - as_utc(oldest)).total_seconds() if oldest else 0.0
             metrics.OUTBOX_OLDEST_AGE.labels(**self._labels).set(age)
             if now - self._last_cleanup > timedelta(hours=1):
                 self._last_cleanup = now

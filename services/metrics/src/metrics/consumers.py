@@ -9,8 +9,6 @@ runtime applies each event once (inbox) in the same transaction as its effects.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +40,7 @@ from shared.contracts.registry import (
     WorkerAppointed,
     WorkerLeft,
 )
+from shared.db import as_utc
 
 HANDLED: tuple[type[EventPayload], ...] = (
     AreaCreated,
@@ -129,12 +128,8 @@ async def _advance(session: AsyncSession, event: CloudEvent) -> None:
         session.add(state)
     state.revision += 1
     state.events_applied += 1
-    if state.last_event_time is None or event.time > _aware(state.last_event_time):
+    if state.last_event_time is None or event.time > as_utc(state.last_event_time):
         state.last_event_time = event.time
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def subscription(projector: Projector, tracker: Tracker) -> Subscription:

@@ -7,8 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics.adapters.tables import (
@@ -18,20 +17,12 @@ from metrics.adapters.tables import (
     path_text,
 )
 from metrics.domain.measures import SCALE, Requirement
+from shared.db import dialect_insert
 
 LedgerKey = tuple[str, str, date]
 """(area id, measure key, day)."""
 
 _CHUNK = 500
-
-
-def _insert(session: AsyncSession, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert for dialect {dialect!r}")
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -48,7 +39,7 @@ async def add_to_ledger(session: AsyncSession, deltas: Mapping[LedgerKey, int]) 
     ]
     table = MeasureLedger.__table__
     for chunk in _chunks(rows):
-        statement = _insert(session, table).values(list(chunk))  # type: ignore[arg-type]
+        statement = dialect_insert(session, table).values(list(chunk))  # type: ignore[arg-type]
         statement = statement.on_conflict_do_update(
             index_elements=["area_id", "measure", "day"],
             set_={"delta": table.c.delta + statement.excluded.delta},
@@ -60,7 +51,7 @@ async def upsert_snapshots(session: AsyncSession, rows: Sequence[Mapping[str, An
     """Insert or replace indicator snapshot rows."""
     table = IndicatorSnapshot.__table__
     for chunk in _chunks(sorted(rows, key=lambda r: (r["indicator_id"], r["area_id"], r["day"]))):
-        statement = _insert(session, table).values(list(chunk))  # type: ignore[arg-type]
+        statement = dialect_insert(session, table).values(list(chunk))  # type: ignore[arg-type]
         statement = statement.on_conflict_do_update(
             index_elements=["indicator_id", "area_id", "day"],
             set_={

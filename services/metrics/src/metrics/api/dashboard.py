@@ -3,7 +3,6 @@ projection state it polls to refresh when events arrive."""
 
 from __future__ import annotations
 
-from datetime import UTC
 from importlib import resources
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from metrics import service
 from metrics.api.deps import Reader, TrackerDep
 from metrics.api.schemas import StateOut
+from shared.db import as_utc
 from shared.errors import NotFound
 from shared.runtime import SessionDep
 
@@ -61,11 +61,7 @@ async def state(session: SessionDep, tracker: TrackerDep, _principal: Reader) ->
     return StateOut(
         revision=current.revision,
         events_applied=current.events_applied,
-        last_event_time=(
-            current.last_event_time.replace(tzinfo=UTC)
-            if current.last_event_time and current.last_event_time.tzinfo is None
-            else current.last_event_time
-        ),
+        last_event_time=as_utc(current.last_event_time) if current.last_event_time else None,
         today=tracker.today(),
         timezone=tracker.zone.key,
     )
