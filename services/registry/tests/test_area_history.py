@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -16,33 +15,16 @@ from sqlalchemy import func, select
 
 from registry import people_service
 from registry.adapters.tables import AreaRow
-from registry.app import create_app
 from registry.settings import Settings
 from shared.db import create_engine, session_factory, transaction
 from shared.kafka import read_topic
 from shared.tables import OutboxRecord
-from shared.testing.service import bearer, running_service
+from shared.testing.service import bearer
 
 pytestmark = pytest.mark.integration
 
 AREA_TOPIC = "registry.area.events"
 TYPE = "org.shequ.registry.area.{}.v1"
-
-
-@pytest.fixture
-def settings(fresh_postgres_url: str, kafka_bootstrap: str) -> Settings:
-    return Settings(database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap)
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_service(create_app, settings) as client:
-        yield client
-
-
-@pytest.fixture
-def writer(settings: Settings) -> dict[str, str]:
-    return bearer(settings, "registry:write", "registry:read")
 
 
 class Tree:

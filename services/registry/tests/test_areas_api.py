@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 from registry.adapters.tables import AreaRow
-from registry.app import create_app
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.kafka import read_topic
 from shared.tables import OutboxRecord
-from shared.testing.service import bearer, running_service
+from shared.testing.service import bearer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def settings(fresh_postgres_url: str, kafka_bootstrap: str) -> Settings:
-    return Settings(database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap)
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_service(create_app, settings) as client:
-        yield client
 
 
 def area(area_id: str, level: str, parent: str | None, **extra: object) -> dict[str, object]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,12 +18,11 @@ from registry.adapters.places import (
     VolunteerRow,
     WorkerRow,
 )
-from registry.app import create_app
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.kafka import read_topic
 from shared.tables import OutboxRecord
-from shared.testing.service import bearer, running_service
+from shared.testing.service import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -32,41 +30,10 @@ TODAY = date.today()
 
 
 @pytest.fixture
-def settings(fresh_postgres_url: str, kafka_bootstrap: str) -> Settings:
-    return Settings(database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap)
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_service(create_app, settings) as client:
-        yield client
-
-
-@pytest.fixture
-async def writer(client: httpx.AsyncClient, settings: Settings) -> dict[str, str]:
-    """A token for the whole platform, after building c1 → d1 → s1 → m1, m2 and
-    c1 → d2 → s2 → m3."""
-    headers = bearer(settings, "registry:read", "registry:write")
-    for area_id, level, parent in [
-        ("c1", "city", None),
-        ("d1", "district", "c1"),
-        ("d2", "district", "c1"),
-        ("s1", "street", "d1"),
-        ("s2", "street", "d2"),
-        ("m1", "community", "s1"),
-        ("m2", "community", "s1"),
-        ("m3", "community", "s2"),
-    ]:
-        body = {
-            "id": area_id,
-            "level": level,
-            "name": f"Area {area_id}",
-            "parent_id": parent,
-            "valid_from": "2005-01-01",
-        }
-        response = await client.post("/areas", json=body, headers=headers)
-        assert response.status_code == 201, response.text
-    return headers
+def writer(tree: None, writer: dict[str, str]) -> dict[str, str]:
+    """The conftest's platform-wide token, once its area tree (c1 → d1 → s1 → m1, m2 and
+    c1 → d2 → s2 → m3) is built."""
+    return writer
 
 
 async def post(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,12 +14,11 @@ from sqlalchemy import func, select, update
 
 from registry.adapters.places import FacilityRoomRow, FacilityRow
 from registry.adapters.tables import AreaRow
-from registry.app import create_app
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.kafka import read_topic
 from shared.tables import OutboxRecord
-from shared.testing.service import bearer, running_service
+from shared.testing.service import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -28,22 +26,6 @@ TODAY = date.today()
 YESTERDAY = TODAY - timedelta(days=1)
 MEETING = "/facilities/stats/communities-meeting-area"
 SERVICE_AREA = "/facilities/stats/service-area"
-
-
-@pytest.fixture
-def settings(fresh_postgres_url: str, kafka_bootstrap: str) -> Settings:
-    return Settings(database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap)
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_service(create_app, settings) as client:
-        yield client
-
-
-@pytest.fixture
-def writer(settings: Settings) -> dict[str, str]:
-    return bearer(settings, "registry:read", "registry:write")
 
 
 async def build_tree(client: httpx.AsyncClient, headers: dict[str, str]) -> None:

@@ -4,7 +4,6 @@ rows, and a re-run that changes nothing and emits nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
@@ -13,12 +12,11 @@ from sqlalchemy import func, select
 
 from registry.adapters.people import HouseholdRow, ResidentRow
 from registry.adapters.places import FacilityRow
-from registry.app import create_app
 from registry.domain.national_id import check_character
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.tables import OutboxRecord
-from shared.testing.service import bearer, running_service
+from shared.testing.service import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -26,17 +24,6 @@ pytestmark = pytest.mark.integration
 def national_id(born: date, sequence: int) -> str:
     first17 = f"110105{born:%Y%m%d}{sequence:03d}"
     return first17 + check_character(first17)
-
-
-@pytest.fixture
-def settings(fresh_postgres_url: str, kafka_bootstrap: str) -> Settings:
-    return Settings(database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap)
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_service(create_app, settings) as client:
-        yield client
 
 
 def ndjson(*rows: dict[str, object] | str) -> str:

@@ -4,7 +4,6 @@ idempotency, area confinement, events and versions, filters and pagination."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,13 +12,12 @@ import pytest
 from sqlalchemy import func, select, text
 
 from registry.adapters.people import HouseholdRow, ResidentRow
-from registry.app import create_app
 from registry.domain.national_id import check_character
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.kafka import read_topic
 from shared.tables import OutboxRecord
-from shared.testing.service import bearer, running_service
+from shared.testing.service import bearer
 
 pytestmark = pytest.mark.integration
 
@@ -33,46 +31,6 @@ def national_id(born: date, sequence: int, area: str = "110105") -> str:
     """A valid number for someone born on ``born``; odd sequence: male."""
     first_17 = f"{area}{born:%Y%m%d}{sequence:03d}"
     return first_17 + check_character(first_17)
-
-
-@pytest.fixture
-def settings(fresh_postgres_url: str, kafka_bootstrap: str) -> Settings:
-    return Settings(database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap)
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_service(create_app, settings) as client:
-        yield client
-
-
-@pytest.fixture
-def writer(settings: Settings) -> dict[str, str]:
-    return bearer(settings, *READ_WRITE)
-
-
-@pytest.fixture
-async def tree(client: httpx.AsyncClient, writer: dict[str, str]) -> None:
-    """c1 → d1 → s1 → m1, m2; c1 → d2 → s2 → m3."""
-    for area_id, level, parent in [
-        ("c1", "city", None),
-        ("d1", "district", "c1"),
-        ("d2", "district", "c1"),
-        ("s1", "street", "d1"),
-        ("s2", "street", "d2"),
-        ("m1", "community", "s1"),
-        ("m2", "community", "s1"),
-        ("m3", "community", "s2"),
-    ]:
-        body = {
-            "id": area_id,
-            "level": level,
-            "name": f"Area {area_id}",
-            "parent_id": parent,
-            "valid_from": "2005-01-01",
-        }
-        response = await client.post("/areas", json=body, headers=writer)
-        assert response.status_code == 201, response.text
 
 
 async def household(
