@@ -14,7 +14,10 @@ PROBLEM_TYPE_BASE = "urn:shequ:problem:"
 
 @dataclass(frozen=True)
 class FieldError:
-    """One invalid input: ``field`` is a dotted location such as ``body.resident.birth_date``."""
+    """One invalid input: ``field`` names it as the rule knows it (``birth_date``,
+    ``into.id``); :func:`shared.http.locate` adds where the request carried it
+    (``body.birth_date``). Errors about the request itself may give the location
+    (``header.Idempotency-Key``)."""
 
     field: str
     message: str

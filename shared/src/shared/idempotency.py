@@ -2,20 +2,40 @@
 
 A client retrying a write with the same key gets the first response again, and the write
 happens once: the key, a fingerprint of the request and the response are stored in the same
-transaction as the write's effect. The same key with a different request is refused (422);
-a key whose first request is still running is refused (409). Keys are scoped to the token's
-subject and kept for :data:`RETENTION` (deleted lazily).
+transaction as the write's effect (the command runner, :mod:`shared.commands`, owns that
+transaction). The same key with a different request is refused (422); a key whose first
+request is still running is refused (409).
+
+What is stored holds no personal data in clear:
+
+- the key is stored as a SHA-256 digest of the subject and the key;
+- the response, with the scopes and area of the token that made it, is encrypted with
+  AES-GCM under a key derived (HKDF) from the client's ``Idempotency-Key`` and subject, so
+  the database alone cannot read it back: only a retry carrying the key can;
+- a replay is refused to a token that lacks a scope the first token had (403) or is confined
+  to another area (404, as for any object outside the caller's area).
+
+Records are kept for :data:`RETENTION`; the runtime's periodic job (:func:`purge_expired`)
+deletes older ones, and an expired record met on the way is deleted too. Clients should use
+random keys (a UUID): a guessable key only protects what a guess cannot reach.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -23,12 +43,15 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth import Principal
 from shared.db import as_utc
-from shared.errors import Conflict, FieldError, InvalidInput
+from shared.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from shared.tables import IdempotencyRecord
 
 RETENTION = timedelta(hours=24)
 REPLAYED_HEADER = "Idempotency-Replayed"
+_HEADER_FIELD = "header.Idempotency-Key"
+_IN_PROGRESS = "a request with this Idempotency-Key is in progress; retry later"
 
 #: Route parameter type; declare it with a default: ``key: IdempotencyKey = None``.
 IdempotencyKey = Annotated[
@@ -37,7 +60,8 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=200,
-        description="Makes a retried write happen once; the first response is replayed.",
+        description="Makes a retried write happen once; the first response is replayed. "
+        "Use a random value (a UUID).",
     ),
 ]
 
@@ -56,6 +80,140 @@ async def fingerprint(request: Request, *, key: bytes | None = None) -> str:
     return digest.hexdigest()
 
 
+def stored_key(subject: str, key: str) -> str:
+    """The digest under which a subject's key is stored (the key itself never is)."""
+    return hashlib.sha256(f"{subject}\0{key}".encode()).hexdigest()
+
+
+def _cipher(subject: str, key: str) -> AESGCM:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"shequ idempotency v1", info=subject.encode()
+    ).derive(key.encode())
+    return AESGCM(derived)
+
+
+def seal(subject: str, key: str, document: dict[str, Any]) -> str:
+    """Encrypt a stored response document for the holder of ``key`` (base64 text)."""
+    nonce = os.urandom(12)
+    associated = stored_key(subject, key).encode()
+    sealed = _cipher(subject, key).encrypt(nonce, json.dumps(document).encode(), associated)
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def unseal(subject: str, key: str, text: str) -> dict[str, Any]:
+    """Decrypt what :func:`seal` stored; ``ValueError`` if it was not sealed for this key."""
+    raw = base64.b64decode(text)
+    try:
+        plain = _cipher(subject, key).decrypt(raw[:12], raw[12:], stored_key(subject, key).encode())
+    except InvalidTag as exc:
+        raise ValueError("stored response not sealed for this key") from exc
+    document: dict[str, Any] = json.loads(plain)
+    return document
+
+
+@dataclass
+class Claim:
+    """A key claimed for a running request; :meth:`settle` stores its response."""
+
+    record: IdempotencyRecord
+    principal: Principal
+    key: str
+
+    def settle(self, status: int, body: Any) -> Any:
+        """Store the response (encrypted, with the token's scopes and area) in the claim's
+        transaction; return the JSON-ready body."""
+        encoded = jsonable_encoder(body)
+        self.record.status_code = status
+        self.record.response_body = seal(
+            self.principal.subject,
+            self.key,
+            {
+                "body": encoded,
+                "scopes": sorted(self.principal.scopes),
+                "area": self.principal.area,
+            },
+        )
+        return encoded
+
+
+async def replay(
+    session: AsyncSession, *, principal: Principal, key: str, fingerprint: str
+) -> JSONResponse | None:
+    """The stored response for ``key`` if the caller may have it, or None when there is none.
+
+    Raises 422 when the key was used for another request, 409 while its first request runs,
+    403/404 when the caller's token lacks a scope or the area of the token that made it.
+    An expired record is deleted so the key can be used again.
+    """
+    existing = await session.get(
+        IdempotencyRecord,
+        (principal.subject, stored_key(principal.subject, key)),
+        populate_existing=True,
+    )
+    if existing is None:
+        return None
+    if as_utc(existing.created_at) <= datetime.now(UTC) - RETENTION:
+        await session.delete(existing)
+        await session.flush()
+        return None
+    if existing.fingerprint != fingerprint:
+        raise InvalidInput(
+            "this Idempotency-Key was used for a different request",
+            errors=[FieldError(_HEADER_FIELD, "reused for another request", "reused")],
+        )
+    if existing.status_code == 0:
+        raise Conflict(_IN_PROGRESS)
+    try:
+        document = unseal(principal.subject, key, existing.response_body)
+    except ValueError:  # a record from before responses were sealed, or tampered with
+        raise Conflict("the stored response of this Idempotency-Key cannot be replayed") from None
+    missing = set(document.get("scopes", ())) - principal.scopes
+    if missing:
+        raise Forbidden(
+            "this Idempotency-Key's response was made for a token with scopes this one lacks: "
+            + " ".join(sorted(missing))
+        )
+    if principal.area is not None and document.get("area") != principal.area:
+        raise NotFound()
+    return JSONResponse(
+        document["body"], status_code=existing.status_code, headers={REPLAYED_HEADER: "true"}
+    )
+
+
+async def claim(
+    session: AsyncSession, *, principal: Principal, key: str, fingerprint: str
+) -> Claim:
+    """Insert the key's record before the write runs, so a concurrent twin blocks on it.
+
+    Raises :class:`sqlalchemy.exc.IntegrityError` when a twin claimed it first.
+    """
+    record = IdempotencyRecord(
+        subject=principal.subject,
+        key=stored_key(principal.subject, key),
+        fingerprint=fingerprint,
+        status_code=0,
+        response_body="",
+        created_at=datetime.now(UTC),
+    )
+    session.add(record)
+    await session.flush()
+    return Claim(record=record, principal=principal, key=key)
+
+
+def in_progress() -> Conflict:
+    """The error for a key whose first request has not settled."""
+    return Conflict(_IN_PROGRESS)
+
+
+async def purge_expired(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Delete records older than the retention period; return how many."""
+    horizon = (now or datetime.now(UTC)) - RETENTION
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < horizon)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def run_idempotent(
     session: AsyncSession,
     *,
@@ -65,76 +223,42 @@ async def run_idempotent(
     operation: Callable[[], Awaitable[tuple[int, Any]]],
     fingerprint_key: bytes | None = None,
 ) -> JSONResponse:
-    """Run ``operation`` (returning status and body) once per key, in one transaction.
-
-    The key is claimed (its row inserted) before the operation runs, so a concurrent request
-    with the same key waits on that row and then replays the first response. The session
-    must not be in a transaction yet; this begins and commits it.
-    """
+    """Transitional: the pre-command-runner entry point, kept only until every route runs
+    through :mod:`shared.commands` (removed in the same change)."""
+    principal = Principal(subject=subject, scopes=frozenset())
     if key is None:
         async with session.begin():
             status, body = await operation()
         return JSONResponse(jsonable_encoder(body), status_code=status)
-    request_fingerprint = await fingerprint(request, key=fingerprint_key)
+    fp = await fingerprint(request, key=fingerprint_key)
     try:
         async with session.begin():
-            replay = await _replay(session, subject=subject, key=key, fp=request_fingerprint)
-            if replay is not None:
-                return replay
-            record = IdempotencyRecord(
-                subject=subject,
-                key=key,
-                fingerprint=request_fingerprint,
-                status_code=0,
-                response_body="",
-                created_at=datetime.now(UTC),
-            )
-            session.add(record)
-            await session.flush()  # claims the key: a concurrent twin blocks here
+            stored = await replay(session, principal=principal, key=key, fingerprint=fp)
+            if stored is not None:
+                return stored
+            claimed = await claim(session, principal=principal, key=key, fingerprint=fp)
             status, body = await operation()
-            encoded = jsonable_encoder(body)
-            record.status_code = status
-            record.response_body = json.dumps(encoded)
+            encoded = claimed.settle(status, body)
     except IntegrityError:
-        # A twin request claimed the key first and has committed by now: replay its answer.
         async with session.begin():
-            replay = await _replay(session, subject=subject, key=key, fp=request_fingerprint)
-        if replay is not None:
-            return replay
-        raise Conflict("a request with this Idempotency-Key is in progress; retry later") from None
+            stored = await replay(session, principal=principal, key=key, fingerprint=fp)
+        if stored is not None:
+            return stored
+        raise in_progress() from None
     return JSONResponse(encoded, status_code=status)
 
 
-async def _replay(session: AsyncSession, *, subject: str, key: str, fp: str) -> JSONResponse | None:
-    """The stored response for ``key``, a 422 if it was for another request, or None.
-
-    An expired record is deleted so the key can be used again.
-    """
-    existing = await session.get(IdempotencyRecord, (subject, key), populate_existing=True)
-    if existing is None:
-        return None
-    if as_utc(existing.created_at) <= datetime.now(UTC) - RETENTION:
-        await session.delete(existing)
-        await session.flush()
-        return None
-    if existing.fingerprint != fp:
-        raise InvalidInput(
-            "this Idempotency-Key was used for a different request",
-            errors=[FieldError("header.Idempotency-Key", "reused for another request")],
-        )
-    if existing.status_code == 0:
-        raise Conflict("a request with this Idempotency-Key is in progress; retry later")
-    return JSONResponse(
-        json.loads(existing.response_body),
-        status_code=existing.status_code,
-        headers={REPLAYED_HEADER: "true"},
-    )
-
-
-async def purge_expired(session: AsyncSession) -> None:
-    """Delete records older than the retention period."""
-    horizon = datetime.now(UTC) - RETENTION
-    await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < horizon))
-
-
-__all__ = ["IdempotencyKey", "IdempotencyRecord", "purge_expired", "run_idempotent"]
+__all__ = [
+    "REPLAYED_HEADER",
+    "RETENTION",
+    "Claim",
+    "IdempotencyKey",
+    "IdempotencyRecord",
+    "claim",
+    "fingerprint",
+    "purge_expired",
+    "replay",
+    "seal",
+    "stored_key",
+    "unseal",
+]

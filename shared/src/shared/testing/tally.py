@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic import Field
 from sqlalchemy import Integer, String, func, select
@@ -24,12 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared import outbox
+from shared.auth import Principal
 from shared.consumer import Subscription, UnexpectedEvent
 from shared.contracts import CloudEvent, ContractRegistry, EventPayload
 from shared.db import create_engine, new_metadata, session_factory
+from shared.errors import FieldError, InvalidInput
 from shared.relay import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.tables import OutboxRecord, platform_metadata
+from shared.unit_of_work import UnitOfWork
 
 TALLY = ContractRegistry()
 POISON_ENABLED = {"on": True}
@@ -91,6 +95,30 @@ async def create_schema(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         await connection.run_sync(platform_metadata().create_all)
         await connection.run_sync(TallyBase.metadata.create_all)
+
+
+@dataclass(frozen=True)
+class Tallied:
+    """Domain event of the tally test domain: an item was counted."""
+
+    key: str
+    seq: int
+
+
+def translate(event: object) -> tuple[EventPayload, str]:
+    """The tally domain's event translator (domain event → integration event)."""
+    if not isinstance(event, Tallied):
+        raise TypeError(f"no integration event for {type(event).__name__}")
+    return TallyRecorded(key=event.key, seq=event.seq), event.key
+
+
+async def count(uow: UnitOfWork, *, principal: Principal, key: str, seq: int) -> dict[str, object]:
+    """The tally use case on the write pattern: store an item and record its event."""
+    if seq < 0:
+        raise InvalidInput("seq must not be negative", errors=[FieldError("seq", "negative")])
+    uow.session.add(TallyItem(key=key, seq=seq))
+    uow.record(Tallied(key=key, seq=seq))
+    return {"key": key, "seq": seq, "by": principal.subject}
 
 
 async def record(session: AsyncSession, *, key: str, seq: int, poison: bool = False) -> None:

@@ -1,0 +1,237 @@
+"""The write pattern: command runner (transaction, Idempotency-Key), unit of work (domain events
+→ outbox in the same transaction), field errors located by the HTTP layer, sealed replays."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared import idempotency
+from shared.auth import Principal, install_auth, mint_token
+from shared.commands import CommandRunner, command_runner
+from shared.db import create_engine, session_factory
+from shared.errors import FieldError, InvalidInput
+from shared.http import create_app
+from shared.settings import ServiceSettings
+from shared.tables import IdempotencyRecord, OutboxRecord
+from shared.testing import tally
+from shared.unit_of_work import UnitOfWork, unit_of_work
+
+SETTINGS = ServiceSettings(service_name="tally", environment="development", log_json=False)
+Counter = Annotated[CommandRunner, Depends(command_runner("registry:write"))]
+
+
+class CountIn(BaseModel):
+    key: str
+    seq: int
+
+
+async def check_ages(uow: UnitOfWork, *, principal: Principal, min_age: int) -> None:
+    """A rule that names its fields plainly; the HTTP layer locates them."""
+    raise InvalidInput(
+        "bad", errors=[FieldError("min_age", "too low"), FieldError("birth_date", "future")]
+    )
+
+
+@pytest.fixture
+async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(sqlite_url)
+    await tally.create_schema(engine)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def client(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[httpx.AsyncClient]:
+    router = APIRouter()
+
+    @router.post("/items", status_code=201)
+    async def count_item(body: CountIn, command: Counter) -> JSONResponse:
+        return await command.run(tally.count, status=201, key=body.key, seq=body.seq)
+
+    @router.post("/ages")
+    async def ages(command: Counter, min_age: Annotated[int, Query()] = 0) -> JSONResponse:
+        return await command.run(check_ages, min_age=min_age)
+
+    app: FastAPI = create_app(SETTINGS, title="t", routers=[router])
+    app.state.runtime = SimpleNamespace(
+        sessions=sessions, translate=tally.translate, contracts=tally.TALLY
+    )
+    install_auth(app, SETTINGS)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+
+
+def bearer(
+    scopes: str = "registry:write", area: str | None = None, subject: str = "clerk"
+) -> dict[str, str]:
+    token = mint_token(SETTINGS, subject=subject, scopes=scopes, area=area)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def count_of(sessions: async_sessionmaker[AsyncSession], table: Any) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+async def test_a_command_commits_its_change_and_its_events_together(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    answer = await client.post("/items", json={"key": "a", "seq": 1}, headers=bearer())
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"key": "a", "seq": 1, "by": "clerk"}
+    assert await count_of(sessions, tally.TallyItem) == 1
+    async with sessions() as session:
+        row = (await session.scalars(select(OutboxRecord))).one()
+    assert row.event_type.endswith("tally.counter.recorded.v1")
+    assert row.partition_key == "a"
+
+
+async def test_a_refused_command_leaves_neither_change_nor_event(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    answer = await client.post("/items", json={"key": "a", "seq": -1}, headers=bearer())
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "body.seq"
+    assert await count_of(sessions, tally.TallyItem) == 0
+    assert await count_of(sessions, OutboxRecord) == 0
+
+
+async def test_rules_name_fields_and_the_http_layer_adds_their_location(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.post("/ages?min_age=3", headers=bearer())
+    assert answer.status_code == 422
+    fields = [error["field"] for error in answer.json()["errors"]]
+    assert fields == ["query.min_age", "body.birth_date"]
+
+
+async def test_a_command_needs_its_scope(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/items", json={"key": "a", "seq": 1})).status_code == 401
+    refused = await client.post(
+        "/items", json={"key": "a", "seq": 1}, headers=bearer("registry:read")
+    )
+    assert refused.status_code == 403
+
+
+async def test_a_retry_with_the_key_writes_once_and_replays(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = {**bearer(), "Idempotency-Key": "k-1"}
+    first = await client.post("/items", json={"key": "a", "seq": 1}, headers=headers)
+    again = await client.post("/items", json={"key": "a", "seq": 1}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers[idempotency.REPLAYED_HEADER] == "true"
+    assert await count_of(sessions, tally.TallyItem) == 1
+    assert await count_of(sessions, OutboxRecord) == 1
+    other = await client.post("/items", json={"key": "a", "seq": 2}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["field"] == "header.Idempotency-Key"
+
+
+async def test_the_stored_response_holds_neither_the_key_nor_the_body_in_clear(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = {**bearer(), "Idempotency-Key": "secret-key-42"}
+    await client.post("/items", json={"key": "Zhang San", "seq": 7}, headers=headers)
+    async with sessions() as session:
+        record = (await session.scalars(select(IdempotencyRecord))).one()
+    assert record.key == idempotency.stored_key("clerk", "secret-key-42")
+    assert "secret-key-42" not in record.key
+    assert "Zhang" not in record.response_body
+    with pytest.raises(ValueError, match="not sealed for this key"):
+        idempotency.unseal("clerk", "another-key", record.response_body)
+    assert idempotency.unseal("clerk", "secret-key-42", record.response_body)["body"]["seq"] == 7
+
+
+async def test_a_replay_is_refused_to_a_token_without_the_scopes_or_the_area(
+    client: httpx.AsyncClient,
+) -> None:
+    payload = {"key": "a", "seq": 1}
+    first = bearer("registry:write pii:read", area="140502")
+    made = await client.post("/items", json=payload, headers={**first, "Idempotency-Key": "k"})
+    assert made.status_code == 201
+    fewer = bearer("registry:write", area="140502")
+    assert (
+        await client.post("/items", json=payload, headers={**fewer, "Idempotency-Key": "k"})
+    ).status_code == 403
+    elsewhere = bearer("registry:write pii:read", area="140581")
+    assert (
+        await client.post("/items", json=payload, headers={**elsewhere, "Idempotency-Key": "k"})
+    ).status_code == 404
+    same = await client.post("/items", json=payload, headers={**first, "Idempotency-Key": "k"})
+    assert same.status_code == 201
+    assert same.headers[idempotency.REPLAYED_HEADER] == "true"
+
+
+async def test_expired_records_are_purged(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    for key in ("old", "new"):
+        headers = {**bearer(), "Idempotency-Key": key}
+        await client.post("/items", json={"key": key, "seq": 1}, headers=headers)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == idempotency.stored_key("clerk", "old"))
+            .values(created_at=datetime.now(UTC) - idempotency.RETENTION - timedelta(minutes=1))
+        )
+    async with sessions() as session, session.begin():
+        assert await idempotency.purge_expired(session) == 1
+    assert await count_of(sessions, IdempotencyRecord) == 1
+
+
+@dataclass
+class Counted:
+    """An aggregate that records its events in ``events``."""
+
+    key: str
+    events: list[Any] = field(default_factory=list)
+
+    def count(self, seq: int) -> None:
+        self.events.append(tally.Tallied(key=self.key, seq=seq))
+
+
+async def test_the_unit_of_work_collects_tracked_and_recorded_events_in_order(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    aggregate = Counted("b")
+    async with unit_of_work(sessions, translate=tally.translate, contracts=tally.TALLY) as uow:
+        uow.record(tally.Tallied(key="a", seq=1))
+        uow.track(aggregate)
+        aggregate.count(2)
+        aggregate.count(3)
+    async with sessions() as session:
+        rows = list(await session.scalars(select(OutboxRecord).order_by(OutboxRecord.id)))
+    assert [(row.partition_key, row.payload.count('"seq":')) for row in rows] == [
+        ("a", 1),
+        ("b", 1),
+        ("b", 1),
+    ]
+    assert aggregate.events == []
+
+
+async def test_a_failing_unit_of_work_publishes_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async def fail() -> None:
+        async with unit_of_work(sessions, translate=tally.translate, contracts=tally.TALLY) as uow:
+            uow.record(tally.Tallied(key="a", seq=1))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await fail()
+    assert await count_of(sessions, OutboxRecord) == 0
