@@ -26,7 +26,7 @@ from shared.http import create_app
 from shared.settings import ServiceSettings
 from shared.tables import IdempotencyRecord, OutboxRecord
 from shared.testing import tally
-from shared.unit_of_work import UnitOfWork, unit_of_work
+from shared.unit_of_work import UnitOfWork, translator, unit_of_work
 
 SETTINGS = ServiceSettings(service_name="tally", environment="development", log_json=False)
 Counter = Annotated[CommandRunner, Depends(command_runner("registry:write"))]
@@ -235,3 +235,12 @@ async def test_a_failing_unit_of_work_publishes_nothing(
     with pytest.raises(RuntimeError, match="boom"):
         await fail()
     assert await count_of(sessions, OutboxRecord) == 0
+
+
+def test_a_translator_combines_tables_and_refuses_unknown_events() -> None:
+    translate = translator({tally.Tallied: tally.translate})
+    assert translate(tally.Tallied(key="k", seq=1)) == (tally.TallyRecorded(key="k", seq=1), "k")
+    with pytest.raises(TypeError, match="no integration event for Counted"):
+        translate(Counted("x"))
+    with pytest.raises(ValueError, match="translated twice"):
+        translator({tally.Tallied: tally.translate}, {tally.Tallied: tally.translate})

@@ -18,7 +18,7 @@ Use cases never touch :mod:`shared.outbox` themselves; only this module does.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, cast
 
@@ -143,6 +143,30 @@ async def unit_of_work(
         await uow.publish_collected()
 
 
+Translations = Mapping[type, Callable[[Any], IntegrationEvent | Iterable[IntegrationEvent] | None]]
+"""Domain event class → the function mapping its instances (one table per adapter module)."""
+
+
+def translator(*tables: Translations) -> EventTranslator:
+    """One :data:`EventTranslator` from the translation tables of a service's adapters; an
+    event of a class no table names is a wiring error (``TypeError``)."""
+    combined: dict[type, Callable[[Any], Any]] = {}
+    for table in tables:
+        for event_class, mapping in table.items():
+            if event_class in combined:
+                raise ValueError(f"{event_class.__name__} is translated twice")
+            combined[event_class] = mapping
+
+    def translate(event: DomainEvent) -> IntegrationEvent | Iterable[IntegrationEvent] | None:
+        found = combined.get(type(event))
+        if found is None:
+            raise TypeError(f"no integration event for {type(event).__name__}")
+        result: IntegrationEvent | Iterable[IntegrationEvent] | None = found(event)
+        return result
+
+    return translate
+
+
 def no_events(event: DomainEvent) -> IntegrationEvent | None:
     """Translator of a service that publishes nothing: a recorded event is a wiring error."""
     raise TypeError(f"this service publishes no integration event for {type(event).__name__}")
@@ -153,7 +177,9 @@ __all__ = [
     "EventTranslator",
     "IntegrationEvent",
     "RecordsEvents",
+    "Translations",
     "UnitOfWork",
     "no_events",
+    "translator",
     "unit_of_work",
 ]
