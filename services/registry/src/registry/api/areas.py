@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from registry import area_service
@@ -29,6 +29,7 @@ from registry.domain.areas import AreaLevel, CommunityKind
 from shared.auth import Principal, require_scopes
 from shared.idempotency import IdempotencyKey, run_idempotent
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize
+from shared.reads import ReadSessionDep, json_response
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/areas", tags=["areas"])
@@ -126,33 +127,34 @@ async def merge_communities(
 
 
 @router.get("/count", response_model=AreaCount)
-async def count_areas(session: SessionDep, principal: Reader, filters: Filters) -> AreaCount:
+async def count_areas(session: ReadSessionDep, principal: Reader, filters: Filters) -> Response:
     """How many areas match the filters, within the token's area (e.g. the communities of a
     street as of a day)."""
     count = await area_service.count_areas(session, filters=filters, principal=principal)
-    return AreaCount(count=count)
+    return json_response(AreaCount(count=count))
 
 
 @router.get("/{area_id}", response_model=AreaOut)
-async def get_area(area_id: str, session: SessionDep, principal: Reader) -> AreaOut:
+async def get_area(area_id: str, session: ReadSessionDep, principal: Reader) -> Response:
     """One area, current or retired, with its validity; 404 if it does not exist or lies
     outside the token's area."""
-    return AreaOut.of(await area_service.get_area(session, area_id=area_id, principal=principal))
+    row = await area_service.get_area(session, area_id=area_id, principal=principal)
+    return json_response(AreaOut.of(row))
 
 
 @router.get("", response_model=AreaPage)
 async def list_areas(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Reader,
     filters: Filters,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
-) -> AreaPage:
+) -> Response:
     """Areas by id within the token's area, with stable cursor pagination."""
     rows, next_cursor = await area_service.list_areas(
         session, filters=filters, principal=principal, cursor=cursor, limit=limit
     )
-    return AreaPage(items=[AreaOut.of(row) for row in rows], next_cursor=next_cursor)
+    return json_response(AreaPage(items=[AreaOut.of(row) for row in rows], next_cursor=next_cursor))
 
 
 @router.post("/{area_id}/split", status_code=status.HTTP_201_CREATED, response_model=SplitOut)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,7 @@ from shared.contracts.registry import (
 )
 from shared.idempotency import IdempotencyKey, run_idempotent
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
+from shared.reads import ReadSessionDep, json_response
 from shared.runtime import SessionDep
 
 Reader = Annotated[Principal, Depends(require_scopes("registry:read"))]
@@ -319,29 +320,31 @@ async def register_household(
 
 @households.get("", response_model=Page[HouseholdOut])
 async def list_households(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Reader,
     within: Annotated[
         str | None, Query(max_length=32, description="Only this area's subtree.")
     ] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
-) -> Page[HouseholdOut]:
+) -> Response:
     """Households by id within the token's area, with stable cursor pagination."""
     rows = await people_service.list_households(
         session, within=within, principal=principal, after=_after(cursor), limit=limit + 1
     )
     page, next_cursor = page_of(rows, limit, lambda row: [row.id])
-    return Page[HouseholdOut](items=[HouseholdOut.of(row) for row in page], next_cursor=next_cursor)
+    return json_response(
+        Page[HouseholdOut](items=[HouseholdOut.of(row) for row in page], next_cursor=next_cursor)
+    )
 
 
 @households.get("/{household_id}", response_model=HouseholdOut)
-async def get_household(household_id: str, session: SessionDep, principal: Reader) -> HouseholdOut:
+async def get_household(household_id: str, session: ReadSessionDep, principal: Reader) -> Response:
     """One household; 404 if it does not exist or lies outside the token's area."""
     row = await people_service.get_household(
         session, household_id=household_id, principal=principal
     )
-    return HouseholdOut.of(row)
+    return json_response(HouseholdOut.of(row))
 
 
 @households.post("/{household_id}/move", response_model=HouseholdOut)
@@ -406,13 +409,13 @@ async def register_resident(
 
 @residents.get("", response_model=Page[ResidentOut])
 async def list_residents(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: Reader,
     pii: PiiDep,
     filters: ResidentFilterDep,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
-) -> Page[ResidentOut]:
+) -> Response:
     """Residents by id matching the filters within the token's area, with stable cursor
     pagination."""
     rows = await people_service.list_residents(
@@ -420,19 +423,21 @@ async def list_residents(
     )
     page, next_cursor = page_of(rows, limit, lambda row: [row.id])
     reveal = _reveals(principal)
-    return Page[ResidentOut](
-        items=[ResidentOut.of(row, pii=pii, reveal=reveal) for row in page],
-        next_cursor=next_cursor,
+    return json_response(
+        Page[ResidentOut](
+            items=[ResidentOut.of(row, pii=pii, reveal=reveal) for row in page],
+            next_cursor=next_cursor,
+        )
     )
 
 
 @residents.get("/count", response_model=ResidentCount)
 async def count_residents(
-    session: SessionDep, principal: Reader, filters: ResidentFilterDep
-) -> ResidentCount:
+    session: ReadSessionDep, principal: Reader, filters: ResidentFilterDep
+) -> Response:
     """How many residents match the filters within the token's area."""
     count = await people_service.count_residents(session, filters=filters, principal=principal)
-    return ResidentCount(count=count)
+    return json_response(ResidentCount(count=count))
 
 
 @residents.get("/lookup", response_model=ResidentOut)
@@ -478,11 +483,11 @@ async def look_up_resident_by_body(
 
 @residents.get("/{resident_id}", response_model=ResidentOut)
 async def get_resident(
-    resident_id: str, session: SessionDep, principal: Reader, pii: PiiDep
-) -> ResidentOut:
+    resident_id: str, session: ReadSessionDep, principal: Reader, pii: PiiDep
+) -> Response:
     """One resident; 404 if it does not exist or lies outside the token's area."""
     row = await people_service.get_resident(session, resident_id=resident_id, principal=principal)
-    return ResidentOut.of(row, pii=pii, reveal=_reveals(principal))
+    return json_response(ResidentOut.of(row, pii=pii, reveal=_reveals(principal)))
 
 
 @residents.patch("/{resident_id}", response_model=ResidentOut)
