@@ -12,7 +12,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser dev stop test lint format bench schemas clean
+.PHONY: help install browser dev stop test test-unit lint format bench schemas clean
 
 help: ## List the targets
 	@echo "Shequ: make <target>"
@@ -53,6 +53,9 @@ test: install browser ## Run every test (needs PostgreSQL on 127.0.0.1:5432; .ci
 		echo "(pg_ctlcluster --skip-systemctl-redirect <version> main start), or run .ci/run." >&2; \
 		exit 1; }
 	$(RUN) pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: install ## Unit tests only: no PostgreSQL, broker or browser, under a minute
+	$(RUN) pytest -q -p no:cacheprovider -m unit $(PYTEST_ARGS)
 
 lint: install ## ruff (lint and format check) and mypy --strict
 	$(RUN) ruff check .

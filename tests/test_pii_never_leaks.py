@@ -1,7 +1,9 @@
 """No national id number in any event payload, log line or metric the test run produced.
 
 Runs last (``scan_last``): by then the registry tests have registered residents with valid
-id numbers, sent invalid ones, looked them up and moved them.
+id numbers, sent invalid ones, looked them up and moved them. The scans skip, saying why, in a
+run where no test marked ``publishes`` passed (``make test-unit``), and fail when such tests
+passed but the witness saw no event from them: a scan of nothing must not pass.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY, generate_latest
 
-from shared.testing.witness import NATIONAL_ID, WITNESS
+from shared.testing.witness import NATIONAL_ID, WITNESS, Verdict, Witness
 
 pytestmark = pytest.mark.scan_last
 
@@ -28,24 +30,71 @@ def test_the_witness_reports_a_leak() -> None:
     ]
 
 
+def publishing_tests(request: pytest.FixtureRequest) -> list[str]:
+    """Node ids of the run's tests marked ``publishes``."""
+    return [item.nodeid for item in request.session.items if item.get_closest_marker("publishes")]
+
+
+def require_something_to_scan(request: pytest.FixtureRequest) -> None:
+    """Skip in a run that staged no events; fail if publishing tests passed unseen."""
+    verdict = WITNESS.verdict(publishing_tests(request))
+    if verdict.skip:
+        pytest.skip(verdict.skip)
+    if verdict.failure:
+        pytest.fail(verdict.failure)
+
+
+def test_a_run_without_publishing_tests_is_skipped_not_passed() -> None:
+    witness = Witness(passed_tests={"t.py::test_rule"}, events_by_test={})
+    verdict = witness.verdict(["t.py::test_api"])  # marked, but deselected or failed
+    assert verdict.failure is None
+    assert verdict.skip is not None
+    assert "make test-unit" in verdict.skip
+
+
+def test_publishing_tests_that_staged_nothing_fail_the_scan_by_name() -> None:
+    witness = Witness(
+        log_lines=["{}"],
+        passed_tests={"t.py::test_seen", "t.py::test_unseen"},
+        events_by_test={"t.py::test_seen": 3},
+    )
+    verdict = witness.verdict(["t.py::test_seen", "t.py::test_unseen"])
+    assert verdict.skip is None
+    assert verdict.failure is not None
+    assert "t.py::test_unseen" in verdict.failure
+    assert "t.py::test_seen," not in verdict.failure
+
+
+def test_publishing_tests_that_staged_events_give_the_scan_something_to_look_at() -> None:
+    witness = Witness(
+        events=["{}"], log_lines=["{}"], passed_tests={"t.py::a"}, events_by_test={"t.py::a": 1}
+    )
+    assert witness.verdict(["t.py::a", "t.py::failed"]) == Verdict()
+
+
+def test_a_run_that_recorded_no_log_line_fails_the_scan() -> None:
+    witness = Witness(passed_tests={"t.py::a"}, events_by_test={"t.py::a": 1})
+    assert witness.verdict(["t.py::a"]).failure
+
+
 def test_the_run_produced_events_and_logs_to_scan(request: pytest.FixtureRequest) -> None:
-    paths = {str(item.path) for item in request.session.items}
-    if not any("services/registry" in path for path in paths):
-        pytest.skip("a partial run without the registry's tests has little to scan")
-    assert len(WITNESS.events) > 20
-    assert len(WITNESS.log_lines) > 20
-    if any("test_people" in path for path in paths):  # residents were registered: scan them
+    require_something_to_scan(request)
+    passed = set(publishing_tests(request)) & WITNESS.passed_tests
+    if any("test_people" in test for test in passed):  # residents were registered: scan them
         assert any(".resident.registered." in event for event in WITNESS.events)
 
 
-def test_no_event_payload_contains_an_id_number() -> None:
+def test_no_event_payload_contains_an_id_number(request: pytest.FixtureRequest) -> None:
+    require_something_to_scan(request)
     assert WITNESS.leaks(WITNESS.events) == []
 
 
-def test_no_log_line_contains_an_id_number() -> None:
+def test_no_log_line_contains_an_id_number(request: pytest.FixtureRequest) -> None:
+    require_something_to_scan(request)
     assert WITNESS.leaks(WITNESS.log_lines) == []
 
 
-def test_no_metric_contains_an_id_number() -> None:
+def test_no_metric_contains_an_id_number(request: pytest.FixtureRequest) -> None:
+    require_something_to_scan(request)
     exposition = generate_latest(REGISTRY).decode()
     assert NATIONAL_ID.search(exposition) is None

@@ -103,7 +103,9 @@ def test_a_failure_holds_back_the_rest_of_its_aggregate_only() -> None:
     assert [r.id for r in failed] == [2, 4]  # 4 was acknowledged but must follow 2
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
+)
 async def test_add_many_stages_events_in_order_on_both_databases(
     backend: str, sqlite_url: str, request: pytest.FixtureRequest
 ) -> None:

@@ -22,7 +22,7 @@ from shared.contracts.metrics import TargetStatusChanged
 from shared.kafka import read_topic
 from shared.testing.service import bearer, running_service
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.publishes]
 
 OFFICE_AND_SERVICE = [
     {"purpose": "office", "area_m2": 180.0},

@@ -15,7 +15,7 @@ from registry.settings import Settings as RegistrySettings
 from shared.kafka import read_topic
 from shared.testing.service import bearer, running_service
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.publishes]
 
 
 async def test_areas_registered_in_registry_are_counted_by_metrics(

@@ -20,7 +20,7 @@ from shared.contracts.metrics import TargetCreated, TargetStatusChanged
 from shared.kafka import read_topic
 from shared.testing.service import bearer, running_service
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
 
 def gauge(exposition: str, name: str, **labels: str) -> float | None:

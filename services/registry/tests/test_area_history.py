@@ -21,7 +21,7 @@ from shared.kafka import read_topic
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
 AREA_TOPIC = "registry.area.events"
 TYPE = "org.shequ.registry.area.{}.v1"

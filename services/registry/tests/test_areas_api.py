@@ -15,7 +15,7 @@ from shared.kafka import read_topic
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
 
 def area(area_id: str, level: str, parent: str | None, **extra: object) -> dict[str, object]:

@@ -24,7 +24,7 @@ from shared.kafka import read_topic
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
 TODAY = date.today()
 

@@ -10,7 +10,7 @@ from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.testing.service import bearer, running_service
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
 
 async def test_demo_data_sets_the_scene_for_the_targets(

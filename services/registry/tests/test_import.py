@@ -18,7 +18,7 @@ from shared.db import create_engine, session_factory
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
 
 def national_id(born: date, sequence: int) -> str:

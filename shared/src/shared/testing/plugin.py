@@ -5,13 +5,17 @@
 - ``postgres_url``: a fresh PostgreSQL database per session, dropped at the end;
 - ``sqlite_url``: a fresh SQLite file per test;
 - every event staged in an outbox and every log line are recorded for the end-of-run scan
-  for national id numbers (``scan_last`` tests run after all others).
+  for national id numbers (``scan_last`` tests run after all others), with the number of events
+  each test staged and which tests passed;
+- every test not marked ``integration`` or ``e2e`` is marked ``unit`` (``make test-unit``
+  runs ``pytest -m unit``), and fails if it requests or starts PostgreSQL or a broker
+  (:mod:`shared.testing.unit_guard`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,9 +32,60 @@ def pytest_configure(config: pytest.Config) -> None:
     witness.install()
 
 
+IO_MARKERS = ("integration", "e2e")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Move ``scan_last`` tests to the end, so they see what the whole run produced."""
+    """Mark every test without an I/O marker ``unit`` (before ``-m`` selects), and move
+    ``scan_last`` tests to the end, so they see what the whole run produced."""
+    for item in items:
+        io_markers = [name for name in IO_MARKERS if item.get_closest_marker(name)]
+        if not io_markers:
+            item.add_marker(pytest.mark.unit)
+        elif item.get_closest_marker("unit"):
+            raise pytest.UsageError(
+                f"{item.nodeid} is marked both unit and {io_markers[0]}; choose one"
+            )
     items.sort(key=lambda item: item.get_closest_marker("scan_last") is not None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """Tell the witness and the unit guard which test runs (set-up and tear-down included)."""
+    from shared.testing import unit_guard
+    from shared.testing.witness import WITNESS
+
+    WITNESS.current_test = item.nodeid
+    unit_guard.running_unit_test = item.nodeid if item.get_closest_marker("unit") else None
+    try:
+        return (yield)
+    finally:
+        WITNESS.current_test = None
+        unit_guard.running_unit_test = None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a unit test that requests a fixture needing PostgreSQL or a broker."""
+    from shared.testing import unit_guard
+
+    if not item.get_closest_marker("unit"):
+        return
+    requested = getattr(item, "fixturenames", ())  # test functions have them, other items not
+    fixtures = sorted(unit_guard.UNIT_TEST_FIXTURES_REFUSED.intersection(requested))
+    if fixtures:
+        pytest.fail(
+            unit_guard.refusal(item.nodeid, "the fixture(s) " + ", ".join(fixtures)),
+            pytrace=False,
+        )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Record the tests that passed, for the witness."""
+    if report.when == "call" and report.passed:
+        from shared.testing.witness import WITNESS
+
+        WITNESS.passed_tests.add(report.nodeid)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ import os
 import subprocess
 import uuid
 
+from shared.testing import unit_guard
+
 ADMIN_DSN = os.environ.get("SHEQU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -19,6 +21,7 @@ def _psql(sql: str) -> None:
 
 def create_database(prefix: str = "shequ_test") -> str:
     """Create an empty database and return its ``postgresql+asyncpg://`` URL."""
+    unit_guard.refuse("PostgreSQL")
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     _psql(f'CREATE DATABASE "{name}"')
     base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)

@@ -1,10 +1,17 @@
 """Records what the test run makes public (events staged in any outbox, log lines) so a test
-at the end of the run can check that no national id number leaked into any of it."""
+at the end of the run can check that no national id number leaked into any of it.
+
+A scan of nothing proves nothing: tests marked ``publishes`` stage events, and
+:meth:`Witness.verdict` says whether the run gave the scan something to look at. A run in
+which no such test passed (``make test-unit``, ``-k relay``) is skipped with that reason; a
+run in which they passed yet the witness saw no event from one of them fails.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,14 +24,59 @@ NATIONAL_ID = re.compile(r"(?<![0-9.])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 @dataclass
 class Witness:
-    """Everything published during the run, as text."""
+    """Everything published during the run, as text, and which test staged how many events."""
 
     events: list[str] = field(default_factory=list)
     log_lines: list[str] = field(default_factory=list)
+    current_test: str | None = None
+    """Node id of the test running now (set by :mod:`shared.testing.plugin`)."""
+    events_by_test: dict[str, int] = field(default_factory=dict)
+    """Node id → events staged while it ran (set-up and tear-down included)."""
+    passed_tests: set[str] = field(default_factory=set)
+    """Node ids of the tests that passed so far."""
 
     def leaks(self, texts: list[str]) -> list[str]:
         """The texts containing something shaped like a national id number."""
         return [text for text in texts if NATIONAL_ID.search(text)]
+
+    def staged(self, count: int) -> None:
+        """Count ``count`` events staged just now towards the running test."""
+        if self.current_test is not None:
+            self.events_by_test[self.current_test] = (
+                self.events_by_test.get(self.current_test, 0) + count
+            )
+
+    def verdict(self, publishing_tests: Iterable[str]) -> Verdict:
+        """Whether the scan has something to look at, given the node ids of the run's tests
+        marked ``publishes``."""
+        passed = sorted(set(publishing_tests) & self.passed_tests)
+        if not passed:
+            return Verdict(
+                skip="no test marked `publishes` passed in this run (a partial run such as "
+                "`make test-unit` or `-k relay`), so no events were staged to scan; "
+                "`make test` scans them"
+            )
+        silent = [test for test in passed if not self.events_by_test.get(test)]
+        if silent:
+            return Verdict(
+                failure=f"{len(silent)} of the {len(passed)} passed tests marked `publishes` "
+                "staged no event the witness saw, so the scan would miss what they publish: "
+                + ", ".join(silent)
+                + ". Events must be staged through shared.outbox.add or add_many (which the "
+                "witness records); a test that stages nothing must not be marked `publishes`"
+            )
+        if not self.log_lines:
+            return Verdict(failure="tests marked `publishes` passed but no log line was recorded")
+        return Verdict()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the scans of a run are meaningful: neither ``skip`` nor ``failure`` when they
+    are."""
+
+    skip: str | None = None
+    failure: str | None = None
 
 
 class _Recorder(logging.Handler):
@@ -53,10 +105,13 @@ def install() -> None:
 
     def recording_add(session: Any, event: Any, **kwargs: Any) -> None:
         WITNESS.events.append(event.to_json_bytes().decode())
+        WITNESS.staged(1)
         original_add(session, event, **kwargs)
 
     async def recording_add_many(session: Any, events: Any, **kwargs: Any) -> None:
-        WITNESS.events.extend(event.to_json_bytes().decode() for event in events)
+        texts = [event.to_json_bytes().decode() for event in events]
+        WITNESS.events.extend(texts)
+        WITNESS.staged(len(texts))
         await original_add_many(session, events, **kwargs)
 
     outbox.add = recording_add
