@@ -37,7 +37,7 @@ Reader = Annotated[Principal, Depends(require_scopes("registry:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("registry:write"))]
 
 
-def _filters(
+async def _filters(
     within: Annotated[
         str | None, Query(description="Only this area's subtree, the area included.")
     ] = None,

@@ -226,7 +226,7 @@ class ResidentCount(BaseModel):
     count: int
 
 
-def _resident_filter(
+async def _resident_filter(
     within: Annotated[
         str | None, Query(max_length=32, description="Only this area's subtree.")
     ] = None,
