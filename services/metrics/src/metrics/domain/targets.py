@@ -25,6 +25,10 @@ value meets the target, else 0. No value: no progress.
 - ``missed``: the deadline has passed (T > deadline) and the value does not meet it;
 - ``on_track``: the forecast meets the target;
 - ``at_risk``: otherwise (also when there is no value or no forecast).
+
+**Domain events.** Setting a target through the API records :class:`TargetCreated`; a
+change of a target's status in an area records :class:`TargetStatusChanged` (a first
+evaluation records none). ``metrics.adapters.events`` maps them to the published contracts.
 """
 
 from __future__ import annotations
@@ -172,3 +176,42 @@ def status(
     if meets(forecast_value, comparison, target):
         return "on_track"
     return "at_risk"
+
+
+# -- domain events -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetCreated:
+    """A target was set through the API (the catalogue's targets are not announced)."""
+
+    target_id: str
+    name: str
+    indicator_id: str
+    scope_area_id: str
+    comparison: Comparison
+    target_value: float
+    baseline_value: float | None
+    baseline_date: date
+    deadline: date
+    source_plan: str
+
+
+@dataclass(frozen=True)
+class TargetStatusChanged:
+    """A target's status in one area changed on ``evaluated_on``."""
+
+    target_id: str
+    indicator_id: str
+    area_id: str
+    area_level: str
+    path: tuple[str, ...]
+    previous_status: Status
+    status: Status
+    value: float | None
+    target_value: float
+    comparison: Comparison
+    progress: float | None
+    forecast: float | None
+    deadline: date
+    evaluated_on: date
