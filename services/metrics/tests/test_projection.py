@@ -39,6 +39,7 @@ from shared.contracts.registry import (
     WorkerLeft,
 )
 from shared.tables import OutboxRecord
+from shared.unit_of_work import UnitOfWork
 
 TODAY = date(2026, 11, 22)
 JINCHENG = City(
@@ -246,9 +247,9 @@ async def test_volunteer_share_and_reemployment_from_resident_updates(harness: H
 async def test_an_api_target_with_a_future_deadline_forecasts_and_reaches_on_track(
     harness: Harness,
 ) -> None:
-    async def create(session: AsyncSession) -> None:
+    async def create(uow: UnitOfWork) -> None:
         await targets_service.create_target(
-            session,
+            uow,
             principal=Principal(subject="planner", scopes=frozenset({"metrics:write"})),
             new=targets_service.NewTarget(
                 target_id="zezhou-libraries",
@@ -266,7 +267,7 @@ async def test_an_api_target_with_a_future_deadline_forecasts_and_reaches_on_tra
             tracker=harness.tracker,
         )
 
-    await harness.run(create)
+    await harness.command(create)
     scope = await harness.status("zezhou-libraries", "140525")
     assert scope is not None
     assert (scope.status, scope.value) == ("at_risk", 0.0)

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from metrics.adapters import events
 from metrics.api import areas, dashboard, exports, indicators, targets
 from metrics.bootstrap import load_catalogue, prepare
 from metrics.consumers import subscription
@@ -19,10 +20,10 @@ from metrics.projection import Projector
 from metrics.settings import Settings
 from metrics.tracking import Tracker
 from shared.auth import install_auth
-from shared.db import transaction
 from shared.http import create_app as create_http_app
 from shared.migrations import upgrade
 from shared.runtime import ServiceRuntime
+from shared.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,8 @@ async def refresh_targets(
     years turn without any event)."""
     while not stop.is_set():
         try:
-            async with transaction(runtime.sessions) as session:
-                await tracker.evaluate_all(session)
+            async with unit_of_work(runtime.sessions, translate=runtime.translate) as uow:
+                await tracker.evaluate_all(uow)
         except Exception as exc:  # the database may be away; the next round retries
             log.warning("re-evaluating targets failed: %r", exc)
         with contextlib.suppress(TimeoutError):
@@ -50,7 +51,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     tracker = Tracker(catalogue, zone=settings.zone, window_days=settings.forecast_window_days)
     gauges = TargetGauges()
     tracker.listeners.append(gauges.update)
-    runtime = ServiceRuntime.build(settings, subscription=subscription(projector, tracker))
+    runtime = ServiceRuntime.build(
+        settings,
+        subscription=subscription(projector, tracker, translate=events.translate),
+        translate=events.translate,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,8 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(
                 upgrade, settings.service_name, settings.resolved_database_url()
             )
-        async with transaction(runtime.sessions) as session:
-            await prepare(session, catalogue=catalogue, tracker=tracker)
+        async with unit_of_work(runtime.sessions, translate=runtime.translate) as uow:
+            await prepare(uow, catalogue=catalogue, tracker=tracker)
         await runtime.start()
         stop = asyncio.Event()
         background = [

@@ -20,6 +20,7 @@ from metrics.domain.sources import REGISTRY_SOURCES, Sources
 from metrics.settings import Settings
 from metrics.tracking import Tracker
 from shared.db import insert_ignoring_conflicts
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,9 @@ async def record_measures(session: AsyncSession, *, catalogue: Catalogue) -> lis
     return filled
 
 
-async def prepare(session: AsyncSession, *, catalogue: Catalogue, tracker: Tracker) -> None:
+async def prepare(uow: UnitOfWork, *, catalogue: Catalogue, tracker: Tracker) -> None:
     """Record measures and store the catalogue's targets; evaluate the targets that changed."""
-    await record_measures(session, catalogue=catalogue)
-    changed = await targets_service.sync_catalogue_targets(session, catalogue=catalogue)
+    await record_measures(uow.session, catalogue=catalogue)
+    changed = await targets_service.sync_catalogue_targets(uow.session, catalogue=catalogue)
     if changed:
-        await tracker.evaluate_all(session, target_ids=changed)
+        await tracker.evaluate_all(uow, target_ids=changed)

@@ -4,7 +4,9 @@ One subscription covers the registry's topics (areas, households, residents, fac
 workers, organisations, volunteers and their hours) and the service's own ``target.created``
 (so a replay restores the targets set through the API). The handler dispatches with ``match``
 on the payload; anything else is refused with :class:`shared.consumer.UnexpectedEvent`. The
-runtime applies each event once (inbox) in the same transaction as its effects.
+runtime applies each event once (inbox) in the same transaction as its effects; the handler
+wraps that transaction in a :class:`~shared.unit_of_work.UnitOfWork`, so the target status
+changes an event causes reach the outbox in it too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import targets_service
+from metrics.adapters import events
 from metrics.adapters.tables import ProjectionState
 from metrics.projection import Effects, Projector
 from metrics.tracking import Tracker
@@ -41,6 +44,7 @@ from shared.contracts.registry import (
     WorkerLeft,
 )
 from shared.db import as_utc
+from shared.unit_of_work import EventTranslator, UnitOfWork
 
 HANDLED: tuple[type[EventPayload], ...] = (
     AreaCreated,
@@ -74,8 +78,11 @@ async def apply(
     *,
     projector: Projector,
     tracker: Tracker,
+    translate: EventTranslator = events.translate,
 ) -> Effects:
-    """Apply one event to the projections, snapshots and target statuses."""
+    """Apply one event to the projections, snapshots and target statuses in the session's
+    transaction (owned by the caller), with the outbox rows of the status changes it causes."""
+    uow = UnitOfWork(session, translate=translate)
     effects = Effects()
     day = projector.day_of(event.time)
     match payload:
@@ -115,8 +122,9 @@ async def apply(
         case _:
             raise UnexpectedEvent(event.type)
     await projector.flush(session, effects)
-    await tracker.after_event(session, effects)
+    await tracker.after_event(uow, effects)
     await _advance(session, event)
+    await uow.publish_collected()
     return effects
 
 
@@ -132,11 +140,15 @@ async def _advance(session: AsyncSession, event: CloudEvent) -> None:
         state.last_event_time = event.time
 
 
-def subscription(projector: Projector, tracker: Tracker) -> Subscription:
-    """The metrics service's subscription, bound to its projector and tracker."""
+def subscription(
+    projector: Projector, tracker: Tracker, *, translate: EventTranslator = events.translate
+) -> Subscription:
+    """The metrics service's subscription, bound to its projector, tracker and translator."""
 
     async def handle(session: AsyncSession, event: CloudEvent, payload: EventPayload) -> None:
-        await apply(session, event, payload, projector=projector, tracker=tracker)
+        await apply(
+            session, event, payload, projector=projector, tracker=tracker, translate=translate
+        )
 
     return Subscription(
         event_types=frozenset(CONTRACTS.for_payload(p).type for p in HANDLED), handle=handle

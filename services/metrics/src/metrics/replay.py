@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from metrics.adapters import events
 from metrics.bootstrap import load_catalogue, prepare
 from metrics.consumers import HANDLED, apply
 from metrics.projection import Projector
@@ -41,6 +42,7 @@ from shared.contracts import CONTRACTS, CloudEvent
 from shared.db import create_engine, insert_ignoring_conflicts, session_factory, transaction
 from shared.migrations import upgrade
 from shared.tables import InboxRecord
+from shared.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 GROUP = "metrics"
@@ -114,15 +116,15 @@ async def replay(
             window_days=settings.forecast_window_days,
             publish=False,
         )
-        async with transaction(sessions) as session:
-            await prepare(session, catalogue=catalogue, tracker=tracker)
+        async with unit_of_work(sessions, translate=events.translate) as uow:
+            await prepare(uow, catalogue=catalogue, tracker=tracker)
         types = frozenset(CONTRACTS.for_payload(p).type for p in HANDLED)
         topics = topics_of(CONTRACTS, types)
         async for record in _records(settings, topics, idle_ms, timeout_s):
             result.records += 1
             await _apply_record(sessions, record, types, projector, tracker, result)
-        async with transaction(sessions) as session:
-            await tracker.evaluate_all(session)
+        async with unit_of_work(sessions, translate=events.translate) as uow:
+            await tracker.evaluate_all(uow)
     finally:
         await engine.dispose()
     result.seconds = round(time.monotonic() - started, 2)

@@ -1,5 +1,9 @@
 """Use cases on targets: load the catalogue's, create one through the API, restore one from its
-event, and read them with their status per area. Keyword-only arguments throughout."""
+event, and read them with their status per area.
+
+Commands take the :class:`~shared.unit_of_work.UnitOfWork` first and record domain events
+(:mod:`metrics.domain.targets`) in it; queries take a session. Keyword-only arguments
+throughout."""
 
 from __future__ import annotations
 
@@ -12,14 +16,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics.adapters.tables import AreaProjection, ProjectionState, TargetRow, TargetStatusRow
+from metrics.domain import targets as domain
 from metrics.domain.catalogue import TargetDef
-from metrics.domain.measures import Catalogue
+from metrics.domain.measures import Catalogue, Indicator
 from metrics.tracking import Tracker
-from shared import outbox
 from shared.auth import Principal, ensure_area
-from shared.contracts import CONTRACTS
 from shared.contracts.metrics import TargetCreated
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
+from shared.unit_of_work import UnitOfWork
 
 CATALOGUE = "catalogue"
 API = "api"
@@ -90,7 +94,7 @@ class NewTarget:
     name: str
     indicator_id: str
     scope_area_id: str
-    comparison: str
+    comparison: domain.Comparison
     target_value: float
     baseline_value: float | None
     baseline_date: date
@@ -99,26 +103,39 @@ class NewTarget:
     target_id: str | None = None
 
 
+@dataclass(frozen=True)
+class TargetDetail:
+    """A target with its indicator, its scope area (None if not yet known) and its evaluation
+    per area, by path."""
+
+    target: TargetRow
+    indicator: Indicator | None
+    scope: AreaProjection | None
+    statuses: list[TargetStatusRow]
+
+
 async def create_target(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     principal: Principal,
     new: NewTarget,
     catalogue: Catalogue,
     tracker: Tracker,
-) -> TargetRow:
-    """Store a target, stage ``target.created`` and evaluate it in every current area under
-    its scope (first statuses are recorded without events)."""
-    if catalogue.indicator(new.indicator_id) is None:
+) -> TargetDetail:
+    """Store a target, record :class:`~metrics.domain.targets.TargetCreated` and evaluate it
+    in every current area under its scope (first statuses record no change)."""
+    session = uow.session
+    indicator = catalogue.indicator(new.indicator_id)
+    if indicator is None:
         raise InvalidInput(
             f"no indicator {new.indicator_id}",
-            errors=[FieldError("body.indicator_id", "not an indicator id (GET /indicators)")],
+            errors=[FieldError("indicator_id", "not an indicator id (GET /indicators)")],
         )
     scope = await session.get(AreaProjection, new.scope_area_id)
     if scope is None or scope.valid_to is not None:
         raise InvalidInput(
             f"no current area {new.scope_area_id}",
-            errors=[FieldError("body.scope_area_id", "not a current area id")],
+            errors=[FieldError("scope_area_id", "not a current area id")],
         )
     ensure_area(principal, scope.ids)
     target_id = new.target_id or f"t-{uuid.uuid4().hex[:12]}"
@@ -139,24 +156,26 @@ async def create_target(
     row = _row_of(definition, origin=API, created_by=principal.subject)
     session.add(row)
     await session.flush()
-    payload = TargetCreated(
-        target_id=row.id,
-        name=row.name,
-        indicator_id=row.indicator_id,
-        scope_area_id=row.scope_area_id,
-        comparison=definition.comparison,
-        target_value=row.target_value,
-        baseline_value=row.baseline_value,
-        baseline_date=row.baseline_date,
-        deadline=row.deadline,
-        source_plan=row.source_plan,
+    uow.record(
+        domain.TargetCreated(
+            target_id=row.id,
+            name=row.name,
+            indicator_id=row.indicator_id,
+            scope_area_id=row.scope_area_id,
+            comparison=definition.comparison,
+            target_value=row.target_value,
+            baseline_value=row.baseline_value,
+            baseline_date=row.baseline_date,
+            deadline=row.deadline,
+            source_plan=row.source_plan,
+        )
     )
-    outbox.add(session, CONTRACTS.new_event(payload, aggregate_id=row.id))
-    await tracker.evaluate_all(session, target_ids=[row.id])
+    await tracker.evaluate_all(uow, target_ids=[row.id])
     state = await session.get(ProjectionState, 1)
     if state is not None:
         state.revision += 1  # dashboards refresh
-    return row
+    found = await statuses(session, principal=principal, target_id=row.id)
+    return TargetDetail(target=row, indicator=indicator, scope=scope, statuses=found)
 
 
 async def restore_target(
@@ -247,6 +266,29 @@ async def get_target(
     ):
         raise NotFound(f"no target {target_id}")
     return row, scope
+
+
+async def target_detail(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    catalogue: Catalogue,
+    target_id: str,
+    level: str | None = None,
+    parent_id: str | None = None,
+) -> TargetDetail:
+    """One target the principal may see, with its evaluation per area inside the principal's
+    area (only areas of ``level``, or in ``parent_id``'s subtree, when given)."""
+    target, scope = await get_target(session, principal=principal, target_id=target_id)
+    rows = await statuses(
+        session, principal=principal, target_id=target_id, level=level, parent_id=parent_id
+    )
+    return TargetDetail(
+        target=target,
+        indicator=catalogue.indicator(target.indicator_id),
+        scope=scope,
+        statuses=rows,
+    )
 
 
 async def statuses(

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from metrics.adapters import events
 from metrics.adapters.tables import TargetStatusRow
 from metrics.bootstrap import prepare
 from metrics.consumers import apply
@@ -34,6 +35,7 @@ from shared.contracts.registry import (
 from shared.db import create_engine, insert_ignoring_conflicts, session_factory, transaction
 from shared.migrations import upgrade
 from shared.tables import InboxRecord
+from shared.unit_of_work import UnitOfWork, unit_of_work
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OFFICE_ROOMS = ("office", "public_service", "police")
@@ -267,8 +269,8 @@ class Harness:
     async def start(self) -> Harness:
         """Migrate and load the catalogue's measures and targets."""
         await asyncio.to_thread(upgrade, "metrics", self.database_url)
-        async with transaction(self.sessions) as session:
-            await prepare(session, catalogue=self.projector.catalogue, tracker=self.tracker)
+        async with unit_of_work(self.sessions, translate=events.translate) as uow:
+            await prepare(uow, catalogue=self.projector.catalogue, tracker=self.tracker)
         return self
 
     async def close(self) -> None:
@@ -303,6 +305,12 @@ class Harness:
         """Run ``fn(session)`` in a transaction and return its (awaited) result."""
         async with transaction(self.sessions) as session:
             return await fn(session)
+
+    async def command(self, fn: Callable[[UnitOfWork], Any]) -> Any:
+        """Run ``fn(uow)`` in a unit of work (its events go to the outbox as it commits) and
+        return its (awaited) result."""
+        async with unit_of_work(self.sessions, translate=events.translate) as uow:
+            return await fn(uow)
 
     async def status(self, target_id: str, area_id: str) -> TargetStatusRow | None:
         """A target's stored evaluation in an area."""

@@ -4,7 +4,8 @@ After an event, every (indicator, area) whose inputs it changed gets its snapsho
 each day the change took effect, and the snapshots already recorded on later days are
 recomputed (a late event changes the history after its day). Then every target on a changed
 indicator is re-evaluated today in the changed areas under its scope; a changed status is
-published through the outbox (``metrics.target.status_changed``).
+recorded as a domain event in the caller's unit of work, which publishes it through the outbox
+(``metrics.target.status_changed``) when it commits.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from metrics import evaluation
 from metrics.adapters import store
@@ -27,9 +27,7 @@ from metrics.adapters.tables import AreaProjection, TargetRow, TargetStatusRow, 
 from metrics.domain import targets as rules
 from metrics.domain.measures import Catalogue, Indicator, Value
 from metrics.projection import Effects
-from shared import outbox
-from shared.contracts import CONTRACTS
-from shared.contracts.metrics import TargetStatusChanged
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +70,9 @@ def within(area: AreaProjection, scope_path: str) -> bool:
 class Tracker:
     """Records snapshots and evaluates targets for a catalogue.
 
-    ``publish`` off (replays) evaluates without writing status events; ``clock`` gives
+    ``publish`` off (replays) evaluates without recording status changes; ``clock`` gives
     today's date (the service's time zone by default); ``listeners`` hear every evaluation
-    once its transaction has committed (the Prometheus gauges).
+    once its unit of work has committed (the Prometheus gauges).
     """
 
     def __init__(
@@ -99,8 +97,9 @@ class Tracker:
 
     # -- after an event ----------------------------------------------------------------------
 
-    async def after_event(self, session: AsyncSession, effects: Effects) -> None:
+    async def after_event(self, uow: UnitOfWork, effects: Effects) -> None:
         """Record the snapshots and re-evaluate the targets an applied event affects."""
+        session = uow.session
         await self.refresh_snapshots(session, effects.touched)
         if effects.retired_areas:
             await session.execute(
@@ -150,7 +149,7 @@ class Tracker:
         since = None if effects.created_areas or effects.created_targets or not days else min(days)
         for target, scope, selected in plan:
             await self.evaluate_target(
-                session, target, scope=scope, areas=selected, current=current, changed_from=since
+                uow, target, scope=scope, areas=selected, current=current, changed_from=since
             )
 
     async def refresh_snapshots(
@@ -204,7 +203,7 @@ class Tracker:
 
     async def evaluate_target(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         target: TargetRow,
         *,
         scope: AreaProjection,
@@ -212,8 +211,8 @@ class Tracker:
         current: Mapping[tuple[str, str], Value] | None = None,
         changed_from: date | None = None,
     ) -> list[StatusView]:
-        """Evaluate ``target`` today in ``areas`` (under its scope), store the results and stage
-        a status event for each change.
+        """Evaluate ``target`` today in ``areas`` (under its scope), store the results and record
+        a :class:`~metrics.domain.targets.TargetStatusChanged` for each change.
 
         ``current`` may hold today's values already computed; ``changed_from`` (the earliest
         day the inputs changed, None: unknown) lets an area keep its stored baseline and
@@ -222,6 +221,7 @@ class Tracker:
         indicator = self.catalogue.indicator(target.indicator_id)
         if indicator is None:
             return []
+        session = uow.session
         today = self.today()
         ids = [a.area_id for a in areas]
         graded = [a.area_id for a in areas if self._graded(indicator, target, a)]
@@ -320,9 +320,9 @@ class Tracker:
             if row.status != previous or row.status_since is None:
                 row.status_since = today if row.status is not None else None
             if previous is not None and row.status is not None and row.status != previous:
-                self._announce(session, target, area, row, previous)
+                self._announce(uow, target, area, row, previous)
             views.append(StatusView.of(row, target))
-        self._notify_after_commit(session, views)
+        self._notify_after_commit(uow, views)
         return views
 
     def _graded(self, indicator: Indicator, target: TargetRow, area: AreaProjection) -> bool:
@@ -353,7 +353,7 @@ class Tracker:
 
     def _announce(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         target: TargetRow,
         area: AreaProjection,
         row: TargetStatusRow,
@@ -361,23 +361,24 @@ class Tracker:
     ) -> None:
         if not self.publish:
             return
-        payload = TargetStatusChanged(
-            target_id=target.id,
-            indicator_id=target.indicator_id,
-            area_id=area.area_id,
-            area_level=area.level,
-            path=path_ids(area.path),
-            previous_status=previous,
-            status=row.status,
-            value=row.value,
-            target_value=target.target_value,
-            comparison=target.comparison,
-            progress=row.progress,
-            forecast=row.forecast,
-            deadline=target.deadline,
-            evaluated_on=row.evaluated_on,
+        uow.record(
+            rules.TargetStatusChanged(
+                target_id=target.id,
+                indicator_id=target.indicator_id,
+                area_id=area.area_id,
+                area_level=area.level,
+                path=tuple(path_ids(area.path)),
+                previous_status=cast(rules.Status, previous),
+                status=cast(rules.Status, row.status),
+                value=row.value,
+                target_value=target.target_value,
+                comparison=cast(rules.Comparison, target.comparison),
+                progress=row.progress,
+                forecast=row.forecast,
+                deadline=target.deadline,
+                evaluated_on=row.evaluated_on,
+            )
         )
-        outbox.add(session, CONTRACTS.new_event(payload, aggregate_id=target.id))
         log.info(
             "target status changed",
             extra={
@@ -388,24 +389,25 @@ class Tracker:
             },
         )
 
-    def _notify_after_commit(self, session: AsyncSession, views: list[StatusView]) -> None:
+    def _notify_after_commit(self, uow: UnitOfWork, views: list[StatusView]) -> None:
         if not self.listeners or not views:
             return
         listeners = list(self.listeners)
 
-        def committed(_session: Session) -> None:
+        def committed() -> None:
             for listener in listeners:
                 listener(views)
 
-        event.listen(session.sync_session, "after_commit", committed, once=True)
+        uow.after_commit(committed)
 
     # -- every target ------------------------------------------------------------------------
 
     async def evaluate_all(
-        self, session: AsyncSession, *, target_ids: Iterable[str] | None = None
+        self, uow: UnitOfWork, *, target_ids: Iterable[str] | None = None
     ) -> list[StatusView]:
         """Re-evaluate targets (all, or ``target_ids``) in every current area under their
         scope; rows of areas no longer current are removed."""
+        session = uow.session
         query = select(TargetRow).order_by(TargetRow.id)
         if target_ids is not None:
             query = query.where(TargetRow.id.in_(sorted(set(target_ids))))
@@ -422,5 +424,5 @@ class Tracker:
                     TargetStatusRow.area_id.not_in(sorted(keep)),
                 )
             )
-            views += await self.evaluate_target(session, target, scope=scope, areas=areas)
+            views += await self.evaluate_target(uow, target, scope=scope, areas=areas)
         return views

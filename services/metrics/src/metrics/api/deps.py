@@ -1,4 +1,8 @@
-"""Dependencies of the metrics routes, as ``Annotated`` aliases."""
+"""Dependencies of the metrics routes, as ``Annotated`` aliases.
+
+A read route declares ``principal: Reader``; a write route declares ``command: WriteCommand``
+and returns ``await command.run(use_case, present, status=…, **arguments)``
+(:mod:`shared.commands`: token and scope, transaction, Idempotency-Key, outbox)."""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ from fastapi import Depends, Query, Request
 from metrics.domain.measures import Catalogue
 from metrics.tracking import Tracker
 from shared.auth import Principal, require_scopes
+from shared.commands import CommandRunner, command_runner
 
 Reader = Annotated[Principal, Depends(require_scopes("metrics:read"))]
 """A caller whose token grants ``metrics:read``."""
-Writer = Annotated[Principal, Depends(require_scopes("metrics:write"))]
-"""A caller whose token grants ``metrics:write``."""
+WriteCommand = Annotated[CommandRunner, Depends(command_runner("metrics:write"))]
+"""Runs a write route's use case for a caller whose token grants ``metrics:write``."""
 
 
 def _catalogue(request: Request) -> Catalogue:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from metrics.adapters.tables import AreaProjection, TargetRow, TargetStatusRow, path_ids
 from metrics.domain.measures import Indicator
+from metrics.targets_service import TargetDetail
 
 Status = Literal["achieved", "on_track", "at_risk", "missed"]
 Comparison = Literal[">=", ">", "<=", "<"]
@@ -182,6 +183,14 @@ class TargetDetailOut(TargetOut):
     """A target with its evaluation in every area asked for."""
 
     areas: list[AreaStatusOut] = Field(description="Evaluation per area, by path.")
+
+    @classmethod
+    def of_detail(cls, detail: TargetDetail) -> TargetDetailOut:
+        """The API view of a target with its evaluations (its own: the scope's, if listed)."""
+        target = detail.target
+        own = next((r for r in detail.statuses if r.area_id == target.scope_area_id), None)
+        base = TargetOut.of(target, indicator=detail.indicator, scope=detail.scope, evaluation=own)
+        return cls(**base.model_dump(), areas=[AreaStatusOut.of(r) for r in detail.statuses])
 
 
 class IndicatorOut(BaseModel):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse, Response
 
 from metrics import service, targets_service
 from metrics.api.csv_export import columns_of, csv_response
-from metrics.api.deps import CatalogueDep, Format, Reader, TrackerDep, Writer
+from metrics.api.deps import CatalogueDep, Format, Reader, TrackerDep, WriteCommand
 from metrics.api.schemas import AreaStatusOut, TargetDetailOut, TargetIn, TargetOut
-from shared.idempotency import IdempotencyKey, run_idempotent
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/targets", tags=["targets"])
@@ -94,65 +93,45 @@ async def get_target(
 ) -> TargetDetailOut | Response:
     """A target with its value, progress, forecast and status in every area of its scope
     (inside the token's area), by path."""
-    target, scope = await targets_service.get_target(
-        session, principal=principal, target_id=target_id
+    detail = await targets_service.target_detail(
+        session,
+        principal=principal,
+        catalogue=catalogue,
+        target_id=target_id,
+        level=level,
+        parent_id=parent,
     )
-    rows = await targets_service.statuses(
-        session, principal=principal, target_id=target_id, level=level, parent_id=parent
-    )
-    areas = [AreaStatusOut.of(row) for row in rows]
     if format_ == "csv":
         return csv_response(
-            areas, filename=f"target-{target_id}", columns=columns_of(AreaStatusOut)
+            [AreaStatusOut.of(row) for row in detail.statuses],
+            filename=f"target-{target_id}",
+            columns=columns_of(AreaStatusOut),
         )
-    own = next((row for row in rows if row.area_id == target.scope_area_id), None)
-    base = TargetOut.of(
-        target, indicator=catalogue.indicator(target.indicator_id), scope=scope, evaluation=own
-    )
-    return TargetDetailOut(**base.model_dump(), areas=areas)
+    return TargetDetailOut.of_detail(detail)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TargetDetailOut)
 async def create_target(
-    body: TargetIn,
-    request: Request,
-    session: SessionDep,
-    catalogue: CatalogueDep,
-    tracker: TrackerDep,
-    principal: Writer,
-    key: IdempotencyKey = None,
+    body: TargetIn, catalogue: CatalogueDep, tracker: TrackerDep, command: WriteCommand
 ) -> JSONResponse:
     """Set a target (publishes ``metrics.target.created``); it is evaluated at once in every
     current area of its scope. 422 for an unknown indicator or area, 409 for a taken id."""
-
-    async def operation() -> tuple[int, Any]:
-        row = await targets_service.create_target(
-            session,
-            principal=principal,
-            new=targets_service.NewTarget(
-                target_id=body.id,
-                name=body.name,
-                indicator_id=body.indicator_id,
-                scope_area_id=body.scope_area_id,
-                comparison=body.comparison,
-                target_value=body.target_value,
-                baseline_value=body.baseline_value,
-                baseline_date=body.baseline_date,
-                deadline=body.deadline,
-                source_plan=body.source_plan,
-            ),
-            catalogue=catalogue,
-            tracker=tracker,
-        )
-        rows = await targets_service.statuses(session, principal=principal, target_id=row.id)
-        scope = await service.get_area(session, principal=principal, area_id=row.scope_area_id)
-        own = next((r for r in rows if r.area_id == row.scope_area_id), None)
-        base = TargetOut.of(
-            row, indicator=catalogue.indicator(row.indicator_id), scope=scope, evaluation=own
-        )
-        detail = TargetDetailOut(**base.model_dump(), areas=[AreaStatusOut.of(r) for r in rows])
-        return status.HTTP_201_CREATED, detail.model_dump(mode="json")
-
-    return await run_idempotent(
-        session, request=request, key=key, subject=principal.subject, operation=operation
+    return await command.run(
+        targets_service.create_target,
+        TargetDetailOut.of_detail,
+        status=status.HTTP_201_CREATED,
+        new=targets_service.NewTarget(
+            target_id=body.id,
+            name=body.name,
+            indicator_id=body.indicator_id,
+            scope_area_id=body.scope_area_id,
+            comparison=body.comparison,
+            target_value=body.target_value,
+            baseline_value=body.baseline_value,
+            baseline_date=body.baseline_date,
+            deadline=body.deadline,
+            source_plan=body.source_plan,
+        ),
+        catalogue=catalogue,
+        tracker=tracker,
     )
