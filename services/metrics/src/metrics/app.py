@@ -4,10 +4,6 @@ relay, consumer), background refreshes, gauges and the HTTP app."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -21,26 +17,8 @@ from metrics.settings import Settings
 from metrics.tracking import Tracker
 from shared.auth import install_auth
 from shared.http import create_app as create_http_app
-from shared.migrations import upgrade
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import unit_of_work
-
-log = logging.getLogger(__name__)
-
-
-async def refresh_targets(
-    runtime: ServiceRuntime, tracker: Tracker, stop: asyncio.Event, interval_s: float
-) -> None:
-    """Re-evaluate every target now and every ``interval_s`` (deadlines pass, forecasts move,
-    years turn without any event)."""
-    while not stop.is_set():
-        try:
-            async with unit_of_work(runtime.sessions, translate=runtime.translate) as uow:
-                await tracker.evaluate_all(uow)
-        except Exception as exc:  # the database may be away; the next round retries
-            log.warning("re-evaluating targets failed: %r", exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,37 +35,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         translate=events.translate,
     )
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = runtime
-        app.state.readiness_checks = {
-            "database": runtime.check_database,
-            "broker": runtime.broker_probe.check,
-        }
-        if settings.migrate_on_start:
-            await asyncio.to_thread(
-                upgrade, settings.service_name, settings.resolved_database_url()
-            )
-        async with unit_of_work(runtime.sessions, translate=runtime.translate) as uow:
+    async def prepare_catalogue(started: ServiceRuntime) -> None:
+        """Record the catalogue's measures and targets before events flow."""
+        async with unit_of_work(started.sessions, translate=started.translate) as uow:
             await prepare(uow, catalogue=catalogue, tracker=tracker)
-        await runtime.start()
-        stop = asyncio.Event()
-        background = [
-            asyncio.create_task(
-                refresh_targets(runtime, tracker, stop, settings.target_refresh_interval_s),
-                name="targets",
-            ),
-            asyncio.create_task(
-                gauges.run(runtime.sessions, stop, settings.gauge_refresh_interval_s),
-                name="gauges",
-            ),
-        ]
-        try:
-            yield
-        finally:
-            stop.set()
-            await asyncio.gather(*background, return_exceptions=True)
-            await runtime.stop()
+
+    async def refresh_targets() -> None:
+        """Re-evaluate every target (deadlines pass, forecasts move, years turn without any
+        event)."""
+        async with unit_of_work(runtime.sessions, translate=runtime.translate) as uow:
+            await tracker.evaluate_all(uow)
+
+    async def reload_gauges(stop: asyncio.Event) -> None:
+        await gauges.run(runtime.sessions, stop, settings.gauge_refresh_interval_s)
+
+    runtime.on_start(prepare_catalogue)
+    runtime.every("targets", settings.target_refresh_interval_s, refresh_targets)
+    runtime.add_task("gauges", reload_gauges)
 
     app = create_http_app(
         settings,
@@ -103,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dashboard.router,
             dashboard.pages,
         ],
-        lifespan=lifespan,
+        lifespan=runtime.lifespan,
     )
     app.state.catalogue = catalogue
     app.state.tracker = tracker
