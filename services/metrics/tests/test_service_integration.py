@@ -197,6 +197,13 @@ async def test_events_to_api_status_event_gauges_and_exports(
         assert history.status_code == 200
         points = [(p["day"], p["value"]) for p in history.json()["points"]]
         assert points[-2:] == [(str(opened), 60.0), (today, 80.0)]
+        backwards = await client.get(
+            "/indicators/office_service_rooms_300/history",
+            params={"area": district, "from": today, "to": str(opened)},
+            headers=reader,
+        )
+        assert backwards.status_code == 422
+        assert backwards.json()["errors"][0]["field"] == "query.from"
 
         # drill-down and CSV exports
         drill = (await client.get(f"/areas/{district}/children", headers=reader)).json()

@@ -102,7 +102,7 @@ async def indicator_history(
     first = start or last - timedelta(days=365)
     if first > last:
         raise InvalidInput(
-            "from is after to", errors=[FieldError("query.from", "must not be after `to`")]
+            "from is after to", errors=[FieldError("from", "must not be after `to`")]
         )
     points = await service.indicator_history(
         session,
