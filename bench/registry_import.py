@@ -126,7 +126,7 @@ async def run(residents: int) -> dict[str, object]:
     url = create_database("shequ_bench")
     try:
         await asyncio.to_thread(upgrade, "registry", url)
-        settings = Settings(database_url=url)
+        settings = Settings(database_url=url, environment="development")  # development PII keys
         pii = PiiProtector.from_settings(settings)
         engine = create_engine(url)
         sessions = session_factory(engine)

@@ -57,6 +57,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_settings(**overrides: Any) -> ServiceSettings:
+    """Settings of a development service unless ``overrides`` name another environment."""
+    overrides.setdefault("environment", "development")
     return ServiceSettings(service_name="test", _env_file=None, **overrides)
 
 
@@ -286,10 +288,36 @@ def test_garbage_public_key_is_refused() -> None:
 
 @pytest.mark.parametrize("environment", ["production", "staging", "test"])
 def test_hmac_secret_refused_outside_development(environment: str) -> None:
-    with pytest.raises(AuthConfigError, match="auth_jwt_secret"):
+    with pytest.raises(AuthConfigError, match="AUTH_JWT_SECRET") as refused:
         TokenVerifier(make_settings(environment=environment))
+    assert f"ENVIRONMENT is {environment!r}" in str(refused.value)
     with pytest.raises(AuthConfigError):
         install_auth(FastAPI(), make_settings(environment=environment))
+
+
+def test_hmac_secret_refused_without_environment() -> None:
+    """No ENVIRONMENT means production: the message tells the operator what to set."""
+    settings = ServiceSettings(service_name="test", _env_file=None)  # type: ignore[call-arg]
+    assert settings.environment == "production"
+    with pytest.raises(AuthConfigError) as refused:
+        TokenVerifier(settings)
+    message = str(refused.value)
+    assert "ENVIRONMENT is not set" in message
+    assert "AUTH_JWKS_URL or AUTH_PUBLIC_KEY" in message
+    assert "ENVIRONMENT=development" in message
+    with pytest.raises(AuthConfigError, match="ENVIRONMENT=development"):
+        mint_token(settings, subject="x", scopes=[])
+
+
+def test_hmac_secret_accepted_with_environment_development(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    settings = ServiceSettings(service_name="test", _env_file=None)  # type: ignore[call-arg]
+    verifier = TokenVerifier(settings)
+    assert verifier.key_source == "hmac"
+    token = mint_token(settings, subject="dev", scopes=["registry:read"])
+    assert verifier.verify(token).scopes == {"registry:read"}
 
 
 def test_public_key_allowed_outside_development(

@@ -116,9 +116,14 @@ def test_service_environment(repo: Path, tmp_path: Path) -> None:
     layout = DevLayout.from_env(
         repo, {"SHEQU_DEV_VAR_DIR": str(tmp_path / "v"), "SHEQU_DEV_PORT_OFFSET": "10"}
     )
-    base = {"PATH": "/usr/bin", "KAFKA_BOOTSTRAP_SERVERS": "elsewhere:9092"}
+    base = {
+        "PATH": "/usr/bin",
+        "KAFKA_BOOTSTRAP_SERVERS": "elsewhere:9092",
+        "ENVIRONMENT": "production",
+    }
     env = layout.service_env("casework", base)
     assert env["PATH"] == "/usr/bin"
+    assert env["ENVIRONMENT"] == "development"  # said explicitly: the default refuses dev keys
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:9092"
     assert env["DATABASE_URL"] == f"sqlite+aiosqlite:///{tmp_path / 'v' / 'casework.db'}"
     assert env["DATABASE_URL"].startswith("sqlite+aiosqlite:////")  # absolute path
@@ -126,7 +131,20 @@ def test_service_environment(repo: Path, tmp_path: Path) -> None:
     assert env["LOG_JSON"] == "true"
     assert "DEMO_DATA" not in env
     assert layout.service_env("registry", base)["DEMO_DATA"] == "true"
-    assert base == {"PATH": "/usr/bin", "KAFKA_BOOTSTRAP_SERVERS": "elsewhere:9092"}
+    assert base["ENVIRONMENT"] == "production"  # the caller's mapping is left alone
+
+
+def test_the_printed_token_is_a_development_one_whatever_the_shell_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shared.auth import TokenVerifier
+    from shared.settings import ServiceSettings
+
+    monkeypatch.setenv("ENVIRONMENT", "production")  # `make dev` is development regardless
+    token = dev._dev_token()
+    assert token is not None
+    services = ServiceSettings(service_name="registry", environment="development")
+    assert TokenVerifier(services).verify(token).subject == "dev"
 
 
 def test_service_command_runs_the_app_factory_with_uvicorn(repo: Path) -> None:

@@ -42,10 +42,15 @@ async def test_facilities_in_registry_lift_a_district_above_its_target(
     fresh_postgres_url: str, sqlite_url: str, kafka_bootstrap: str
 ) -> None:
     registry_settings = RegistrySettings(
-        database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap
+        environment="development",
+        database_url=fresh_postgres_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
     )
     metrics_settings = MetricsSettings(
-        database_url=sqlite_url, kafka_bootstrap_servers=kafka_bootstrap, log_json=False
+        environment="development",
+        database_url=sqlite_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        log_json=False,
     )
     tag = f"t{uuid.uuid4().hex[:6]}"
     city, district, street = tag, f"{tag}d", f"{tag}s"

@@ -22,10 +22,12 @@ async def test_areas_registered_in_registry_are_counted_by_metrics(
     fresh_postgres_url: str, sqlite_url: str, kafka_bootstrap: str
 ) -> None:
     registry_settings = RegistrySettings(
-        database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap
+        environment="development",
+        database_url=fresh_postgres_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
     )
     metrics_settings = MetricsSettings(
-        database_url=sqlite_url, kafka_bootstrap_servers=kafka_bootstrap
+        environment="development", database_url=sqlite_url, kafka_bootstrap_servers=kafka_bootstrap
     )
     prefix = f"e{id(registry_settings) % 100000}"
     async with (

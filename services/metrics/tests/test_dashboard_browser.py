@@ -70,7 +70,10 @@ async def test_dashboard_shows_targets_drills_down_and_updates_live(
         {district: [f"b{tag}1{n}" for n in range(5)], other: [f"b{tag}2{n}" for n in range(2)]},
     )
     settings = Settings(
-        database_url=sqlite_url, kafka_bootstrap_servers=kafka_bootstrap, log_json=False
+        environment="development",
+        database_url=sqlite_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        log_json=False,
     )
     token = mint_token(settings, subject="browser", scopes=["metrics:read", "metrics:write"])
     headers = {"Authorization": f"Bearer {token}"}

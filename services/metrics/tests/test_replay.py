@@ -41,6 +41,7 @@ async def test_replayed_projections_equal_the_live_ones(
 ) -> None:
     bootstrap = own_broker.bootstrap_servers
     settings = Settings(
+        environment="development",
         database_url=fresh_postgres_url,
         kafka_bootstrap_servers=bootstrap,
         log_json=False,

@@ -40,6 +40,7 @@ async def test_events_to_api_status_event_gauges_and_exports(
     district = f"d{tag}"
     communities = city.districts[district]
     settings = Settings(
+        environment="development",
         database_url=fresh_postgres_url,
         kafka_bootstrap_servers=kafka_bootstrap,
         log_json=False,

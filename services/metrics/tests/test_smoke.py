@@ -14,7 +14,9 @@ pytestmark = pytest.mark.integration
 
 
 async def test_starts_migrates_and_is_ready(sqlite_url: str, kafka_bootstrap: str) -> None:
-    settings = Settings(database_url=sqlite_url, kafka_bootstrap_servers=kafka_bootstrap)
+    settings = Settings(
+        environment="development", database_url=sqlite_url, kafka_bootstrap_servers=kafka_bootstrap
+    )
     async with running_service(create_app, settings) as client:
         assert (await client.get("/healthz")).json() == {"status": "alive"}
         ready = await client.get("/readyz")

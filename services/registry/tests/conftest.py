@@ -16,7 +16,11 @@ from shared.testing.service import bearer, running_service
 @pytest.fixture
 def settings(fresh_postgres_url: str, kafka_bootstrap: str) -> Settings:
     """The registry's settings on a database of the test's own and the run's broker."""
-    return Settings(database_url=fresh_postgres_url, kafka_bootstrap_servers=kafka_bootstrap)
+    return Settings(
+        environment="development",
+        database_url=fresh_postgres_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+    )
 
 
 @pytest.fixture

@@ -17,7 +17,10 @@ async def test_demo_data_sets_the_scene_for_the_targets(
     sqlite_url: str, kafka_bootstrap: str
 ) -> None:
     settings = Settings(
-        database_url=sqlite_url, kafka_bootstrap_servers=kafka_bootstrap, demo_data=True
+        environment="development",
+        database_url=sqlite_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        demo_data=True,
     )
     async with running_service(create_app, settings) as client:
         reader = bearer(settings, "registry:read")

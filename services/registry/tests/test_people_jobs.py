@@ -28,7 +28,7 @@ from shared.tables import OutboxRecord
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
 TODAY = date(2026, 6, 1)
-PII = PiiProtector.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+PII = PiiProtector.from_settings(Settings(environment="development", _env_file=None))  # type: ignore[call-arg]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -78,15 +78,15 @@ def test_lookup_hash_is_deterministic_and_keyed() -> None:
 
 
 def test_development_keys_work_in_development() -> None:
-    pii = PiiProtector.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    pii = PiiProtector.from_settings(Settings(environment="development", _env_file=None))  # type: ignore[call-arg]
     assert pii.decrypt(pii.encrypt(NUMBER)) == NUMBER
 
 
 @pytest.mark.parametrize("environment", ["production", "staging"])
 def test_development_keys_are_refused_outside_development(environment: str) -> None:
-    with pytest.raises(PiiConfigError, match="pii_encryption_key"):
+    with pytest.raises(PiiConfigError, match="PII_ENCRYPTION_KEY"):
         PiiProtector.from_settings(Settings(environment=environment, _env_file=None))  # type: ignore[call-arg]
-    with pytest.raises(PiiConfigError, match="pii_hash_key"):
+    with pytest.raises(PiiConfigError, match="PII_HASH_KEY"):
         PiiProtector.from_settings(
             Settings(environment=environment, pii_encryption_key=b64(new_key()), _env_file=None)  # type: ignore[call-arg]
         )
@@ -115,7 +115,7 @@ def test_real_keys_and_retired_keys_from_settings() -> None:
     ],
 )
 def test_malformed_keys_are_refused(field: str, value: SecretStr, message: str) -> None:
-    settings = Settings(**{field: value}, _env_file=None)  # type: ignore[arg-type]
+    settings = Settings(**{field: value}, environment="development", _env_file=None)  # type: ignore[arg-type]
     with pytest.raises(PiiConfigError, match=message):
         PiiProtector.from_settings(settings)
 
@@ -135,7 +135,7 @@ async def test_the_app_refuses_to_start_with_the_development_keys_in_production(
         _env_file=None,  # type: ignore[call-arg]
     )
     app = create_app(settings)
-    with pytest.raises(PiiConfigError, match="refused when environment is 'production'"):
+    with pytest.raises(PiiConfigError, match="refused because ENVIRONMENT is 'production'"):
         async with LifespanManager(app):
             pass
     assert not (tmp_path / "registry.db").exists()  # refused before touching the database

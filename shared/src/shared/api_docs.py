@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from shared.settings import DEVELOPMENT_ENVIRONMENT
 from shared.settings_docs import SERVICES
 
 OPENAPI_DIR = Path("docs/openapi")
@@ -24,7 +25,12 @@ def openapi_documents() -> dict[Path, str]:
             module = importlib.import_module(f"{name}.app")
         except ModuleNotFoundError:
             continue
-        app = module.create_app()
+        # The document describes the API, not a deployment: build the app as development does,
+        # so generating it needs no signing keys.
+        settings = importlib.import_module(f"{name}.settings").Settings(
+            environment=DEVELOPMENT_ENVIRONMENT
+        )
+        app = module.create_app(settings)
         text = yaml.safe_dump(app.openapi(), sort_keys=True, allow_unicode=True)
         documents[OPENAPI_DIR / f"{name}.yaml"] = text
     return documents

@@ -67,7 +67,6 @@ ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
 
 PII_READ = "pii:read"
 
-DEVELOPMENT_ENVIRONMENT = "development"
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 JWKS_DEFAULT_ALGORITHMS = ("RS256", "ES256")
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
@@ -153,11 +152,13 @@ class TokenVerifier:
             self._key = public_key
         else:
             self.key_source = "hmac"
-            if settings.environment != DEVELOPMENT_ENVIRONMENT:
+            if not settings.is_development:
                 raise AuthConfigError(
-                    "The HMAC development secret (auth_jwt_secret) is refused when environment "
-                    f"is {settings.environment!r}; configure auth_jwks_url or auth_public_key "
-                    "(RS256/ES256) for real signing keys."
+                    settings.environment_refusal(
+                        "The HMAC development token secret (AUTH_JWT_SECRET)",
+                        "Configure real signing keys: AUTH_JWKS_URL or AUTH_PUBLIC_KEY, with "
+                        "AUTH_ALGORITHMS='[\"RS256\"]'.",
+                    )
                 )
             self.algorithms = [alg for alg in configured if alg in HMAC_ALGORITHMS]
             if not self.algorithms:
@@ -410,9 +411,11 @@ def mint_token(
     ``scopes`` may also be one space-separated string. They are not checked against the
     catalogue. Refused outside development, where services do not accept the secret anyway.
     """
-    if settings.environment != DEVELOPMENT_ENVIRONMENT:
+    if not settings.is_development:
         raise AuthConfigError(
-            f"Development tokens cannot be minted when environment is {settings.environment!r}."
+            settings.environment_refusal(
+                "Minting a development token", "Services outside development do not accept one."
+            )
         )
     scope_names = scopes.split() if isinstance(scopes, str) else scopes
     now = int(time.time())

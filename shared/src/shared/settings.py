@@ -9,6 +9,11 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEVELOPMENT_ENVIRONMENT = "development"
+"""The only ``environment`` in which the built-in development secret and keys are accepted."""
+PRODUCTION_ENVIRONMENT = "production"
+"""The ``environment`` of a service started without ``ENVIRONMENT``."""
+
 
 class ServiceSettings(BaseSettings):
     """Settings every Shequ service reads. Environment variables use the field name in capitals."""
@@ -17,9 +22,10 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = Field(description="Name of the service; also its event source and group.")
     environment: str = Field(
-        default="development",
-        description="`development` allows the built-in development signing secret; any other "
-        "value refuses to start without real signing keys.",
+        default=PRODUCTION_ENVIRONMENT,
+        description="Only `development` accepts the built-in development token secret and "
+        "registry PII keys; any other value, and the default when unset, refuses to start "
+        "without real keys. `make dev` and the tests set `development` explicitly.",
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     http_port: int = Field(default=8000, description="Port the HTTP server binds.")
@@ -107,6 +113,23 @@ class ServiceSettings(BaseSettings):
     auth_leeway_s: int = Field(default=30, description="Clock skew allowed on `exp`/`nbf`.")
     log_level: str = Field(default="INFO", description="Root log level.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
+
+    @property
+    def is_development(self) -> bool:
+        """Whether the built-in development secret and keys may be used."""
+        return self.environment == DEVELOPMENT_ENVIRONMENT
+
+    def environment_refusal(self, what: str, remedy: str) -> str:
+        """An operator's message: ``what`` is refused in this environment; set ``remedy``, or
+        ``ENVIRONMENT=development`` on a development machine."""
+        if "environment" in self.model_fields_set:
+            where = f"ENVIRONMENT is {self.environment!r}"
+        else:
+            where = f"ENVIRONMENT is not set (so {self.environment!r})"
+        return (
+            f"{what} is refused because {where}. {remedy} On a development machine set "
+            f"ENVIRONMENT={DEVELOPMENT_ENVIRONMENT} instead (`make dev` does)."
+        )
 
     def resolved_database_url(self) -> str:
         """The configured database URL, or the SQLite file ``var/<service>.db``."""

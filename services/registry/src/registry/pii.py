@@ -9,8 +9,8 @@
   without decrypting anything. Changing this key means re-hashing every row.
 - **Masking**: ``110105********002X`` (first 6, last 4) for callers without ``pii:read``.
 
-Outside ``environment=development`` the built-in development keys are refused, the way
-:mod:`shared.auth` refuses the development token secret.
+Unless ``ENVIRONMENT=development`` (an unset one counts as production) the built-in
+development keys are refused, the way :mod:`shared.auth` refuses the development token secret.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from registry.settings import (
     Settings,
 )
 
-DEVELOPMENT_ENVIRONMENT = "development"
 NONCE_BYTES = 12
 KEY_BYTES = 32
 ASSOCIATED_DATA = b"shequ.registry.resident.national_id"
@@ -73,17 +72,22 @@ class PiiProtector:
         """The protector for ``settings``; refuses the development keys outside development."""
         encryption_key = settings.pii_encryption_key.get_secret_value()
         hash_key = settings.pii_hash_key.get_secret_value()
-        if settings.environment != DEVELOPMENT_ENVIRONMENT:
+        if not settings.is_development:
             if encryption_key == DEVELOPMENT_PII_ENCRYPTION_KEY.get_secret_value():
                 raise PiiConfigError(
-                    "The development PII encryption key (pii_encryption_key) is refused when "
-                    f"environment is {settings.environment!r}; set PII_ENCRYPTION_KEY to the "
-                    "base64 of 32 random bytes."
+                    settings.environment_refusal(
+                        "The built-in development PII encryption key (PII_ENCRYPTION_KEY)",
+                        "Set PII_ENCRYPTION_KEY to the base64 of 32 random bytes "
+                        "(`openssl rand -base64 32`).",
+                    )
                 )
             if hash_key == DEVELOPMENT_PII_HASH_KEY.get_secret_value():
                 raise PiiConfigError(
-                    "The development PII hash key (pii_hash_key) is refused when environment is "
-                    f"{settings.environment!r}; set PII_HASH_KEY to the base64 of 32 random bytes."
+                    settings.environment_refusal(
+                        "The built-in development PII hash key (PII_HASH_KEY)",
+                        "Set PII_HASH_KEY to the base64 of 32 random bytes, another than "
+                        "PII_ENCRYPTION_KEY.",
+                    )
                 )
         retired = [
             _decode_key("pii_retired_encryption_keys", item)

@@ -4,7 +4,9 @@
 process group, logging to ``var/log/<name>.log``, pid in ``var/run/<name>.pid``), waits until
 every ``/readyz`` answers 200, prints where everything is and a development token, and stops it
 all on Ctrl-C. ``--detach`` returns instead, leaving the processes running. ``shequ dev stop``
-stops them from the pid files; ``shequ dev status`` says which are running and ready.
+stops them from the pid files; ``shequ dev status`` says which are running and ready. Every
+service is told ``ENVIRONMENT=development`` (the development token secret and PII keys are
+refused without it).
 
 The repository root is the nearest directory, from the current one upwards, whose
 ``pyproject.toml`` declares ``[tool.uv.workspace]``. Environment variables let a second copy run
@@ -33,6 +35,8 @@ from types import FrameType
 
 import httpx
 import typer
+
+from shared.settings import DEVELOPMENT_ENVIRONMENT
 
 app = typer.Typer(
     help="Run the whole platform locally: broker and five services.",
@@ -187,6 +191,7 @@ class DevLayout:
         """Environment of ``service``'s process: ``base`` plus the settings the platform needs."""
         env = dict(base)
         env.update(
+            ENVIRONMENT=DEVELOPMENT_ENVIRONMENT,
             KAFKA_BOOTSTRAP_SERVERS=self.bootstrap_servers,
             DATABASE_URL=self.database_url(service),
             HTTP_HOST=HOST,
@@ -517,7 +522,7 @@ def _dev_token() -> str | None:
 
     try:
         return mint_token(
-            ServiceSettings(service_name="dev"),
+            ServiceSettings(service_name="dev", environment=DEVELOPMENT_ENVIRONMENT),
             subject="dev",
             scopes=ALL_SCOPES,
             ttl_s=TOKEN_TTL_S,

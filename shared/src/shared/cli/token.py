@@ -1,4 +1,8 @@
-"""Mint a development token (HS256, development secret)."""
+"""Mint a development token (HS256, development secret).
+
+A development tool: without ``ENVIRONMENT`` it mints for development; with another
+``ENVIRONMENT`` set it refuses, as services there refuse the token anyway.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import re
 import typer
 
 from shared.auth import ALL_SCOPES, SCOPES, AuthConfigError, mint_token
-from shared.settings import ServiceSettings
+from shared.settings import DEVELOPMENT_ENVIRONMENT, ServiceSettings
 
 
 def parse_scopes(value: str) -> list[str]:
@@ -48,6 +52,8 @@ def mint(
     if area is not None and not area.strip():
         raise typer.BadParameter("the area code must not be empty", param_hint="'--area'")
     settings = ServiceSettings(service_name="cli")
+    if "environment" not in settings.model_fields_set:
+        settings = ServiceSettings(service_name="cli", environment=DEVELOPMENT_ENVIRONMENT)
     try:
         token = mint_token(settings, subject=subject, scopes=granted, area=area, ttl_s=ttl)
     except AuthConfigError as exc:
