@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from registry.domain.community import CommunityRef, require_current_community
+from registry.domain.areas import CommunityRef, require_current_community
 from registry.domain.facilities import (
     CITY_NORM,
     COUNTY_NORM,
@@ -62,13 +62,13 @@ def test_rooms_are_sorted_by_purpose_and_kept_to_the_hundredth() -> None:
 @pytest.mark.parametrize(
     ("rooms", "field"),
     [
-        ([("office", 0.0)], "body.rooms.0.area_m2"),
-        ([("office", 10.0), ("police", -5.0)], "body.rooms.1.area_m2"),
-        ([("office", 100_000.0)], "body.rooms.0.area_m2"),
-        ([("office", 0.004)], "body.rooms.0.area_m2"),  # rounds to nothing
-        ([("office", math.nan)], "body.rooms.0.area_m2"),
-        ([("office", math.inf)], "body.rooms.0.area_m2"),
-        ([("office", 10.0), ("library", 5.0), ("office", 3.0)], "body.rooms.2.purpose"),
+        ([("office", 0.0)], "rooms.0.area_m2"),
+        ([("office", 10.0), ("police", -5.0)], "rooms.1.area_m2"),
+        ([("office", 100_000.0)], "rooms.0.area_m2"),
+        ([("office", 0.004)], "rooms.0.area_m2"),  # rounds to nothing
+        ([("office", math.nan)], "rooms.0.area_m2"),
+        ([("office", math.inf)], "rooms.0.area_m2"),
+        ([("office", 10.0), ("library", 5.0), ("office", 3.0)], "rooms.2.purpose"),
     ],
 )
 def test_bad_rooms_name_the_field(rooms: list[tuple[str, float]], field: str) -> None:
@@ -99,7 +99,7 @@ def test_a_facility_cannot_open_in_the_future() -> None:
             opened_on=date(2007, 6, 2),
             today=TODAY,
         )
-    assert field_of(raised) == "body.opened_on"
+    assert field_of(raised) == "opened_on"
 
 
 def test_updating_bumps_the_version_and_an_unchanged_update_records_nothing() -> None:
@@ -144,7 +144,7 @@ def test_closing_records_the_date_and_a_closed_facility_is_frozen() -> None:
 def test_a_closing_date_must_be_between_opening_and_today(closed_on: date) -> None:
     with pytest.raises(InvalidInput) as raised:
         opened(office=300).close(closed_on=closed_on, today=TODAY)
-    assert field_of(raised) == "body.closed_on"
+    assert field_of(raised) == "closed_on"
 
 
 def test_a_facility_is_open_from_its_opening_until_the_day_before_closing() -> None:
@@ -167,7 +167,7 @@ def test_records_attach_to_current_communities_only() -> None:
         with pytest.raises(InvalidInput) as raised:
             require_current_community(ref, community_id="x", today=TODAY)
         [error] = raised.value.errors
-        assert (error.field, error.code) == ("body.community_id", code)
+        assert (error.field, error.code) == ("community_id", code)
 
 
 # -- rule 1: office and public service rooms ≥ 300 m² ----------------------------------------

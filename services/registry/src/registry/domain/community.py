@@ -15,8 +15,10 @@ Rules and statistics from DOMAIN.md §1 (seeds 000, 002, 004):
 
 Everything here is pure: entities check their rules and record domain events, which the
 adapters map to the integration events of ``shared.contracts.registry``. A broken rule raises
-:class:`shared.errors.InvalidInput` naming the request field, or :class:`Conflict` when the
-aggregate's state forbids the command.
+:class:`shared.errors.InvalidInput` naming the field (``appointed_on``), or :class:`Conflict`
+when the aggregate's state forbids the command. The community a record is attached to is a
+:class:`registry.domain.areas.CommunityRef`, checked by
+:func:`registry.domain.areas.require_current_community`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
+from registry.domain.areas import CommunityRef
+from registry.domain.dates import not_before, not_in_future
 from shared.contracts.registry import Education, Sex, WorkerRole
 from shared.errors import Conflict, FieldError, InvalidInput
 
@@ -59,75 +63,7 @@ MAX_HOURS_PER_DAY = 24.0
 """Hours one volunteer can serve in one day: one entry, and all entries of a day together."""
 
 
-# -- communities ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CommunityRef:
-    """What the rules need to know of the community a record is attached to."""
-
-    id: str
-    level: str
-    path: tuple[str, ...]
-    valid_from: date
-    valid_to: date | None
-    household_count: int | None = None
-
-    def exists_on(self, day: date) -> bool:
-        """Whether the community exists on ``day`` (``valid_from`` ≤ day ≤ ``valid_to``)."""
-        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
-
-    def current(self, today: date) -> bool:
-        """Whether the community has not been retired by ``today`` (``valid_to`` is the last
-        day an area exists, so a community retiring later, or today, is still current)."""
-        return self.valid_to is None or self.valid_to >= today
-
-
-def require_current_community(
-    community: CommunityRef | None,
-    *,
-    community_id: str,
-    today: date,
-    field_name: str = "body.community_id",
-) -> CommunityRef:
-    """The community a new record is attached to: it must exist, be a community (not a
-    street or district) and be current."""
-    if community is None:
-        raise InvalidInput(
-            f"community {community_id} does not exist",
-            errors=[FieldError(field_name, "no such area", "not_found")],
-        )
-    if community.level != "community":
-        raise InvalidInput(
-            f"area {community_id} is a {community.level}, not a community",
-            errors=[FieldError(field_name, "must be a community", "level")],
-        )
-    if not community.current(today):
-        raise InvalidInput(
-            f"community {community_id} was retired on {community.valid_to}",
-            errors=[FieldError(field_name, f"retired after {community.valid_to}", "retired")],
-        )
-    return community
-
-
-def require_past_or_today(day: date, *, today: date, field_name: str) -> date:
-    """Refuse a date in the future for something that has already happened."""
-    if day > today:
-        raise InvalidInput(
-            f"{field_name.rsplit('.', 1)[-1]} {day} is in the future",
-            errors=[FieldError(field_name, "must not be in the future", "future")],
-        )
-    return day
-
-
-def require_not_before(day: date, start: date, *, field_name: str, what: str) -> date:
-    """Refuse an end date before the start it ends."""
-    if day < start:
-        raise InvalidInput(
-            f"{field_name.rsplit('.', 1)[-1]} {day} is before {what} ({start})",
-            errors=[FieldError(field_name, f"must not be before {what} ({start})", "order")],
-        )
-    return day
+# -- figures -------------------------------------------------------------------------------
 
 
 def share(part: int, whole: int) -> float | None:
@@ -202,14 +138,14 @@ class Worker:
     ) -> Worker:
         """Appoint a worker: the appointment date is not in the future and the worker is of
         age (:data:`MIN_WORKER_AGE` to :data:`MAX_WORKER_AGE`) in that year."""
-        require_past_or_today(appointed_on, today=today, field_name="body.appointed_on")
+        not_in_future(appointed_on, today=today, field="appointed_on")
         age = appointed_on.year - birth_year
         if not MIN_WORKER_AGE <= age <= MAX_WORKER_AGE:
             raise InvalidInput(
                 f"a worker born in {birth_year} would be {age} when appointed",
                 errors=[
                     FieldError(
-                        "body.birth_year",
+                        "birth_year",
                         f"the worker must be {MIN_WORKER_AGE} to {MAX_WORKER_AGE} years old "
                         "in the year of appointment",
                         "age",
@@ -237,10 +173,8 @@ class Worker:
         """End the appointment on ``left_on`` (its last day); refused twice (409)."""
         if self.state.left_on is not None:
             raise Conflict(f"worker {self.state.id} already left on {self.state.left_on}")
-        require_past_or_today(left_on, today=today, field_name="body.left_on")
-        require_not_before(
-            left_on, self.state.appointed_on, field_name="body.left_on", what="the appointment"
-        )
+        not_in_future(left_on, today=today, field="left_on")
+        not_before(left_on, self.state.appointed_on, field="left_on", what="the appointment")
         self.state = replace(self.state, left_on=left_on)
         self.events.append(WorkerLeft(self.state))
 
@@ -338,17 +272,17 @@ def register_organisation(
 ) -> OrganisationRegistered:
     """Register a social organisation with a current community; the date is not in the
     future. The kind is normalised to lower case (``volunteer_team``, ``elders_association``)."""
-    require_past_or_today(registered_on, today=today, field_name="body.registered_on")
+    not_in_future(registered_on, today=today, field="registered_on")
     normalised = kind.strip().lower()
     if not normalised:
         raise InvalidInput(
             "an organisation needs a kind",
-            errors=[FieldError("body.kind", "must not be blank", "blank")],
+            errors=[FieldError("kind", "must not be blank", "blank")],
         )
     if not name.strip():
         raise InvalidInput(
             "an organisation needs a name",
-            errors=[FieldError("body.name", "must not be blank", "blank")],
+            errors=[FieldError("name", "must not be blank", "blank")],
         )
     return OrganisationRegistered(
         OrganisationSnapshot(
@@ -408,21 +342,19 @@ def register_volunteer(
     """Register a volunteer with a current community, maybe in a volunteer team: the team
     (``organisation``, as found for ``organisation_id``) must be registered with the same
     community."""
-    require_past_or_today(registered_on, today=today, field_name="body.registered_on")
+    not_in_future(registered_on, today=today, field="registered_on")
     if organisation_id is not None:
         if organisation is None:
             raise InvalidInput(
                 f"organisation {organisation_id} does not exist",
-                errors=[FieldError("body.organisation_id", "no such organisation", "not_found")],
+                errors=[FieldError("organisation_id", "no such organisation", "not_found")],
             )
         if organisation.community_id != community.id:
             raise InvalidInput(
                 f"organisation {organisation_id} is registered with community "
                 f"{organisation.community_id}, not {community.id}",
                 errors=[
-                    FieldError(
-                        "body.organisation_id", "not registered with this community", "community"
-                    )
+                    FieldError("organisation_id", "not registered with this community", "community")
                 ],
             )
     return VolunteerRegistered(
@@ -453,16 +385,14 @@ def log_hours(
     if not (math.isfinite(rounded) and 0 < rounded <= MAX_HOURS_PER_DAY):
         raise InvalidInput(
             "service hours must be more than 0 and at most 24 per entry",
-            errors=[FieldError("body.hours", "must be > 0 and ≤ 24", "range")],
+            errors=[FieldError("hours", "must be > 0 and ≤ 24", "range")],
         )
-    require_past_or_today(served_on, today=today, field_name="body.served_on")
+    not_in_future(served_on, today=today, field="served_on")
     day_total = math.fsum([*already_logged_that_day, rounded])
     if round(day_total, 2) > MAX_HOURS_PER_DAY:
         logged = round(math.fsum(already_logged_that_day), 2)
         raise InvalidInput(
             f"{logged} hours are already logged for {served_on}; a day has 24",
-            errors=[
-                FieldError("body.hours", f"{logged} hours already logged that day", "day_total")
-            ],
+            errors=[FieldError("hours", f"{logged} hours already logged that day", "day_total")],
         )
     return HoursLogged(volunteer=volunteer, entry_id=entry_id, hours=rounded, served_on=served_on)

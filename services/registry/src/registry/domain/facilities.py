@@ -28,12 +28,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from registry.domain.community import (
-    CommunityRef,
-    require_not_before,
-    require_past_or_today,
-    share,
-)
+from registry.domain.areas import CommunityRef
+from registry.domain.community import share
+from registry.domain.dates import not_before, not_in_future
 from shared.contracts.registry import FacilityKind, RoomPurpose
 from shared.errors import Conflict, FieldError, InvalidInput
 
@@ -155,7 +152,7 @@ def total_m2(areas: Iterable[float]) -> float:
 
 
 def validate_rooms(
-    rooms: Sequence[tuple[RoomPurpose, float]], *, field_name: str = "body.rooms"
+    rooms: Sequence[tuple[RoomPurpose, float]], *, field_name: str = "rooms"
 ) -> tuple[tuple[RoomPurpose, float], ...]:
     """Rooms as (purpose, m²) pairs in purpose order: each area is more than 0 and less than
     100,000 m² (rounded to the hundredth), and no purpose is listed twice."""
@@ -206,7 +203,7 @@ class Facility:
     ) -> Facility:
         """Register a facility of a (current) community as open since ``opened_on``, which is
         not in the future."""
-        require_past_or_today(opened_on, today=today, field_name="body.opened_on")
+        not_in_future(opened_on, today=today, field="opened_on")
         state = FacilitySnapshot(
             id=facility_id,
             community_id=community.id,
@@ -248,10 +245,8 @@ class Facility:
     def close(self, *, closed_on: date, today: date) -> None:
         """Close the facility on ``closed_on`` (not before it opened, not in the future)."""
         self._ensure_open("closed")
-        require_past_or_today(closed_on, today=today, field_name="body.closed_on")
-        require_not_before(
-            closed_on, self.state.opened_on, field_name="body.closed_on", what="the opening"
-        )
+        not_in_future(closed_on, today=today, field="closed_on")
+        not_before(closed_on, self.state.opened_on, field="closed_on", what="the opening")
         self.state = replace(self.state, closed_on=closed_on, version=self.state.version + 1)
         self.events.append(FacilityClosed(self.state))
 
