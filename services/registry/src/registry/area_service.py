@@ -1,10 +1,11 @@
 """Use cases on areas: register, get, list and count (``as_of`` any day), merge and split
-communities, retire an area. One function per command, keyword-only arguments.
+communities, retire an area. One function per command or query, keyword-only arguments.
 
-Each write runs in the caller's transaction and stages its events in the outbox there, in the
-order subscribers need them: the new areas (``AreaCreated``), the households' moves
-(``HouseholdMoved``/``ResidentMoved``, from :mod:`registry.people_service`), the old areas'
-retirement (``AreaRetired``), then the summary (``AreasMerged``/``AreaSplit``).
+A command takes the :class:`~shared.unit_of_work.UnitOfWork` of its transaction and records
+the domain events of :mod:`registry.domain.areas` in the order subscribers need them: the new
+areas (``AreaCreated``), the households' moves (``HouseholdMoved``/``ResidentMoved``, handed
+over by :func:`registry.households.move_households`), the old areas' retirement
+(``AreaRetired``), then the summary (``AreasMerged``/``AreaSplit``). Queries take a session.
 
 ``principal`` confines a caller to its area: an area outside it is "not found" (404). None is
 the platform itself (demo data, imports).
@@ -12,50 +13,26 @@ the platform itself (demo data, imports).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry import people_service
-from registry.adapters.tables import AreaRow
-from registry.domain.areas import (
-    AreaLevel,
-    AreaVersion,
-    CommunityKind,
-    ParentArea,
-    RetireReason,
-    check_retire,
-    ensure_new,
-    inherited_kind,
-    merged_household_count,
-    path_for_new_area,
-    plan_merge,
-    plan_split,
-)
-from shared import outbox
+from registry import households, people_queries
+from registry.adapters import areas as store
+from registry.adapters.areas import AreaRow
+from registry.adapters.paths import in_subtree
+from registry.domain import areas
+from registry.domain.areas import AreaLevel, CommunityKind, NewCommunity
 from shared.auth import Principal, ensure_area
-from shared.contracts import CONTRACTS
-from shared.contracts.registry import AreaCreated, AreaRetired, AreasMerged, AreaSplit
 from shared.errors import FieldError, InvalidInput, NotFound
 from shared.pagination import decode_cursor, page_of
+from shared.unit_of_work import UnitOfWork
 
 Q = TypeVar("Q", bound=Select[Any])
-
-
-@dataclass(frozen=True)
-class NewCommunity:
-    """A community a merge or split creates; ``household_ids`` are what a split moves to it."""
-
-    id: str
-    name: str
-    kind: CommunityKind | None = None
-    household_count: int | None = None
-    household_ids: Sequence[str] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -107,6 +84,29 @@ async def get_area(
     return row
 
 
+async def scope_path(
+    session: AsyncSession, *, principal: Principal | None, within: str | None
+) -> str | None:
+    """The stored path of the area a query is confined to: ``within``, else the token's area;
+    None for the whole platform (see :func:`registry.adapters.paths.in_subtree`). 404 when
+    the area does not exist or lies outside the token's area."""
+    scope_id = within or (principal.area if principal is not None else None)
+    if scope_id is None:
+        return None
+    return (await get_area(session, area_id=scope_id, principal=principal)).path
+
+
+async def community_for_new_record(
+    session: AsyncSession, *, principal: Principal | None, community_id: str, today: date
+) -> areas.CommunityRef:
+    """The current community a new record (a facility, a worker …) is attached to: 422 naming
+    ``community_id`` if it is not one, 404 if it lies outside the token's area."""
+    found = await store.get_community(session, community_id)
+    if found is not None and principal is not None:
+        ensure_area(principal, found.path)
+    return areas.require_current_community(found, community_id=community_id, today=today)
+
+
 async def list_areas(
     session: AsyncSession,
     *,
@@ -126,7 +126,7 @@ async def list_areas(
         if len(key) != 1 or not isinstance(key[0], str):
             raise InvalidInput(
                 "malformed cursor",
-                errors=[FieldError("query.cursor", "not a cursor from this API")],
+                errors=[FieldError("cursor", "not a cursor from this API")],
             )
         query = query.where(AreaRow.id > key[0])
     rows = list((await session.scalars(query.order_by(AreaRow.id).limit(limit + 1))).all())
@@ -148,32 +148,27 @@ async def _filtered(
     if filters.as_of is not None and filters.include_retired:
         raise InvalidInput(
             "as_of already says which areas to include",
-            errors=[FieldError("query.include_retired", "cannot be combined with as_of")],
+            errors=[FieldError("include_retired", "cannot be combined with as_of")],
         )
-    scope_id = filters.within or (principal.area if principal is not None else None)
-    if scope_id is not None:
-        scope = await get_area(session, area_id=scope_id, principal=principal)
-        query = query.where(AreaRow.path.startswith(scope.path, autoescape=True))
+    scope = await scope_path(session, principal=principal, within=filters.within)
+    if scope is not None:
+        query = query.where(in_subtree(AreaRow.path, scope))
     if filters.level is not None:
         query = query.where(AreaRow.level == filters.level)
     if filters.kind is not None:
         query = query.where(AreaRow.kind == filters.kind)
     if filters.as_of is not None:
-        query = query.where(_valid_on(filters.as_of))
+        query = query.where(store.valid_on(filters.as_of))
     elif not filters.include_retired:
         query = query.where(AreaRow.valid_to.is_(None))
     return query
 
 
-def _valid_on(day: date) -> ColumnElement[bool]:
-    return and_(AreaRow.valid_from <= day, or_(AreaRow.valid_to.is_(None), AreaRow.valid_to >= day))
-
-
-# -- writes ------------------------------------------------------------------------------
+# -- commands ----------------------------------------------------------------------------
 
 
 async def register_area(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     area_id: str,
     level: AreaLevel,
@@ -184,38 +179,37 @@ async def register_area(
     household_count: int | None = None,
     principal: Principal | None = None,
 ) -> AreaRow:
-    """Register an area under its current parent and stage ``AreaCreated``.
+    """Register an area under its current parent (``AreaCreated``).
 
     A principal confined to an area may only register below it (and never a city).
     """
+    session = uow.session
     parent_row = (
-        (await _locked(session, [parent_id], share=True)).get(parent_id) if parent_id else None
+        (await store.locked(session, [parent_id], share=True)).get(parent_id) if parent_id else None
     )
     if principal is not None and principal.area is not None:
         if parent_id is None:
             raise NotFound("a token confined to an area cannot register a city")
         if parent_row is not None:
             ensure_area(principal, parent_row.path_ids)
-    ensure_new(area_id, await session.get(AreaRow, area_id) is not None)
-    parent = _parent(parent_row) if parent_row is not None else None
-    path = path_for_new_area(
-        area_id=area_id, level=level, parent=parent, parent_id=parent_id, valid_from=valid_from
-    )
-    return _create(
-        session,
+    areas.ensure_new(area_id, await store.exists(session, area_id))
+    created = areas.register_area(
         area_id=area_id,
         level=level,
         name=name,
+        parent=store.parent(parent_row) if parent_row is not None else None,
         parent_id=parent_id,
-        path=path,
         valid_from=valid_from,
         kind=kind,
         household_count=household_count,
     )
+    row = store.add(session, created)
+    uow.record(created)
+    return row
 
 
 async def merge_communities(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     area_ids: Sequence[str],
     into: NewCommunity,
@@ -229,63 +223,45 @@ async def merge_communities(
     The new community's kind and registered household figure default to the merged ones'
     (their common kind; the sum of their figures).
     """
-    rows = await _locked(session, area_ids)
+    session = uow.session
+    rows = await store.locked(session, area_ids)
     for row in rows.values():
         if principal is not None:
             ensure_area(principal, row.path_ids)
-    plan = plan_merge(
+    plan = areas.plan_merge(
         area_ids=area_ids,
-        found={area_id: _version(row) for area_id, row in rows.items()},
+        found={area_id: store.version(row) for area_id, row in rows.items()},
         into_id=into.id,
         effective=effective,
         today=today or date.today(),
     )
-    ensure_new(into.id, await session.get(AreaRow, into.id) is not None)
-    merged = [rows[area_id] for area_id in plan.merged_ids]
+    areas.ensure_new(into.id, await store.exists(session, into.id))
     parent = await get_area(session, area_id=plan.parent_id)
     if principal is not None:  # the new community must lie in the caller's area too
         ensure_area(principal, [*parent.path_ids, into.id])
-    new = _create(
-        session,
-        area_id=into.id,
-        level="community",
-        name=into.name,
-        parent_id=parent.id,
-        path=(*parent.path_ids, into.id),
-        valid_from=effective,
-        kind=into.kind or inherited_kind([_kind(row) for row in merged]),
-        household_count=(
-            into.household_count
-            if into.household_count is not None
-            else merged_household_count([row.household_count for row in merged])
-        ),
-        predecessors=plan.merged_ids,
-    )
+    created = plan.created(into, parent_path=parent.path_ids)
+    new = store.add(session, created)
+    uow.record(created)
     moved = 0
-    for row in merged:
-        moved += await people_service.move_households(
-            session,
+    for area_id in plan.merged_ids:
+        moved += await households.move_households(
+            uow,
             household_ids=None,
-            from_community_id=row.id,
+            from_community_id=area_id,
             to_community_id=new.id,
             moved_on=effective,
             reason="area_merge",
         )
-    for row in merged:
-        _retire(session, row, valid_to=plan.valid_to, reason="merged", successors=[new.id])
-    payload = AreasMerged(
-        merged_ids=list(plan.merged_ids),
-        into_id=new.id,
-        path=new.path_ids,
-        effective=effective,
-        households_moved=moved,
-    )
-    outbox.add(session, CONTRACTS.new_event(payload, aggregate_id=new.id))
+    for retired in plan.retired(new.id):
+        store.retire(rows[retired.area_id], retired)
+        uow.record(retired)
+    uow.record(plan.done(created, households_moved=moved))
+    merged = [rows[area_id] for area_id in plan.merged_ids]
     return MergeResult(into=new, retired=merged, households_moved=moved)
 
 
 async def split_community(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     area_id: str,
     into: Sequence[NewCommunity],
@@ -300,15 +276,16 @@ async def split_community(
     A new community's kind defaults to the old one's and its household figure to the number
     of households it takes.
     """
-    row = (await _locked(session, [area_id])).get(area_id)
+    session = uow.session
+    row = (await store.locked(session, [area_id])).get(area_id)
     if row is None:
         raise NotFound(f"no area {area_id}")
     if principal is not None:
         ensure_area(principal, row.path_ids)
-    plan = plan_split(
-        area=_version(row),
+    plan = areas.plan_split(
+        area=store.version(row),
         into=[(new.id, new.household_ids) for new in into],
-        households=await people_service.household_ids_in_community(session, community_id=row.id),
+        households=await people_queries.household_ids_in_community(session, community_id=row.id),
         effective=effective,
         today=today or date.today(),
     )
@@ -316,51 +293,34 @@ async def split_community(
     for new in into:
         if principal is not None:  # the new communities must lie in the caller's area too
             ensure_area(principal, [*parent.path_ids, new.id])
-        ensure_new(new.id, await session.get(AreaRow, new.id) is not None)
-    created = [
-        _create(
-            session,
-            area_id=new.id,
-            level="community",
-            name=new.name,
-            parent_id=parent.id,
-            path=(*parent.path_ids, new.id),
-            valid_from=effective,
-            kind=new.kind or _kind(row),
-            household_count=(
-                new.household_count
-                if new.household_count is not None
-                else len(plan.assignment[new.id])
-            ),
-            predecessors=[row.id],
-        )
-        for new in into
-    ]
+        areas.ensure_new(new.id, await store.exists(session, new.id))
+    created = []
+    for event in plan.created(into, parent_path=parent.path_ids):
+        created.append(store.add(session, event))
+        uow.record(event)
     moved: dict[str, int] = {}
-    for new_row in created:
-        assigned = plan.assignment[new_row.id]
-        moved[new_row.id] = (
-            await people_service.move_households(
-                session,
+    for new_id in plan.into_ids:
+        assigned = plan.assignment[new_id]
+        moved[new_id] = (
+            await households.move_households(
+                uow,
                 household_ids=assigned,
                 from_community_id=row.id,
-                to_community_id=new_row.id,
+                to_community_id=new_id,
                 moved_on=effective,
                 reason="area_split",
             )
             if assigned
             else 0
         )
-    _retire(session, row, valid_to=plan.valid_to, reason="split", successors=list(plan.into_ids))
-    payload = AreaSplit(
-        area_id=row.id, into_ids=list(plan.into_ids), effective=effective, households_moved=moved
-    )
-    outbox.add(session, CONTRACTS.new_event(payload, aggregate_id=row.id))
+    retired = plan.retired()
+    store.retire(row, retired)
+    uow.record(retired, plan.done(households_moved=moved))
     return SplitResult(retired=row, into=created, households_moved=moved)
 
 
 async def retire_area(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     area_id: str,
     effective: date,
@@ -368,8 +328,9 @@ async def retire_area(
     today: date | None = None,
 ) -> AreaRow:
     """Abolish an area from ``effective`` (its last day is the day before): an area with no
-    current sub-areas and, for a community, no households. Stages ``AreaRetired``."""
-    row = (await _locked(session, [area_id])).get(area_id)
+    current sub-areas and, for a community, no households (``AreaRetired``)."""
+    session = uow.session
+    row = (await store.locked(session, [area_id])).get(area_id)
     if row is None:
         raise NotFound(f"no area {area_id}")
     if principal is not None:
@@ -380,131 +341,17 @@ async def retire_area(
         .where(AreaRow.parent_id == row.id, AreaRow.valid_to.is_(None))
     )
     household_total = (
-        len(await people_service.household_ids_in_community(session, community_id=row.id))
+        len(await people_queries.household_ids_in_community(session, community_id=row.id))
         if row.level == "community"
         else 0
     )
-    valid_to = check_retire(
-        area=_version(row),
+    retired = areas.check_retire(
+        area=store.version(row),
         effective=effective,
         current_children=int(children or 0),
         households=household_total,
         today=today or date.today(),
     )
-    _retire(session, row, valid_to=valid_to, reason="abolished", successors=[])
+    store.retire(row, retired)
+    uow.record(retired)
     return row
-
-
-# -- helpers -----------------------------------------------------------------------------
-
-
-async def _locked(
-    session: AsyncSession, area_ids: Sequence[str], *, share: bool = False
-) -> dict[str, AreaRow]:
-    """The existing areas among ``area_ids``, freshly read and locked until the transaction
-    ends, in id order (no deadlock): exclusively to change them (two concurrent merges cannot
-    both retire a community), or ``share`` to add below them (not while they are retired)."""
-    query = (
-        select(AreaRow)
-        .where(AreaRow.id.in_(set(area_ids)))
-        .order_by(AreaRow.id)
-        .with_for_update(read=share)
-        .execution_options(populate_existing=True)
-    )
-    return {row.id: row for row in (await session.scalars(query)).all()}
-
-
-def _create(
-    session: AsyncSession,
-    *,
-    area_id: str,
-    level: AreaLevel,
-    name: str,
-    parent_id: str | None,
-    path: Sequence[str],
-    valid_from: date,
-    kind: CommunityKind | None,
-    household_count: int | None,
-    predecessors: Sequence[str] = (),
-) -> AreaRow:
-    row = AreaRow(
-        id=area_id,
-        level=level,
-        name=name,
-        parent_id=parent_id,
-        path="/" + "/".join(path) + "/",
-        kind=kind,
-        household_count=household_count,
-        valid_from=valid_from,
-        valid_to=None,
-        retired_reason=None,
-        predecessor_ids=json.dumps(list(predecessors)) if predecessors else None,
-        successor_ids=None,
-        created_at=datetime.now(UTC),
-    )
-    session.add(row)
-    payload = AreaCreated(
-        area_id=area_id,
-        level=level,
-        name=name,
-        parent_id=parent_id,
-        path=list(path),
-        valid_from=valid_from,
-        kind=kind,
-        household_count=household_count,
-    )
-    outbox.add(session, CONTRACTS.new_event(payload, aggregate_id=area_id))
-    return row
-
-
-def _retire(
-    session: AsyncSession,
-    row: AreaRow,
-    *,
-    valid_to: date,
-    reason: RetireReason,
-    successors: list[str],
-) -> None:
-    row.valid_to = valid_to
-    row.retired_reason = reason
-    row.successor_ids = json.dumps(successors)
-    payload = AreaRetired(
-        area_id=row.id,
-        level=_level(row),
-        path=row.path_ids,
-        valid_to=valid_to,
-        reason=reason,
-        successor_ids=successors,
-    )
-    outbox.add(session, CONTRACTS.new_event(payload, aggregate_id=row.id))
-
-
-def _version(row: AreaRow) -> AreaVersion:
-    return AreaVersion(
-        id=row.id,
-        level=_level(row),
-        parent_id=row.parent_id,
-        path=tuple(row.path_ids),
-        valid_from=row.valid_from,
-        valid_to=row.valid_to,
-    )
-
-
-def _parent(row: AreaRow) -> ParentArea:
-    return ParentArea(
-        id=row.id,
-        level=_level(row),
-        path=tuple(row.path_ids),
-        valid_from=row.valid_from,
-        valid_to=row.valid_to,
-    )
-
-
-def _level(row: AreaRow) -> AreaLevel:
-    level: AreaLevel = row.level  # type: ignore[assignment]  # stored from an AreaLevel
-    return level
-
-
-def _kind(row: AreaRow) -> CommunityKind | None:
-    kind: CommunityKind | None = row.kind  # type: ignore[assignment]  # stored from a kind
-    return kind
