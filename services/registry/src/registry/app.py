@@ -1,15 +1,14 @@
-"""Composition root of the registry service: settings, runtime (db, relay), HTTP app."""
+"""Composition root of the registry service: settings, runtime (database, relay, event
+translator, start-up steps, periodic jobs), HTTP app."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
+from registry.adapters.events import translate
 from registry.api import areas, community, facilities, imports, people
 from registry.demo import load_demo_data
-from registry.jobs import permit_expiry_scans
+from registry.jobs import schedule_permit_scans
 from registry.pii import install_pii
 from registry.settings import Settings
 from shared.auth import install_auth
@@ -20,16 +19,10 @@ from shared.runtime import ServiceRuntime
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the registry's ASGI app (``uvicorn --factory registry.app:create_app``)."""
     settings = settings or Settings()
-    runtime = ServiceRuntime.build(settings)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        install_pii(app, settings)  # refuses the development PII keys outside development
-        async with runtime.lifespan(app), permit_expiry_scans(runtime.sessions, settings):
-            if settings.demo_data:
-                await load_demo_data(runtime.sessions)
-            yield
-
+    runtime = ServiceRuntime.build(settings, translate=translate)
+    if settings.demo_data:
+        runtime.on_start(_load_demo_data)
+    schedule_permit_scans(runtime, settings)
     app = create_http_app(
         settings,
         title="Shequ registry",
@@ -41,7 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             community.router,
             imports.router,
         ],
-        lifespan=lifespan,
+        lifespan=runtime.lifespan,
     )
     install_auth(app, settings)
+    install_pii(app, settings)  # refuses the development PII keys outside development
     return app
+
+
+async def _load_demo_data(runtime: ServiceRuntime) -> None:
+    await load_demo_data(runtime.sessions, translate=runtime.translate)

@@ -10,13 +10,13 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from registry import area_service, places_service
-from registry.adapters.tables import AreaRow
+from registry import area_service, community_service, facility_service
+from registry.adapters.areas import AreaRow
 from registry.domain.areas import AreaLevel, CommunityKind
 from registry.domain.community import Appointment
 from shared.auth import Principal
 from shared.contracts.registry import Education, FacilityKind, RoomPurpose, Sex, WorkerRole
-from shared.db import transaction
+from shared.unit_of_work import EventTranslator, UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
 SINCE = date(2005, 1, 1)
@@ -63,15 +63,17 @@ WORKERS: list[tuple[WorkerRole, Appointment, Education, int, Sex, bool]] = [
 ]
 
 
-async def load_demo_data(sessions: async_sessionmaker[AsyncSession]) -> int:
-    """Register the demo areas, facilities and workers if the register is empty; return how
-    many areas were added."""
-    async with transaction(sessions) as session:
-        if await session.scalar(select(func.count()).select_from(AreaRow)):
+async def load_demo_data(
+    sessions: async_sessionmaker[AsyncSession], *, translate: EventTranslator
+) -> int:
+    """Register the demo areas, facilities and workers, with their events, in one unit of work
+    if the register is empty; return how many areas were added."""
+    async with unit_of_work(sessions, translate=translate) as uow:
+        if await uow.session.scalar(select(func.count()).select_from(AreaRow)):
             return 0
         for area_id, level, name, parent, kind, households in DEMO_AREAS:
             await area_service.register_area(
-                session,
+                uow,
                 area_id=area_id,
                 level=level,
                 name=name,
@@ -80,19 +82,17 @@ async def load_demo_data(sessions: async_sessionmaker[AsyncSession]) -> int:
                 kind=kind,
                 household_count=households,
             )
-            await session.flush()
+            await uow.flush()
         for community_id, rooms in OFFICE_ROOMS.items():
-            await _facility(session, community_id, "office", rooms)
+            await _facility(uow, community_id, "office", rooms)
         for community_id in LIBRARIES:
-            await _facility(session, community_id, "library", [("library", 120.0)])
+            await _facility(uow, community_id, "library", [("library", 120.0)])
         for community_id in SPORTS_PLACES:
-            await _facility(
-                session, community_id, "culture_sports_place", [("culture_sports", 400.0)]
-            )
+            await _facility(uow, community_id, "culture_sports_place", [("culture_sports", 400.0)])
         for community_id in OFFICE_ROOMS:
             for role, appointment, education, born, sex, cross in WORKERS:
-                await places_service.appoint_worker(
-                    session,
+                await community_service.appoint_worker(
+                    uow,
                     principal=DEMO,
                     community_id=community_id,
                     role=role,
@@ -108,13 +108,13 @@ async def load_demo_data(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 
 async def _facility(
-    session: AsyncSession,
+    uow: UnitOfWork,
     community_id: str,
     kind: FacilityKind,
     rooms: list[tuple[RoomPurpose, float]],
 ) -> None:
-    await places_service.open_facility(
-        session,
+    await facility_service.open_facility(
+        uow,
         principal=DEMO,
         community_id=community_id,
         kind=kind,

@@ -1,40 +1,241 @@
-"""Routes for areas: thin, each parses, calls one use case, and maps the result.
+"""Routes for areas, with their request and response bodies: thin, each parses, calls one
+use case, and maps the result.
 
-Writes take an ``Idempotency-Key`` (the first response is replayed for a retry) and run in one
-transaction; reads accept ``as_of`` to answer on the hierarchy of a past (or future) day.
-A token confined to an area sees and changes only its subtree: anything else is 404.
+Writes run through the command runner (:data:`registry.api.deps.WriteCommand`): one
+transaction, an ``Idempotency-Key`` (the first response is replayed for a retry), the events in
+the outbox. Reads accept ``as_of`` to answer on the hierarchy of a past (or future) day. A
+token confined to an area sees and changes only its subtree: anything else is 404.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from registry import area_service
-from registry.api.schemas import (
-    AreaCount,
-    AreaIn,
-    AreaOut,
-    AreaPage,
-    MergeIn,
-    MergeOut,
-    RetireIn,
-    SplitIn,
-    SplitOut,
+from registry.adapters.areas import AreaRow
+from registry.api.deps import Reader, WriteCommand
+from registry.domain.areas import (
+    AREA_ID_PATTERN,
+    AreaLevel,
+    CommunityKind,
+    NewCommunity,
+    RetireReason,
 )
-from registry.domain.areas import AreaLevel, CommunityKind
-from shared.auth import Principal, require_scopes
-from shared.idempotency import IdempotencyKey, run_idempotent
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize
 from shared.reads import ReadSessionDep, json_response
-from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/areas", tags=["areas"])
-Reader = Annotated[Principal, Depends(require_scopes("registry:read"))]
-Writer = Annotated[Principal, Depends(require_scopes("registry:write"))]
+
+# -- bodies --------------------------------------------------------------------------------
+
+MAX_MERGED = 1000
+"""Communities one merge may take (Dongcheng merged 413 into 137, at most a few each)."""
+MAX_SPLIT = 100
+"""Communities one split may make."""
+MAX_SPLIT_HOUSEHOLDS = 100_000
+"""Households one new community of a split may take."""
+
+
+class AreaIn(BaseModel):
+    """An area to register."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=AREA_ID_PATTERN, description="Administrative code, unique.")
+    level: AreaLevel = Field(description="Level in the hierarchy.")
+    name: str = Field(min_length=1, max_length=200, description="Official name.")
+    parent_id: str | None = Field(default=None, description="Enclosing area; null for a city.")
+    kind: CommunityKind | None = Field(default=None, description="Kind of a community.")
+    household_count: int | None = Field(
+        default=None, ge=0, le=100_000, description="Households (communities)."
+    )
+    valid_from: date = Field(description="First day the area exists in this form.")
+
+
+class NewCommunityIn(BaseModel):
+    """A community a merge creates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=AREA_ID_PATTERN, description="Administrative code, new.")
+    name: str = Field(min_length=1, max_length=200, description="Official name.")
+    kind: CommunityKind | None = Field(
+        default=None, description="Kind; by default the merged communities' common kind."
+    )
+    household_count: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="Registered household figure; by default the sum of the merged ones'.",
+    )
+
+    def to_domain(self) -> NewCommunity:
+        """The use case's view."""
+        return NewCommunity(
+            id=self.id, name=self.name, kind=self.kind, household_count=self.household_count
+        )
+
+
+class SplitCommunityIn(BaseModel):
+    """A community a split creates, with the households it takes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=AREA_ID_PATTERN, description="Administrative code, new.")
+    name: str = Field(min_length=1, max_length=200, description="Official name.")
+    kind: CommunityKind | None = Field(
+        default=None, description="Kind; by default the split community's kind."
+    )
+    household_count: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="Registered household figure; by default the number of households taken.",
+    )
+    household_ids: list[str] = Field(
+        max_length=MAX_SPLIT_HOUSEHOLDS,
+        description="Households of the split community that move to this one; every household "
+        "must be listed in exactly one new community.",
+    )
+
+    def to_domain(self) -> NewCommunity:
+        """The use case's view."""
+        return NewCommunity(
+            id=self.id,
+            name=self.name,
+            kind=self.kind,
+            household_count=self.household_count,
+            household_ids=tuple(self.household_ids),
+        )
+
+
+class MergeIn(BaseModel):
+    """Communities of one street to merge into a new one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    area_ids: list[str] = Field(
+        max_length=MAX_MERGED, description="The current communities to merge (two or more)."
+    )
+    into: NewCommunityIn = Field(description="The community they become.")
+    effective: date = Field(
+        description="First day of the merged community; the old ones end the day before."
+    )
+
+
+class SplitIn(BaseModel):
+    """New communities to split a community into."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    areas: list[SplitCommunityIn] = Field(
+        max_length=MAX_SPLIT, description="The communities it becomes (two or more)."
+    )
+    effective: date = Field(
+        description="First day of the new communities; the old one ends the day before."
+    )
+
+
+class RetireIn(BaseModel):
+    """When an area is abolished."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effective: date = Field(description="First day without the area; it ends the day before.")
+
+
+class AreaOut(BaseModel):
+    """An area as the API shows it, with its validity in time."""
+
+    id: str
+    level: AreaLevel
+    name: str
+    parent_id: str | None
+    path: list[str] = Field(description="Ids from the city down to this area.")
+    kind: CommunityKind | None
+    household_count: int | None
+    valid_from: date = Field(description="First day the area exists in this form.")
+    valid_to: date | None = Field(description="Last day it existed; null while current.")
+    current: bool = Field(description="Whether the area has not been retired.")
+    retired_reason: RetireReason | None = Field(description="Why it was retired, if it was.")
+    predecessor_ids: list[str] = Field(description="Areas a merge or split made this one from.")
+    successor_ids: list[str] = Field(description="Areas that took over its territory.")
+
+    @classmethod
+    def of(cls, row: AreaRow) -> AreaOut:
+        """The API view of a stored area."""
+        return cls.model_validate(
+            {
+                "id": row.id,
+                "level": row.level,
+                "name": row.name,
+                "parent_id": row.parent_id,
+                "path": row.path_ids,
+                "kind": row.kind,
+                "household_count": row.household_count,
+                "valid_from": row.valid_from,
+                "valid_to": row.valid_to,
+                "current": row.valid_to is None,
+                "retired_reason": row.retired_reason,
+                "predecessor_ids": row.predecessors,
+                "successor_ids": row.successors,
+            }
+        )
+
+
+class AreaPage(BaseModel):
+    """One page of areas; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    items: list[AreaOut]
+    next_cursor: str | None = Field(description="Null on the last page.")
+
+
+class AreaCount(BaseModel):
+    """How many areas match."""
+
+    count: int = Field(description="Number of areas matching the filters.")
+
+
+class MergeOut(BaseModel):
+    """The result of a merge."""
+
+    into: AreaOut = Field(description="The new community.")
+    retired: list[AreaOut] = Field(description="The merged communities, now retired.")
+    households_moved: int = Field(description="Households moved into the new community.")
+
+    @classmethod
+    def of(cls, result: area_service.MergeResult) -> MergeOut:
+        """The API view of a merge."""
+        return cls(
+            into=AreaOut.of(result.into),
+            retired=[AreaOut.of(row) for row in result.retired],
+            households_moved=result.households_moved,
+        )
+
+
+class SplitOut(BaseModel):
+    """The result of a split."""
+
+    retired: AreaOut = Field(description="The split community, now retired.")
+    into: list[AreaOut] = Field(description="The new communities.")
+    households_moved: dict[str, int] = Field(description="New area id → households moved there.")
+
+    @classmethod
+    def of(cls, result: area_service.SplitResult) -> SplitOut:
+        """The API view of a split."""
+        return cls(
+            retired=AreaOut.of(result.retired),
+            into=[AreaOut.of(row) for row in result.into],
+            households_moved=result.households_moved,
+        )
+
+
+# -- routes --------------------------------------------------------------------------------
 
 
 async def _filters(
@@ -63,66 +264,34 @@ Filters = Annotated[area_service.AreaFilter, Depends(_filters)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AreaOut)
-async def register_area(
-    body: AreaIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+async def register_area(body: AreaIn, command: WriteCommand) -> JSONResponse:
     """Register an area under its current parent (a token confined to an area may only add
     below it)."""
-
-    async def operation() -> tuple[int, Any]:
-        row = await area_service.register_area(
-            session,
-            area_id=body.id,
-            level=body.level,
-            name=body.name,
-            parent_id=body.parent_id,
-            valid_from=body.valid_from,
-            kind=body.kind,
-            household_count=body.household_count,
-            principal=principal,
-        )
-        return status.HTTP_201_CREATED, AreaOut.of(row)
-
-    return await run_idempotent(
-        session,
-        request=request,
-        key=idempotency_key,
-        subject=principal.subject,
-        operation=operation,
+    return await command.run(
+        area_service.register_area,
+        AreaOut.of,
+        status=status.HTTP_201_CREATED,
+        area_id=body.id,
+        level=body.level,
+        name=body.name,
+        parent_id=body.parent_id,
+        valid_from=body.valid_from,
+        kind=body.kind,
+        household_count=body.household_count,
     )
 
 
 @router.post("/merge", status_code=status.HTTP_201_CREATED, response_model=MergeOut)
-async def merge_communities(
-    body: MergeIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+async def merge_communities(body: MergeIn, command: WriteCommand) -> JSONResponse:
     """Merge two or more current communities of one street into a new community: their
     households move to it and they are retired the day before ``effective``."""
-
-    async def operation() -> tuple[int, Any]:
-        result = await area_service.merge_communities(
-            session,
-            area_ids=body.area_ids,
-            into=body.into.to_domain(),
-            effective=body.effective,
-            principal=principal,
-        )
-        return status.HTTP_201_CREATED, MergeOut.of(result)
-
-    return await run_idempotent(
-        session,
-        request=request,
-        key=idempotency_key,
-        subject=principal.subject,
-        operation=operation,
+    return await command.run(
+        area_service.merge_communities,
+        MergeOut.of,
+        status=status.HTTP_201_CREATED,
+        area_ids=body.area_ids,
+        into=body.into.to_domain(),
+        effective=body.effective,
     )
 
 
@@ -158,57 +327,25 @@ async def list_areas(
 
 
 @router.post("/{area_id}/split", status_code=status.HTTP_201_CREATED, response_model=SplitOut)
-async def split_community(
-    area_id: str,
-    body: SplitIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+async def split_community(area_id: str, body: SplitIn, command: WriteCommand) -> JSONResponse:
     """Split a current community into two or more new ones, each taking the households
     listed for it (every household exactly once); the old one is retired."""
-
-    async def operation() -> tuple[int, Any]:
-        result = await area_service.split_community(
-            session,
-            area_id=area_id,
-            into=[area.to_domain() for area in body.areas],
-            effective=body.effective,
-            principal=principal,
-        )
-        return status.HTTP_201_CREATED, SplitOut.of(result)
-
-    return await run_idempotent(
-        session,
-        request=request,
-        key=idempotency_key,
-        subject=principal.subject,
-        operation=operation,
+    return await command.run(
+        area_service.split_community,
+        SplitOut.of,
+        status=status.HTTP_201_CREATED,
+        area_id=area_id,
+        into=[area.to_domain() for area in body.areas],
+        effective=body.effective,
     )
 
 
 @router.post("/{area_id}/retire", response_model=AreaOut)
-async def retire_area(
-    area_id: str,
-    body: RetireIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+async def retire_area(area_id: str, body: RetireIn, command: WriteCommand) -> JSONResponse:
     """Abolish an area with no current sub-areas (and, for a community, no households)."""
-
-    async def operation() -> tuple[int, Any]:
-        row = await area_service.retire_area(
-            session, area_id=area_id, effective=body.effective, principal=principal
-        )
-        return status.HTTP_200_OK, AreaOut.of(row)
-
-    return await run_idempotent(
-        session,
-        request=request,
-        key=idempotency_key,
-        subject=principal.subject,
-        operation=operation,
+    return await command.run(
+        area_service.retire_area,
+        AreaOut.of,
+        area_id=area_id,
+        effective=body.effective,
     )

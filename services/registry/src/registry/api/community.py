@@ -1,27 +1,25 @@
-"""Routes for community workers, social organisations and volunteers: thin, each parses, calls
-one use case, and maps the result. Writes take an ``Idempotency-Key``."""
+"""Routes for community workers, social organisations and volunteers, with their request and
+response bodies: thin, each parses, calls one use case, and maps the result. Writes run
+through the command runner (:data:`registry.api.deps.WriteCommand`): one transaction, an
+``Idempotency-Key``, the events in the outbox."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from registry import places_service as service
-from registry.api.facilities import AreaId, AsOf, Within, after_id
+from registry import community_service as service
+from registry.api.deps import AreaId, AsOf, Reader, Within, WriteCommand, after_id
 from registry.domain import community
-from shared.auth import Principal, require_scopes
 from shared.contracts.registry import Education, Sex, WorkerRole
-from shared.idempotency import IdempotencyKey, run_idempotent
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(require_scopes("registry:read"))]
-Writer = Annotated[Principal, Depends(require_scopes("registry:write"))]
 Appointment = community.Appointment
 
 
@@ -218,6 +216,17 @@ class HoursOut(BaseModel):
     served_on: date
     total_hours: float
 
+    @classmethod
+    def of(cls, logged: service.LoggedHours) -> HoursOut:
+        """The API view of a logged entry."""
+        return cls(
+            entry_id=logged.entry.entry_id,
+            volunteer_id=logged.entry.volunteer.id,
+            hours=logged.entry.hours,
+            served_on=logged.entry.served_on,
+            total_hours=logged.volunteer.total_hours,
+        )
+
 
 # -- workers -------------------------------------------------------------------------------
 
@@ -225,32 +234,20 @@ class HoursOut(BaseModel):
 @router.post(
     "/workers", status_code=status.HTTP_201_CREATED, response_model=WorkerOut, tags=["workers"]
 )
-async def appoint_worker(
-    body: WorkerIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    key: IdempotencyKey = None,
-) -> JSONResponse:
+async def appoint_worker(body: WorkerIn, command: WriteCommand) -> JSONResponse:
     """Record an appointment in a current community (publishes ``worker.appointed``)."""
-
-    async def operation() -> tuple[int, Any]:
-        state = await service.appoint_worker(
-            session,
-            principal=principal,
-            community_id=body.community_id,
-            role=body.role,
-            appointment=body.appointment,
-            education=body.education,
-            birth_year=body.birth_year,
-            sex=body.sex,
-            cross_appointed=body.cross_appointed,
-            appointed_on=body.appointed_on,
-        )
-        return status.HTTP_201_CREATED, WorkerOut.of(state)
-
-    return await run_idempotent(
-        session, request=request, key=key, subject=principal.subject, operation=operation
+    return await command.run(
+        service.appoint_worker,
+        WorkerOut.of,
+        status=status.HTTP_201_CREATED,
+        community_id=body.community_id,
+        role=body.role,
+        appointment=body.appointment,
+        education=body.education,
+        birth_year=body.birth_year,
+        sex=body.sex,
+        cross_appointed=body.cross_appointed,
+        appointed_on=body.appointed_on,
     )
 
 
@@ -308,24 +305,10 @@ async def get_worker(worker_id: str, session: SessionDep, principal: Reader) -> 
 
 
 @router.post("/workers/{worker_id}/leave", response_model=WorkerOut, tags=["workers"])
-async def worker_leaves(
-    worker_id: str,
-    body: WorkerLeave,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    key: IdempotencyKey = None,
-) -> JSONResponse:
+async def worker_leaves(worker_id: str, body: WorkerLeave, command: WriteCommand) -> JSONResponse:
     """End an appointment (publishes ``worker.left``); 409 when it has already ended."""
-
-    async def operation() -> tuple[int, Any]:
-        state = await service.worker_leaves(
-            session, principal=principal, worker_id=worker_id, left_on=body.left_on
-        )
-        return status.HTTP_200_OK, WorkerOut.of(state)
-
-    return await run_idempotent(
-        session, request=request, key=key, subject=principal.subject, operation=operation
+    return await command.run(
+        service.worker_leaves, WorkerOut.of, worker_id=worker_id, left_on=body.left_on
     )
 
 
@@ -338,30 +321,18 @@ async def worker_leaves(
     response_model=OrganisationOut,
     tags=["organisations"],
 )
-async def register_organisation(
-    body: OrganisationIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    key: IdempotencyKey = None,
-) -> JSONResponse:
+async def register_organisation(body: OrganisationIn, command: WriteCommand) -> JSONResponse:
     """Register a social organisation with a current community (publishes
     ``organisation.registered``)."""
-
-    async def operation() -> tuple[int, Any]:
-        state = await service.register_organisation(
-            session,
-            principal=principal,
-            community_id=body.community_id,
-            name=body.name,
-            kind=body.kind,
-            member_count=body.member_count,
-            registered_on=body.registered_on,
-        )
-        return status.HTTP_201_CREATED, OrganisationOut.of(state)
-
-    return await run_idempotent(
-        session, request=request, key=key, subject=principal.subject, operation=operation
+    return await command.run(
+        service.register_organisation,
+        OrganisationOut.of,
+        status=status.HTTP_201_CREATED,
+        community_id=body.community_id,
+        name=body.name,
+        kind=body.kind,
+        member_count=body.member_count,
+        registered_on=body.registered_on,
     )
 
 
@@ -412,29 +383,17 @@ async def get_organisation(
     response_model=VolunteerOut,
     tags=["volunteers"],
 )
-async def register_volunteer(
-    body: VolunteerIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    key: IdempotencyKey = None,
-) -> JSONResponse:
+async def register_volunteer(body: VolunteerIn, command: WriteCommand) -> JSONResponse:
     """Register a volunteer with a current community, maybe in one of its teams (publishes
     ``volunteer.registered``)."""
-
-    async def operation() -> tuple[int, Any]:
-        view = await service.register_volunteer(
-            session,
-            principal=principal,
-            community_id=body.community_id,
-            resident_id=body.resident_id,
-            organisation_id=body.organisation_id,
-            registered_on=body.registered_on,
-        )
-        return status.HTTP_201_CREATED, VolunteerOut.of(view)
-
-    return await run_idempotent(
-        session, request=request, key=key, subject=principal.subject, operation=operation
+    return await command.run(
+        service.register_volunteer,
+        VolunteerOut.of,
+        status=status.HTTP_201_CREATED,
+        community_id=body.community_id,
+        resident_id=body.resident_id,
+        organisation_id=body.organisation_id,
+        registered_on=body.registered_on,
     )
 
 
@@ -477,32 +436,15 @@ async def get_volunteer(volunteer_id: str, session: SessionDep, principal: Reade
     tags=["volunteers"],
 )
 async def log_service_hours(
-    volunteer_id: str,
-    body: HoursIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    key: IdempotencyKey = None,
+    volunteer_id: str, body: HoursIn, command: WriteCommand
 ) -> JSONResponse:
     """Log service hours (publishes ``volunteer.hours_logged``): more than 0 and at most 24 per
     entry, and at most 24 on one day."""
-
-    async def operation() -> tuple[int, Any]:
-        event, view = await service.log_service_hours(
-            session,
-            principal=principal,
-            volunteer_id=volunteer_id,
-            hours=body.hours,
-            served_on=body.served_on,
-        )
-        return status.HTTP_201_CREATED, HoursOut(
-            entry_id=event.entry_id,
-            volunteer_id=volunteer_id,
-            hours=event.hours,
-            served_on=event.served_on,
-            total_hours=view.total_hours,
-        )
-
-    return await run_idempotent(
-        session, request=request, key=key, subject=principal.subject, operation=operation
+    return await command.run(
+        service.log_service_hours,
+        HoursOut.of,
+        status=status.HTTP_201_CREATED,
+        volunteer_id=volunteer_id,
+        hours=body.hours,
+        served_on=body.served_on,
     )

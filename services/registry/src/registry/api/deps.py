@@ -1,5 +1,5 @@
-"""Dependencies shared by the registry's routers: who may read, who may write, and how a write
-runs (:mod:`shared.commands`).
+"""Dependencies and parameters shared by the registry's routers: who may read, who may
+write, how a write runs (:mod:`shared.commands`), and the area parameters of lists.
 
 A read route declares ``principal: Reader``; a write route declares ``command: WriteCommand``
 (or ``PiiWriteCommand`` when its body carries national id numbers, so Idempotency-Key
@@ -8,13 +8,17 @@ fingerprints are keyed) and returns ``await command.run(use_case, present, statu
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from pydantic import Field
 
 from registry.pii import pii_protector
 from shared.auth import PII_READ, Principal, require_scopes
 from shared.commands import CommandRunner, command_runner
+from shared.errors import FieldError, InvalidInput
+from shared.pagination import decode_cursor
 
 READ = "registry:read"
 WRITE = "registry:write"
@@ -41,4 +45,41 @@ PiiWriteCommand = Annotated[
 ]
 """:data:`WriteCommand` for bodies carrying id numbers: request fingerprints are HMACs."""
 
-__all__ = ["READ", "WRITE", "PiiReader", "PiiWriteCommand", "Reader", "WriteCommand", "Writer"]
+AreaId = Annotated[str, Field(min_length=1, max_length=32, description="Area id (its code).")]
+"""A body field naming an area (a community)."""
+
+Within = Annotated[
+    str | None,
+    Query(max_length=32, description="Only this area's subtree (default: the token's area)."),
+]
+"""The ``within`` query parameter of lists and statistics."""
+
+AsOf = Annotated[date | None, Query(description="Answer for this day (default: today).")]
+"""The ``as_of`` query parameter of statistics."""
+
+
+def after_id(cursor: str | None) -> str | None:
+    """The last id of the previous page, from a cursor made by :mod:`shared.pagination`."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if len(key) != 1 or not isinstance(key[0], str):
+        raise InvalidInput(
+            "malformed cursor", errors=[FieldError("cursor", "not a cursor from this API")]
+        )
+    return key[0]
+
+
+__all__ = [
+    "READ",
+    "WRITE",
+    "AreaId",
+    "AsOf",
+    "PiiReader",
+    "PiiWriteCommand",
+    "Reader",
+    "Within",
+    "WriteCommand",
+    "Writer",
+    "after_id",
+]

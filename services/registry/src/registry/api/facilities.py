@@ -1,46 +1,25 @@
-"""Routes for community facilities and their floor-area statistics: thin, each parses, calls
-one use case, and maps the result. Writes take an ``Idempotency-Key``."""
+"""Routes for community facilities and their floor-area statistics, with their request and
+response bodies: thin, each parses, calls one use case, and maps the result. Writes run
+through the command runner (:data:`registry.api.deps.WriteCommand`): one transaction, an
+``Idempotency-Key``, the events in the outbox."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from registry import places_service as service
+from registry import facility_service as service
+from registry.api.deps import AreaId, AsOf, Reader, Within, WriteCommand, after_id
 from registry.domain import facilities
-from shared.auth import Principal, require_scopes
 from shared.contracts.registry import FacilityKind, RoomPurpose
-from shared.errors import FieldError, InvalidInput
-from shared.idempotency import IdempotencyKey, run_idempotent
-from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
+from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/facilities", tags=["facilities"])
-Reader = Annotated[Principal, Depends(require_scopes("registry:read"))]
-Writer = Annotated[Principal, Depends(require_scopes("registry:write"))]
-
-AreaId = Annotated[str, Field(min_length=1, max_length=32, description="Area id (its code).")]
-Within = Annotated[
-    str | None,
-    Query(max_length=32, description="Only this area's subtree (default: the token's area)."),
-]
-AsOf = Annotated[date | None, Query(description="Answer for this day (default: today).")]
-
-
-def after_id(cursor: str | None) -> str | None:
-    """The last id of the previous page, from a cursor made by :func:`shared.pagination`."""
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    if len(key) != 1 or not isinstance(key[0], str):
-        raise InvalidInput(
-            "malformed cursor", errors=[FieldError("query.cursor", "not a cursor from this API")]
-        )
-    return key[0]
 
 
 # -- bodies --------------------------------------------------------------------------------
@@ -191,28 +170,16 @@ def _rooms(rooms: list[RoomIn]) -> list[tuple[RoomPurpose, float]]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=FacilityOut)
-async def open_facility(
-    body: FacilityIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    key: IdempotencyKey = None,
-) -> JSONResponse:
+async def open_facility(body: FacilityIn, command: WriteCommand) -> JSONResponse:
     """Register an open facility of a current community (publishes ``facility.opened``)."""
-
-    async def operation() -> tuple[int, Any]:
-        state = await service.open_facility(
-            session,
-            principal=principal,
-            community_id=body.community_id,
-            kind=body.kind,
-            rooms=_rooms(body.rooms),
-            opened_on=body.opened_on,
-        )
-        return status.HTTP_201_CREATED, FacilityOut.of(state)
-
-    return await run_idempotent(
-        session, request=request, key=key, subject=principal.subject, operation=operation
+    return await command.run(
+        service.open_facility,
+        FacilityOut.of,
+        status=status.HTTP_201_CREATED,
+        community_id=body.community_id,
+        kind=body.kind,
+        rooms=_rooms(body.rooms),
+        opened_on=body.opened_on,
     )
 
 
@@ -326,48 +293,24 @@ async def get_facility(facility_id: str, session: SessionDep, principal: Reader)
 
 @router.patch("/{facility_id}", response_model=FacilityOut)
 async def update_facility(
-    facility_id: str,
-    body: FacilityPatch,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    key: IdempotencyKey = None,
+    facility_id: str, body: FacilityPatch, command: WriteCommand
 ) -> JSONResponse:
     """Change the kind and/or replace the rooms (publishes ``facility.updated`` when something
     changed); 409 for a closed facility."""
-
-    async def operation() -> tuple[int, Any]:
-        state = await service.update_facility(
-            session,
-            principal=principal,
-            facility_id=facility_id,
-            kind=body.kind,
-            rooms=None if body.rooms is None else _rooms(body.rooms),
-        )
-        return status.HTTP_200_OK, FacilityOut.of(state)
-
-    return await run_idempotent(
-        session, request=request, key=key, subject=principal.subject, operation=operation
+    return await command.run(
+        service.update_facility,
+        FacilityOut.of,
+        facility_id=facility_id,
+        kind=body.kind,
+        rooms=None if body.rooms is None else _rooms(body.rooms),
     )
 
 
 @router.post("/{facility_id}/close", response_model=FacilityOut)
 async def close_facility(
-    facility_id: str,
-    body: FacilityClose,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    key: IdempotencyKey = None,
+    facility_id: str, body: FacilityClose, command: WriteCommand
 ) -> JSONResponse:
     """Close a facility (publishes ``facility.closed``); 409 when it is already closed."""
-
-    async def operation() -> tuple[int, Any]:
-        state = await service.close_facility(
-            session, principal=principal, facility_id=facility_id, closed_on=body.closed_on
-        )
-        return status.HTTP_200_OK, FacilityOut.of(state)
-
-    return await run_idempotent(
-        session, request=request, key=key, subject=principal.subject, operation=operation
+    return await command.run(
+        service.close_facility, FacilityOut.of, facility_id=facility_id, closed_on=body.closed_on
     )
