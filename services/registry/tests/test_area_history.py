@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from registry import people_service
-from registry.adapters.tables import AreaRow
+from registry.adapters.areas import AreaRow
 from registry.settings import Settings
 from shared.db import create_engine, session_factory, transaction
 from shared.kafka import read_topic

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from registry.adapters.tables import AreaRow
+from registry.adapters.areas import AreaRow
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.kafka import read_topic

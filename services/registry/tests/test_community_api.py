@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from registry.adapters.places import (
+from registry.adapters.community import (
     OrganisationRow,
     VolunteerHoursRow,
     VolunteerRow,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from registry.adapters.events import translate
 from registry.app import create_app
 from registry.demo import load_demo_data
 from registry.settings import Settings
@@ -35,5 +36,7 @@ async def test_demo_data_sets_the_scene_for_the_targets(
         workers = await client.get("/workers/stats", params={"within": "140500"}, headers=reader)
         assert workers.json()["count"] == 21
         engine = create_engine(sqlite_url)
-        assert await load_demo_data(session_factory(engine)) == 0  # loaded once only
+        assert (
+            await load_demo_data(session_factory(engine), translate=translate) == 0
+        )  # loaded once only
         await engine.dispose()

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from registry.adapters.places import FacilityRoomRow, FacilityRow
-from registry.adapters.tables import AreaRow
+from registry.adapters.areas import AreaRow
+from registry.adapters.facilities import FacilityRoomRow, FacilityRow
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.kafka import read_topic
