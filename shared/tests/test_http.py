@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 import shared.http
 from shared.context import causation_id_var, correlation_id_var, request_id_var
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
-from shared.http import PROBLEM_MEDIA_TYPE, create_app
+from shared.http import BULK_BODY, PROBLEM_MEDIA_TYPE, create_app
 from shared.observability import configure_logging
 from shared.settings import ServiceSettings
 
@@ -109,7 +109,36 @@ async def log_something() -> dict[str, str]:
     return {"ok": "yes"}
 
 
+#: Sizes of the chunks the streaming routes below were given, per route.
+chunks_read: dict[str, list[int]] = {}
+
+
+async def _count_body(request: Request, route: str) -> dict[str, int]:
+    sizes = chunks_read.setdefault(route, [])
+    async for chunk in request.stream():
+        if chunk:
+            sizes.append(len(chunk))
+    return {"bytes": sum(sizes)}
+
+
+@misc.post("/stream")
+async def stream(request: Request) -> dict[str, int]:
+    return await _count_body(request, "/stream")
+
+
+@misc.post("/bulk", openapi_extra=BULK_BODY)
+async def bulk(request: Request) -> dict[str, int]:
+    return await _count_body(request, "/bulk")
+
+
+@misc.get("/cacheable")
+async def cacheable(response: Response) -> dict[str, str]:
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return {"public": "yes"}
+
+
 def make_settings(**overrides: Any) -> ServiceSettings:
+    overrides.setdefault("environment", "development")
     return ServiceSettings(service_name=SERVICE, _env_file=None, **overrides)
 
 
@@ -188,20 +217,28 @@ def test_readyz_runs_checks_registered_in_lifespan() -> None:
     assert response.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
 
 
-def test_readyz_names_the_failing_check(client: TestClient) -> None:
+def test_readyz_names_the_failing_check_and_logs_why(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
     async def ok() -> None:
         return None
 
     async def broker_down() -> None:
-        raise ConnectionError("Unable to bootstrap from 127.0.0.1:9092")
+        raise ConnectionError("Unable to bootstrap from kafka-secret-host:9092 as svc-user")
 
     client.app.state.readiness_checks = {"database": ok, "broker": broker_down}  # type: ignore[attr-defined]
+    capsys.readouterr()
     response = client.get("/readyz")
     assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "not ready"
-    assert body["checks"]["database"] == "ok"
-    assert body["checks"]["broker"].startswith("error: ConnectionError: Unable to bootstrap")
+    assert response.json() == {
+        "status": "not ready",
+        "checks": {"database": "ok", "broker": "down"},
+    }
+    for leak in ("ConnectionError", "kafka-secret-host", "svc-user", "bootstrap"):
+        assert leak not in response.text
+    logged = [line for line in json_lines(capsys.readouterr().err) if line.get("check")]
+    assert [line["check"] for line in logged] == ["broker"]
+    assert "ConnectionError: Unable to bootstrap from kafka-secret-host" in logged[0]["message"]
 
 
 def test_readyz_times_out_slow_checks(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,7 +250,7 @@ def test_readyz_times_out_slow_checks(client: TestClient, monkeypatch: pytest.Mo
     client.app.state.readiness_checks = {"database": hangs}  # type: ignore[attr-defined]
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "error: timed out after 0.05s"}
+    assert response.json()["checks"] == {"database": "timeout"}
 
 
 def test_readyz_runs_checks_concurrently(
@@ -394,6 +431,125 @@ def test_openapi_documents_problem_responses() -> None:
     assert "ProblemDetails" in schema["components"]["schemas"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]
     assert "/healthz" not in schema["paths"]
+
+
+# --------------------------------------------------------------------------- body limits
+
+
+LIMITS = {"http_max_body_bytes": 1000, "http_max_bulk_body_bytes": 10_000}
+
+
+@pytest.fixture
+def limited_app() -> FastAPI:
+    """An app accepting 1,000-byte bodies, and 10,000 on bulk routes."""
+    chunks_read.clear()
+    return create_app(make_settings(**LIMITS), title="Limits", routers=[residents, misc])
+
+
+@pytest.fixture
+def limited(limited_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(limited_app) as test_client:
+        yield test_client
+
+
+async def post_chunks(app: FastAPI, path: str, *, count: int, size: int) -> tuple[int, int]:
+    """POST a chunked body (no Content-Length) of ``count`` chunks of ``size`` bytes straight
+    to the ASGI app, as a server would pass it on; the status and how many chunks it pulled."""
+    pulled = 0
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        if pulled == count:
+            return {"type": "http.disconnect"}
+        pulled += 1
+        return {"type": "http.request", "body": b"x" * size, "more_body": pulled < count}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"test"),
+            (b"content-type", b"application/json"),
+            (b"transfer-encoding", b"chunked"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+    }
+    await app(scope, receive, send)
+    return statuses[0], pulled
+
+
+def test_body_within_the_limit_is_accepted(limited: TestClient) -> None:
+    response = limited.post("/residents", json={"name": "n" * 900, "birth_date": "1990-03-07"})
+    assert response.status_code == 201
+    assert limited.post("/stream", content=b"x" * 1000).json() == {"bytes": 1000}
+
+
+def test_content_length_over_the_limit_is_413_before_any_byte_is_read(
+    limited: TestClient,
+) -> None:
+    response = limited.post("/residents", json={"name": "n" * 2000, "birth_date": "1990-03-07"})
+    body = assert_problem(response, 413, "content-too-large")
+    assert "1000 bytes" in body["detail"]
+    assert body["instance"] == "/residents"
+    assert response.headers["x-request-id"]
+    assert response.headers["connection"] == "close"
+
+    streamed = limited.post("/stream", content=b"x" * 1001)
+    assert_problem(streamed, 413, "content-too-large")
+    assert chunks_read.get("/stream", []) == []
+
+
+async def test_chunked_body_over_the_limit_is_413_while_it_streams(limited_app: FastAPI) -> None:
+    # 100 chunks of 100 bytes: the 11th passes 1,000 bytes, and no further chunk is pulled.
+    assert await post_chunks(limited_app, "/stream", count=100, size=100) == (413, 11)
+    assert sum(chunks_read["/stream"]) == 1000
+    assert await post_chunks(limited_app, "/residents", count=100, size=100) == (413, 11)
+    assert await post_chunks(limited_app, "/stream", count=10, size=100) == (200, 10)
+
+
+async def test_bulk_routes_take_the_bulk_limit(limited: TestClient, limited_app: FastAPI) -> None:
+    assert limited.post("/bulk", content=b"x" * 9000).json() == {"bytes": 9000}
+    assert await post_chunks(limited_app, "/bulk", count=20, size=500) == (200, 20)
+
+    over = limited.post("/bulk", content=b"x" * 10_001)
+    assert "10000 bytes" in assert_problem(over, 413, "content-too-large")["detail"]
+    assert await post_chunks(limited_app, "/bulk", count=100, size=1000) == (413, 11)
+
+
+def test_openapi_declares_413_where_a_body_is_taken() -> None:
+    paths = make_app().openapi()["paths"]
+    too_large = paths["/residents"]["post"]["responses"]["413"]
+    assert "HTTP_MAX_BODY_BYTES" in too_large["description"]
+    assert too_large["content"][PROBLEM_MEDIA_TYPE]["schema"] == {
+        "$ref": "#/components/schemas/ProblemDetails"
+    }
+    bulk_too_large = paths["/bulk"]["post"]["responses"]["413"]
+    assert "HTTP_MAX_BULK_BODY_BYTES" in bulk_too_large["description"]
+    assert "413" not in paths["/residents"]["get"]["responses"]
+
+
+# --------------------------------------------------------------------------- caching
+
+
+def test_responses_are_not_stored_unless_a_route_says_so(client: TestClient) -> None:
+    assert client.get("/residents/r-1").headers["cache-control"] == "no-store"
+    assert client.post("/rules").headers["cache-control"] == "no-store"
+    assert client.get("/missing/r-1").headers["cache-control"] == "no-store"
+    assert client.get("/no/such/path").headers["cache-control"] == "no-store"
+    assert client.get("/cacheable").headers["cache-control"] == "public, max-age=60"
 
 
 # --------------------------------------------------------------------------- ids

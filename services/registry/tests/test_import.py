@@ -4,6 +4,7 @@ rows, and a re-run that changes nothing and emits nothing."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
@@ -12,11 +13,12 @@ from sqlalchemy import func, select
 
 from registry.adapters.people import HouseholdRow, ResidentRow
 from registry.adapters.places import FacilityRow
+from registry.app import create_app
 from registry.domain.national_id import check_character
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.tables import OutboxRecord
-from shared.testing.service import bearer
+from shared.testing.service import bearer, running_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
@@ -218,3 +220,37 @@ async def test_rows_outside_the_tokens_area_are_rejected(
     report = response.json()
     assert (report["accepted"], report["rejected"]) == (1, 1)
     assert report["rejected_rows"][0]["line"] == 2
+
+
+async def test_imports_take_the_bulk_body_limit_and_other_writes_the_small_one(
+    settings: Settings,
+) -> None:
+    limited = settings.model_copy(
+        update={"http_max_body_bytes": 2_000, "http_max_bulk_body_bytes": 20_000}
+    )
+    writer = bearer(limited, "registry:read", "registry:write")
+    households = [{**HOUSEHOLDS[0], "ref": f"H-{n}", "address": f"{n} Xijie"} for n in range(300)]
+    fits = ndjson(*AREAS, *households[:60]).encode()
+    assert 2_000 < len(fits) < 20_000
+
+    async def in_chunks(data: bytes, size: int = 1_000) -> AsyncIterator[bytes]:
+        for start in range(0, len(data), size):
+            yield data[start : start + size]
+
+    async with running_service(create_app, limited) as client:
+        imported = await client.post("/imports", content=fits, headers=writer)
+        assert imported.status_code == 200, imported.text
+        assert imported.json()["accepted"] == len(AREAS) + 60
+
+        too_big = ndjson(*households).encode()
+        assert len(too_big) > 20_000
+        for content in (too_big, in_chunks(too_big)):  # Content-Length, then chunked
+            refused = await client.post("/imports", content=content, headers=writer)
+            assert refused.status_code == 413, refused.text
+            assert refused.json()["type"] == "urn:shequ:problem:content-too-large"
+            assert "20000 bytes" in refused.json()["detail"]
+
+        household = {**HOUSEHOLDS[0], "address": "x" * 2_000}
+        del household["type"], household["ref"]
+        too_big_for_a_write = await client.post("/households", json=household, headers=writer)
+        assert too_big_for_a_write.status_code == 413

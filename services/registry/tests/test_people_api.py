@@ -570,3 +570,28 @@ async def test_resident_events_reach_the_broker(
             break
     assert [event["data"]["resident_id"] for event in mine] == [person]
     assert body["national_id"] not in json.dumps(mine)
+
+
+async def test_answers_about_people_are_never_stored_by_caches(
+    client: httpx.AsyncClient, settings: Settings, writer: dict[str, str], tree: None
+) -> None:
+    """Names, id numbers and addresses must not linger in a browser or proxy cache."""
+    household_id = await household(client, writer)
+    body = resident_body(household_id, date(1949, 12, 31), 2)
+    created = await client.post("/residents", json=body, headers=writer)
+    resident_id = created.json()["id"]
+    pii_reader = bearer(settings, "registry:read", "pii:read")
+    lookup = {"national_id": body["national_id"]}
+    answers = [
+        created,
+        await client.get("/households", headers=writer),
+        await client.get(f"/households/{household_id}", headers=writer),
+        await client.get("/residents", headers=pii_reader),
+        await client.get(f"/residents/{resident_id}", headers=pii_reader),
+        await client.get("/residents/lookup", params=lookup, headers=pii_reader),
+        await client.post("/residents/lookup", json=lookup, headers=pii_reader),
+        await client.get("/residents/no-such-resident", headers=writer),
+    ]
+    assert [answer.status_code for answer in answers] == [201, 200, 200, 200, 200, 200, 200, 404]
+    for answer in answers:
+        assert answer.headers["cache-control"] == "no-store", answer.request.url

@@ -79,3 +79,9 @@ class Conflict(Problem):
     """The request conflicts with the current state (409)."""
 
     status, title, code = 409, "Conflict", "conflict"
+
+
+class ContentTooLarge(Problem):
+    """The request body is larger than the route accepts (413)."""
+
+    status, title, code = 413, "Content too large", "content-too-large"

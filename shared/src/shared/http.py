@@ -6,11 +6,16 @@
 - ``GET /readyz``: runs the async checks in ``app.state.readiness_checks`` (name → ``async def
   () -> None`` raising when not ready; the composition root fills it in its lifespan, usually
   ``"database"`` and ``"broker"``) concurrently, each limited to :data:`READINESS_TIMEOUT_S`;
-  ``200`` when all pass, else ``503`` naming the failing check;
+  ``200`` when all pass, else ``503`` saying which dependency is ``down`` (or ``timeout``);
+  the exception itself is logged, never answered;
 - ``GET /metrics``: Prometheus text exposition of the default registry;
 - :class:`RequestContextMiddleware`: request and correlation ids (bound in
   :mod:`shared.context`, echoed as response headers), request metrics and one log line per
   request;
+- :class:`SecureDefaultsMiddleware`: request bodies over ``http_max_body_bytes`` (routes
+  declared with ``openapi_extra=BULK_BODY``: ``http_max_bulk_body_bytes``) are answered 413
+  without being read in full, and every response that sets no ``Cache-Control`` of its own
+  gets ``Cache-Control: no-store``, so no cache keeps personal data;
 - RFC 9457 ``application/problem+json`` responses for :class:`shared.errors.Problem`, request
   validation errors (422, each offending field named, the submitted value never echoed),
   HTTP errors such as 404/405, and unexpected exceptions (500, no internals);
@@ -52,6 +57,7 @@ from shared.context import bound
 from shared.errors import (
     PROBLEM_TYPE_BASE,
     Conflict,
+    ContentTooLarge,
     FieldError,
     Forbidden,
     InvalidInput,
@@ -64,6 +70,7 @@ from shared.observability import configure_logging
 from shared.settings import ServiceSettings
 
 __all__ = [
+    "BULK_BODY",
     "CORRELATION_ID_HEADER",
     "PROBLEM_MEDIA_TYPE",
     "READINESS_TIMEOUT_S",
@@ -74,6 +81,7 @@ __all__ = [
     "ProblemResponse",
     "ReadinessCheck",
     "RequestContextMiddleware",
+    "SecureDefaultsMiddleware",
     "create_app",
     "problem_response",
 ]
@@ -87,6 +95,12 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 READINESS_TIMEOUT_S = 3.0
 #: ``route`` label of requests no route matched (the raw path is never a label).
 UNMATCHED_ROUTE = "unmatched"
+#: OpenAPI extension marking a bulk route, see :data:`BULK_BODY`.
+BULK_BODY_EXTENSION = "x-shequ-bulk-body"
+BULK_BODY: dict[str, Any] = {BULK_BODY_EXTENSION: True}
+"""``openapi_extra`` of a route that streams bulk uploads: its body may be up to
+``http_max_bulk_body_bytes`` instead of ``http_max_body_bytes``
+(``@router.post("/imports", openapi_extra=BULK_BODY)``)."""
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 """A readiness check: returns when the dependency is usable, raises otherwise."""
@@ -96,7 +110,8 @@ _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 _OPS_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 _PROBLEM_CLASSES: dict[int, type[Problem]] = {
-    cls.status: cls for cls in (InvalidInput, Unauthorized, Forbidden, NotFound, Conflict)
+    cls.status: cls
+    for cls in (InvalidInput, Unauthorized, Forbidden, NotFound, Conflict, ContentTooLarge)
 }
 _INTERNAL_ERROR = Problem(
     "An unexpected error occurred. Quote the X-Request-ID response header when reporting it."
@@ -384,6 +399,83 @@ class RequestContextMiddleware:
         )
 
 
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` once a body is known to exceed its route's limit; an HTTP
+    exception, so FastAPI's body parsing passes it on and it is rendered as a 413 problem."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            413,
+            f"The request body is larger than this route accepts ({limit} bytes).",
+            headers={"Connection": "close"},
+        )
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class SecureDefaultsMiddleware:
+    """Pure ASGI middleware: request body limits and ``Cache-Control: no-store``.
+
+    - A request body may be at most ``max_body_bytes``, or ``max_bulk_body_bytes`` on a route
+      declared with ``openapi_extra=BULK_BODY``. The limit holds where the route reads the body:
+      a ``Content-Length`` over it is refused before a byte is read, a chunked body once the
+      bytes received pass it; the route's read raises and the client gets 413 problem+json.
+      A route that never reads the body is not affected.
+    - A response that sets no ``Cache-Control`` gets ``no-store``: responses may carry personal
+      data, and neither browsers nor proxies may keep it. A route opts out by setting its own.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_bulk_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_bulk_body_bytes = max_bulk_body_bytes
+
+    def limit_for(self, scope: Scope) -> int:
+        """The body limit of the route matched for ``scope``."""
+        extra = getattr(scope.get("route"), "openapi_extra", None)
+        if isinstance(extra, Mapping) and extra.get(BULK_BODY_EXTENSION):
+            return self.max_bulk_body_bytes
+        return self.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit: int | None = None
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal limit, received
+            if limit is None:  # the first read: routing has happened, the route is known
+                limit = self.limit_for(scope)
+                declared = _content_length(scope)
+                if declared is not None and declared > limit:
+                    raise _BodyTooLarge(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(limit)
+            return message
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, limited_receive, send_no_store)
+
+
 # --------------------------------------------------------------------------- operations
 
 
@@ -394,16 +486,18 @@ def _short_reason(exc: BaseException) -> str:
 
 
 async def _run_check(name: str, check: ReadinessCheck) -> str:
+    """``ok``, ``timeout`` or ``down``; why a check failed goes to the log, not the answer
+    (exception texts name hosts, users and versions)."""
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_S):
             await check()
     except TimeoutError:
-        outcome = f"error: timed out after {READINESS_TIMEOUT_S:g}s"
+        outcome, reason = "timeout", f"timed out after {READINESS_TIMEOUT_S:g}s"
     except Exception as exc:
-        outcome = f"error: {_short_reason(exc)}"
+        outcome, reason = "down", _short_reason(exc)
     else:
         return "ok"
-    logger.warning("readiness check %s failed: %s", name, outcome, extra={"check": name})
+    logger.warning("readiness check %s failed: %s", name, reason, extra={"check": name})
     return outcome
 
 
@@ -445,14 +539,32 @@ _SCHEMA_REF = "#/components/schemas/"
 _DEFAULT_422_REF = {"$ref": _SCHEMA_REF + "HTTPValidationError"}
 
 
+_TOO_LARGE_DESCRIPTION = (
+    "Request body too large: over `HTTP_MAX_BODY_BYTES` (default 1 MiB); problem details."
+)
+_BULK_TOO_LARGE_DESCRIPTION = (
+    "Request body too large: over `HTTP_MAX_BULK_BODY_BYTES` (default 256 MiB); problem details."
+)
+
+
 def _document_problem_responses(schema: dict[str, Any]) -> None:
-    """Replace FastAPI's default 422 response schema with the problem+json one we send."""
+    """Replace FastAPI's default 422 response schema with the problem+json one we send, and
+    declare the 413 of every operation that takes a body."""
     replaced = False
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict):
                 continue
             responses = operation.get("responses", {})
+            bulk = bool(operation.get(BULK_BODY_EXTENSION))
+            if bulk or "requestBody" in operation:
+                description = _BULK_TOO_LARGE_DESCRIPTION if bulk else _TOO_LARGE_DESCRIPTION
+                problem_content = {"schema": {"$ref": _SCHEMA_REF + "ProblemDetails"}}
+                responses.setdefault(
+                    "413",
+                    {"description": description, "content": {PROBLEM_MEDIA_TYPE: problem_content}},
+                )
+                replaced = True
             content = responses.get("422", {}).get("content", {})
             if content.get("application/json", {}).get("schema") != _DEFAULT_422_REF:
                 continue
@@ -501,12 +613,18 @@ def create_app(
     """Build a service's FastAPI app with health, readiness, metrics, ids and problem+json.
 
     ``app.state.settings`` is ``settings``; ``app.state.readiness_checks`` starts empty (ready)
-    for the ``lifespan`` to fill or replace.
+    for the ``lifespan`` to fill or replace. :class:`RequestContextMiddleware` wraps
+    :class:`SecureDefaultsMiddleware`, so a 413 carries the request ids too.
     """
     configure_logging(settings)
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
     app.state.settings = settings
     app.state.readiness_checks = {}
+    app.add_middleware(
+        SecureDefaultsMiddleware,
+        max_body_bytes=settings.http_max_body_bytes,
+        max_bulk_body_bytes=settings.http_max_bulk_body_bytes,
+    )
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.add_exception_handler(Problem, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)

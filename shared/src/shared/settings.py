@@ -29,6 +29,18 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     http_port: int = Field(default=8000, description="Port the HTTP server binds.")
+    http_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest request body accepted (bytes); a larger one is answered 413 "
+        "(problem+json) before it is read in full.",
+    )
+    http_max_bulk_body_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        gt=0,
+        description="Largest request body of bulk routes, those declared with "
+        "`shared.http.BULK_BODY` (the registry's `POST /imports`), which stream it.",
+    )
     database_url: str = Field(
         default="",
         description="SQLAlchemy async URL. Default `sqlite+aiosqlite:///var/<service>.db`; "

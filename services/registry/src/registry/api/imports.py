@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from registry import importer
 from registry.pii import PiiDep
 from shared.auth import Principal, require_scopes
+from shared.http import BULK_BODY
 from shared.runtime import SessionDep
 
 router = APIRouter(tags=["imports"])
@@ -49,7 +50,7 @@ async def _lines(request: Request) -> AsyncIterator[str]:
         yield buffer
 
 
-@router.post("/imports", response_model=ImportReportOut)
+@router.post("/imports", response_model=ImportReportOut, openapi_extra=BULK_BODY)
 async def run_import(
     request: Request,
     session: SessionDep,
@@ -64,6 +65,8 @@ async def run_import(
     """Import areas, households, residents or facilities; re-running a file changes nothing.
 
     Rows outside the token's area are rejected. Each batch of rows commits with its events.
+    The body may be up to `HTTP_MAX_BULK_BODY_BYTES` (default 256 MiB); past it the import
+    stops with 413, keeping the batches already committed (running the file again is safe).
     """
     report = await importer.import_rows(
         session,
