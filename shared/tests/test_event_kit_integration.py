@@ -24,11 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.consumer import EventConsumer, dlq_topic
 from shared.db import create_engine, session_factory, transaction
-from shared.kafka import read_topic
 from shared.relay import OutboxRelay
 from shared.testing import tally
 from shared.testing.broker import TansuBroker
 from shared.testing.netfault import TcpProxy
+from shared.testing.topics import wait_for_records
 
 pytestmark = pytest.mark.integration
 TOPIC = "tally.counter.events"
@@ -55,9 +55,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 60
         await asyncio.sleep(0.2)
 
 
-async def record_count(bootstrap: str, topic: str) -> int:
+async def record_count(bootstrap: str, topic: str, expected: int) -> int:
+    """How many records ``topic`` holds, read once at least ``expected`` have arrived."""
     settings = tally.settings_for("sqlite+aiosqlite://", bootstrap)
-    return len(await read_topic(settings, topic))
+    return len(await wait_for_records(settings, topic, expected))
 
 
 def assert_in_order_per_key(effects: list[tuple[str, str, int]]) -> None:
@@ -92,7 +93,7 @@ async def test_relay_killed_after_send_before_mark_applies_each_event_once(
     )
     assert victim.returncode == -9, victim.stderr.decode()[-2000:]
     assert await tally.unpublished(engine) == 20, "the victim died before marking anything"
-    assert await record_count(bootstrap, TOPIC) == 20, "but the broker has the whole batch"
+    assert await record_count(bootstrap, TOPIC, 20) == 20, "but the broker has the whole batch"
 
     settings = tally.settings_for(fresh_postgres_url, bootstrap)
     sessions = session_factory(engine)
@@ -101,7 +102,7 @@ async def test_relay_killed_after_send_before_mark_applies_each_event_once(
         lambda: _published(relay, engine)
     )  # waits for the dead relay's lease to expire
     assert await tally.unpublished(engine) == 0
-    assert await record_count(bootstrap, TOPIC) == 40, "every event is in the topic twice"
+    assert await record_count(bootstrap, TOPIC, 40) == 40, "every event is in the topic twice"
 
     consumer = EventConsumer(
         settings=settings, sessions=sessions, subscription=tally.SUBSCRIPTION, contracts=tally.TALLY
@@ -182,9 +183,10 @@ async def test_broker_outage_loses_nothing_and_keeps_order_per_aggregate(
     assert await tally.unpublished(engine) == 0
 
 
-async def read_dlq(bootstrap: str, group: str) -> list[dict[str, str]]:
+async def read_dlq(bootstrap: str, group: str, expected: int) -> list[dict[str, str]]:
+    """The headers of the group's dead letters, read once at least ``expected`` have arrived."""
     settings = tally.settings_for("sqlite+aiosqlite://", bootstrap)
-    records = await read_topic(settings, dlq_topic(group))
+    records = await wait_for_records(settings, dlq_topic(group), expected)
     return [{k: v.decode() for k, v in r.headers} for r in records]
 
 
@@ -230,7 +232,7 @@ async def test_poison_event_is_dead_lettered_and_requeued(
             return [s for _, k, s in await tally.effects(engine) if k == key] == [0, 2, 3]
 
         await eventually(behind_processed)
-        letters = await read_dlq(kafka_bootstrap, group)
+        letters = await read_dlq(kafka_bootstrap, group, 2)
         assert len(letters) == 2
         by_reason = {letter["dlq_reason"]: letter for letter in letters}
         poison, garbage = by_reason["handler"], by_reason["validation"]

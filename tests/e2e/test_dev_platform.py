@@ -23,6 +23,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from confluent_kafka import Consumer, KafkaError
 
+from registry.demo import DEMO_AREAS
 from shared.cli.dev import SERVICE_NAMES, find_repo_root, port_in_use, service_ports
 from shared.testing.broker import free_port
 
@@ -124,22 +125,27 @@ def test_a_confluent_kafka_subscriber_reads_registry_events_as_cloudevents(
     )
     consumer.subscribe([AREA_TOPIC])
     events: list[CloudEvent] = []
+    demo_areas = {area[0] for area in DEMO_AREAS}
+    areas_seen: set[str] = set()
     deadline = time.monotonic() + 60  # a first group join against Tansu can take ~20 s
-    quiet_since: float | None = None
     try:
-        while time.monotonic() < deadline:
+        while not demo_areas <= areas_seen:  # until every demo area's event has been read
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"after 60 s, {len(events)} event(s) on {AREA_TOPIC} and none for the demo "
+                    f"areas {sorted(demo_areas - areas_seen)} (does the registry load demo data?)"
+                )
             message = consumer.poll(1.0)
             if message is None:
-                # once events arrived, a few quiet seconds mean we have read what is there
-                if events and quiet_since is not None and time.monotonic() - quiet_since > 3:
-                    break
                 continue
             error = message.error()
             if error is not None:
                 if error.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
                     continue
                 pytest.fail(f"consumer error: {error}")
-            quiet_since = time.monotonic()
+            key = message.key()
+            assert key is not None
+            areas_seen.add(key.decode())
             value = message.value()
             assert value is not None
             headers = {key: raw for key, raw in message.headers() or [] if raw is not None}
@@ -156,7 +162,6 @@ def test_a_confluent_kafka_subscriber_reads_registry_events_as_cloudevents(
             events.append(event)
     finally:
         consumer.close()
-    assert events, f"no event on {AREA_TOPIC} within 60 s (does the registry load demo data?)"
     assert len({event.get_id() for event in events}) == len(events)
 
 

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from aiokafka import ConsumerRecord
 
 from metrics.app import create_app as create_metrics
 from metrics.settings import Settings as MetricsSettings
@@ -19,8 +20,8 @@ from metrics.testing import eventually
 from registry.app import create_app as create_registry
 from registry.settings import Settings as RegistrySettings
 from shared.contracts.metrics import TargetStatusChanged
-from shared.kafka import read_topic
 from shared.testing.service import bearer, running_service
+from shared.testing.topics import wait_for_records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.publishes]
 
@@ -150,24 +151,22 @@ async def test_facilities_in_registry_lift_a_district_above_its_target(
         assert row["progress"] == 1.0
 
         # the status change is published, caused by the fourth facility's registration
-        async def achieved_event() -> list[dict[str, Any]]:
-            records = await read_topic(metrics_settings, "metrics.target.events", idle_ms=500)
-            found = []
-            for record in records:
-                event = json.loads(record.value)
-                if not event["type"].endswith("target.status_changed.v1"):
-                    continue
-                payload = TargetStatusChanged.model_validate(event["data"])
-                if (payload.target_id, payload.area_id, payload.status) == (
-                    target_id,
-                    district,
-                    "achieved",
-                ):
-                    assert record.key == target_id.encode()
-                    found.append(event)
-            return found
+        def achieved(record: ConsumerRecord[bytes, bytes]) -> bool:
+            event = json.loads(record.value)
+            if not event["type"].endswith("target.status_changed.v1"):
+                return False
+            payload = TargetStatusChanged.model_validate(event["data"])
+            return (payload.target_id, payload.area_id, payload.status) == (
+                target_id,
+                district,
+                "achieved",
+            )
 
-        (event,) = await eventually(achieved_event, timeout_s=30)
+        (record,) = await wait_for_records(
+            metrics_settings, "metrics.target.events", 1, where=achieved, timeout_s=30
+        )
+        assert record.key == target_id.encode()
+        event = json.loads(record.value)
         assert event["data"]["value"] == 80.0
         assert event["data"]["previous_status"] in {"at_risk", "on_track"}
         assert event["correlationid"] == f"{tag}-facility-3"

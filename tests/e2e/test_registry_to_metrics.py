@@ -12,8 +12,8 @@ from metrics.app import create_app as create_metrics
 from metrics.settings import Settings as MetricsSettings
 from registry.app import create_app as create_registry
 from registry.settings import Settings as RegistrySettings
-from shared.kafka import read_topic
 from shared.testing.service import bearer, running_service
+from shared.testing.topics import wait_for_records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.publishes]
 
@@ -62,8 +62,13 @@ async def test_areas_registered_in_registry_are_counted_by_metrics(
             await asyncio.sleep(0.2)
         assert counts == expected
 
-        records = await read_topic(registry_settings, "registry.area.events")
-        ours = [json.loads(r.value) for r in records if r.key.decode().startswith(prefix)]
+        records = await wait_for_records(
+            registry_settings,
+            "registry.area.events",
+            len(bodies),
+            where=lambda r: r.key.decode().startswith(prefix),
+        )
+        ours = [json.loads(r.value) for r in records]
         assert len(ours) == len(bodies)
         assert {e["correlationid"] for e in ours} == {"e2e-areas"}
 

@@ -9,16 +9,18 @@ import csv
 import io
 import json
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+from aiokafka import ConsumerRecord
 
 from metrics.app import create_app
 from metrics.settings import Settings
 from metrics.testing import City, envelope, eventually, facility, office_rooms, publish
 from shared.contracts.metrics import TargetCreated, TargetStatusChanged
-from shared.kafka import read_topic
 from shared.testing.service import bearer, running_service
+from shared.testing.topics import wait_for_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
@@ -143,32 +145,34 @@ async def test_events_to_api_status_event_gauges_and_exports(
         assert target["evaluation"]["area_id"] == city.city
 
         # the status change is published on the metrics topic, keyed by the target
-        async def published() -> list[TargetStatusChanged]:
-            records = await read_topic(settings, "metrics.target.events", idle_ms=500)
-            found = []
-            for record in records:
+        def of_target(kind: str) -> Callable[[ConsumerRecord[bytes, bytes]], bool]:
+            def matches(record: ConsumerRecord[bytes, bytes]) -> bool:
                 event = json.loads(record.value)
-                if event["type"].endswith("status_changed.v1"):
-                    payload = TargetStatusChanged.model_validate(event["data"])
-                    if payload.target_id == body["id"] and payload.area_id == district:
-                        assert record.key == body["id"].encode()
-                        found.append(payload)
-            return found
+                return bool(
+                    event["type"].endswith(f".{kind}.v1")
+                    and event["data"]["target_id"] == body["id"]
+                    and event["data"].get("area_id", district) == district
+                )
 
-        changes = await eventually(published)
+            return matches
+
+        status_records = await wait_for_records(
+            settings, "metrics.target.events", 1, where=of_target("status_changed")
+        )
+        assert {record.key for record in status_records} == {body["id"].encode()}
+        changes = [
+            TargetStatusChanged.model_validate(json.loads(record.value)["data"])
+            for record in status_records
+        ]
         assert [(c.previous_status, c.status) for c in changes] == [("at_risk", "achieved")]
         assert changes[0].value == 80.0
         assert changes[0].path == [city.city, district]
-        created_events = [
-            json.loads(r.value)
-            for r in await read_topic(settings, "metrics.target.events", idle_ms=300)
-            if r.key == body["id"].encode()
-        ]
-        assert any(
-            TargetCreated.model_validate(e["data"]).target_value == 80
-            for e in created_events
-            if e["type"].endswith("created.v1")
+        (created_record,) = await wait_for_records(
+            settings, "metrics.target.events", 1, where=of_target("created")
         )
+        assert created_record.key == body["id"].encode()
+        created_event = TargetCreated.model_validate(json.loads(created_record.value)["data"])
+        assert created_event.target_value == 80
 
         # the gauge per target and district agrees with the API
         async def gauge_agrees() -> bool:

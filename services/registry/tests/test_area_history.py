@@ -17,9 +17,9 @@ from registry import people_service
 from registry.adapters.areas import AreaRow
 from registry.settings import Settings
 from shared.db import create_engine, session_factory, transaction
-from shared.kafka import read_topic
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer
+from shared.testing.topics import wait_for_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
@@ -140,9 +140,10 @@ async def published(settings: Settings, prefix: str, expected: int) -> list[dict
                 break
             await asyncio.sleep(0.1)
     await engine.dispose()
-    records = await read_topic(settings, AREA_TOPIC, idle_ms=500)
-    events = [json.loads(record.value) for record in records]
-    mine = [e for e in events if str(e["partitionkey"]).startswith(prefix)]
+    records = await wait_for_records(
+        settings, AREA_TOPIC, expected, where=lambda r: r.key.decode().startswith(prefix)
+    )
+    mine = [json.loads(record.value) for record in records]
     assert len(mine) == expected, [e["type"] for e in mine]
     return mine
 

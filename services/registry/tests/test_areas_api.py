@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from registry.adapters.areas import AreaRow
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
-from shared.kafka import read_topic
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer
+from shared.testing.topics import wait_for_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
@@ -127,15 +127,10 @@ async def test_each_registered_area_is_published_as_a_cloudevent(
     await client.post("/areas", json=area(marker, "city", None), headers=writer)
     await client.post("/areas", json=area(f"{marker}d", "district", marker), headers=writer)
 
-    async def published() -> list[dict[str, object]]:
-        records = await read_topic(settings, "registry.area.events")
-        events = [json.loads(r.value) for r in records]
-        return [e for e in events if str(e["partitionkey"]).startswith(marker)]
-
-    for _ in range(50):
-        events = await published()
-        if len(events) == 2:
-            break
+    records = await wait_for_records(
+        settings, "registry.area.events", 2, where=lambda r: r.key.decode().startswith(marker)
+    )
+    events = [json.loads(r.value) for r in records]
     by_subject = {e["subject"]: e for e in events}  # two aggregates: no order between them
     assert set(by_subject) == {f"area/{marker}", f"area/{marker}d"}
     district = by_subject[f"area/{marker}d"]

@@ -3,7 +3,6 @@ statistics, hours logging, validation, idempotency, confinement."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date, timedelta
 from typing import Any
@@ -20,9 +19,9 @@ from registry.adapters.community import (
 )
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
-from shared.kafka import read_topic
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer
+from shared.testing.topics import wait_for_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
@@ -73,14 +72,10 @@ async def counts(settings: Settings) -> tuple[int, ...]:
 
 async def events_of(settings: Settings, topic: str, key: str, expected: int) -> list[Any]:
     """The events of aggregate ``key`` in ``topic``, once ``expected`` of them have arrived."""
-    events: list[Any] = []
-    for _ in range(40):
-        records = await read_topic(settings, topic, idle_ms=300)
-        events = [json.loads(r.value) for r in records if r.key == key.encode()]
-        if len(events) >= expected:
-            break
-        await asyncio.sleep(0.25)
-    return events
+    records = await wait_for_records(
+        settings, topic, expected, where=lambda r: r.key == key.encode()
+    )
+    return [json.loads(r.value) for r in records]
 
 
 async def test_workers_are_appointed_leave_and_are_counted(

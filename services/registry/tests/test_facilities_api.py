@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date, timedelta
 from typing import Any
@@ -16,9 +15,9 @@ from registry.adapters.areas import AreaRow
 from registry.adapters.facilities import FacilityRoomRow, FacilityRow
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
-from shared.kafka import read_topic
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer
+from shared.testing.topics import wait_for_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
@@ -93,14 +92,10 @@ async def retire(settings: Settings, area_id: str, last_day: date) -> None:
 
 async def events_of(settings: Settings, topic: str, key: str, expected: int) -> list[Any]:
     """The events of aggregate ``key`` in ``topic``, once ``expected`` of them have arrived."""
-    events: list[Any] = []
-    for _ in range(40):
-        records = await read_topic(settings, topic, idle_ms=300)
-        events = [json.loads(r.value) for r in records if r.key == key.encode()]
-        if len(events) >= expected:
-            break
-        await asyncio.sleep(0.25)
-    return events
+    records = await wait_for_records(
+        settings, topic, expected, where=lambda r: r.key == key.encode()
+    )
+    return [json.loads(r.value) for r in records]
 
 
 async def test_the_300_m2_query_flips_as_rooms_are_added_and_a_facility_closes_with_events(

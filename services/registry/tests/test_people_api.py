@@ -15,9 +15,9 @@ from registry.adapters.people import HouseholdRow, ResidentRow
 from registry.domain.national_id import check_character
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
-from shared.kafka import read_topic
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer
+from shared.testing.topics import wait_for_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
@@ -563,11 +563,10 @@ async def test_resident_events_reach_the_broker(
     home = await household(client, writer)
     body = resident_body(home, date(1975, 10, 10), 13)
     person = await resident(client, writer, body)
-    for _ in range(30):
-        records = await read_topic(settings, "registry.resident.events", idle_ms=500)
-        mine = [json.loads(r.value) for r in records if r.key == person.encode()]
-        if mine:
-            break
+    records = await wait_for_records(
+        settings, "registry.resident.events", 1, where=lambda r: r.key == person.encode()
+    )
+    mine = [json.loads(r.value) for r in records]
     assert [event["data"]["resident_id"] for event in mine] == [person]
     assert body["national_id"] not in json.dumps(mine)
 
