@@ -99,14 +99,14 @@ def test_invalid_numbers_say_what_is_wrong(number: str, code: str, message: str)
     with pytest.raises(InvalidNationalId) as raised:
         parse_national_id(number, today=TODAY)
     [error] = raised.value.errors
-    assert (error.field, error.code, error.message) == ("body.national_id", code, message)
+    assert (error.field, error.code, error.message) == ("national_id", code, message)
     assert raised.value.status == 422
 
 
 def test_the_field_can_be_named() -> None:
     with pytest.raises(InvalidNationalId) as raised:
-        parse_national_id("123", today=TODAY, field="query.national_id")
-    assert raised.value.errors[0].field == "query.national_id"
+        parse_national_id("123", today=TODAY, field="holder.national_id")
+    assert raised.value.errors[0].field == "holder.national_id"
 
 
 def test_born_today_is_valid() -> None:

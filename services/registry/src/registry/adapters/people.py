@@ -1,24 +1,60 @@
-"""Tables of households and residents, and the mapping from a stored resident to the
-statistical state its events carry.
+"""Tables of households and residents; loading and saving the :class:`Household` and
+:class:`Resident` entities; and the integration events of their domain events
+(:data:`TRANSLATIONS`, wired into the service's translator by :mod:`registry.adapters.events`).
 
 A resident's community id and path are copied from its household (and kept in step by every
 move), so area-subtree filters are one prefix match on an indexed column. Special-group flags
 are a bit mask (:data:`registry.domain.people.FLAG_BITS`), so "has these flags" is one
 ``mask & wanted = wanted`` test. The national id number is only stored encrypted, with a
-keyed hash for look-up; the name and the address are stored and never published.
+keyed hash for look-up; the name and the address are stored and never published: the events
+carry the fields of ``shared.contracts.registry.ResidentState``, ids and derived facts only.
+
+The columns of an entity are those of its dataclass (:func:`resident_of`,
+:func:`resident_columns`): the entity is the one list of a resident's fields.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 
-from registry.adapters.tables import Base
-from registry.domain.people import age_band, flags_of
+from registry.adapters.base import Base
+from registry.adapters.paths import path_ids, path_text
+from registry.domain import people as domain
+from registry.domain.people import (
+    Household,
+    HouseholdRef,
+    Resident,
+    SealedNationalId,
+    age_band,
+    flags_mask,
+    flags_of,
+)
+from shared.contracts import registry as contracts
+from shared.db import bulk_insert
+from shared.errors import Conflict
+from shared.unit_of_work import IntegrationEvent, Translations
+
+CHUNK = 1000
+"""Ids per ``IN (…)`` query (bounded bind parameters)."""
 
 # PostgreSQL only uses a b-tree for ``LIKE 'prefix%'`` under the C collation or with the
 # pattern operator class; SQLite ignores the option.
@@ -52,11 +88,6 @@ class HouseholdRow(Base):
         "version_id_col": version,
         "version_id_generator": False,
     }
-
-    @property
-    def path_ids(self) -> list[str]:
-        """Ids from the city down to the household's community."""
-        return _ids(self.community_path)
 
 
 class ResidentRow(Base):
@@ -99,73 +130,327 @@ class ResidentRow(Base):
         "version_id_generator": False,
     }
 
-    @property
-    def path_ids(self) -> list[str]:
-        """Ids from the city down to the resident's community."""
-        return _ids(self.community_path)
+
+# -- entities and rows ----------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class NewResidentValues:
-    """The column values of a resident about to be inserted in bulk (a plain object: building
-    thousands of ORM instances costs more than inserting them)."""
-
-    id: str
-    national_id_encrypted: str
-    national_id_hash: str
-    name: str
-    sex: str
-    birth_date: date
-    household_id: str
-    community_id: str
-    community_path: str
-    registration: str
-    permit_expires_on: date | None
-    permit_warned_for: date | None
-    employment_status: str
-    disabled: bool
-    flags_mask: int
-    status: str
-    ended_on: date | None
-    registered_on: date
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def path_ids(self) -> list[str]:
-        """Ids from the city down to the resident's community."""
-        return _ids(self.community_path)
-
-    def columns(self) -> dict[str, Any]:
-        """The values by column name, for an INSERT."""
-        return {name: getattr(self, name) for name in self.__slots__}
+def _copied(entity: type, row: type[Base]) -> tuple[str, ...]:
+    """The fields of ``entity`` stored as they are, in a column of the same name."""
+    columns = row.__table__.columns
+    return tuple(item.name for item in fields(entity) if item.name in columns)
 
 
-def resident_state(row: ResidentRow | NewResidentValues, *, on: date) -> dict[str, Any]:
-    """The fields of :class:`shared.contracts.registry.ResidentState` for ``row``, with the
-    age band on ``on``: ids and derived facts only, never the number, name or address."""
-    return {
-        "resident_id": row.id,
-        "household_id": row.household_id,
-        "community_id": row.community_id,
-        "path": row.path_ids,
-        "sex": row.sex,
-        "birth_year": row.birth_date.year,
-        "age_band": age_band(row.birth_date, on),
-        "registration": row.registration,
-        "permit_expires_on": row.permit_expires_on,
-        "employment_status": row.employment_status,
-        "disabled": row.disabled,
-        "flags": flags_of(row.flags_mask),
-        "version": row.version,
-    }
+_HOUSEHOLD_COLUMNS = _copied(Household, HouseholdRow)
+_RESIDENT_COLUMNS = _copied(Resident, ResidentRow)
 
 
-def area_path(path_ids: list[str]) -> str:
-    """The stored form of a path: ``/city/district/street/community/``."""
-    return "/" + "/".join(path_ids) + "/"
+def household_of(row: HouseholdRow) -> Household:
+    """The entity of a stored household."""
+    return Household(
+        **{name: getattr(row, name) for name in _HOUSEHOLD_COLUMNS},
+        path=path_ids(row.community_path),
+    )
 
 
-def _ids(path: str) -> list[str]:
-    return [part for part in path.split("/") if part]
+def household_columns(household: Household) -> dict[str, Any]:
+    """The column values of a household (but its timestamps)."""
+    values = {name: getattr(household, name) for name in _HOUSEHOLD_COLUMNS}
+    values["community_path"] = path_text(household.path)
+    return values
+
+
+def resident_of(row: ResidentRow) -> Resident:
+    """The entity of a stored resident."""
+    return Resident(
+        **{name: getattr(row, name) for name in _RESIDENT_COLUMNS},
+        national_id=SealedNationalId(row.national_id_encrypted, row.national_id_hash),
+        path=path_ids(row.community_path),
+        flags=tuple(flags_of(row.flags_mask)),
+    )
+
+
+def resident_columns(resident: Resident) -> dict[str, Any]:
+    """The column values of a resident (but its timestamps and the permit warning mark)."""
+    values = {name: getattr(resident, name) for name in _RESIDENT_COLUMNS}
+    values["national_id_encrypted"] = resident.national_id.encrypted
+    values["national_id_hash"] = resident.national_id.lookup_hash
+    values["community_path"] = path_text(resident.path)
+    values["flags_mask"] = flags_mask(resident.flags)
+    return values
+
+
+class PeopleStore:
+    """The households and residents one unit of work reads and writes.
+
+    It keeps every row it read or added until :meth:`save`, so each UPDATE checks the version
+    that was read (optimistic locking: a concurrent change of the same version is a 409) even
+    though the use case only holds the entity.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._rows: dict[int, tuple[Household | Resident, HouseholdRow | ResidentRow]] = {}
+
+    async def household(self, household_id: str) -> Household | None:
+        """A household, or None."""
+        row = await self.session.get(HouseholdRow, household_id)
+        return self._held(household_of(row), row) if row is not None else None
+
+    async def households_in(
+        self, community_id: str, household_ids: Sequence[str] | None = None
+    ) -> list[Household]:
+        """The households of a community by id (only ``household_ids`` when given)."""
+        query = select(HouseholdRow).where(HouseholdRow.community_id == community_id)
+        if household_ids is None:
+            rows = list((await self.session.scalars(query.order_by(HouseholdRow.id))).all())
+        else:
+            rows = []
+            for chunk in chunks(household_ids):
+                rows.extend(
+                    (await self.session.scalars(query.where(HouseholdRow.id.in_(chunk)))).all()
+                )
+            rows.sort(key=lambda row: row.id)
+        return [self._held(household_of(row), row) for row in rows]
+
+    async def resident(self, resident_id: str) -> Resident | None:
+        """A resident (alive, dead or left), or None."""
+        row = await self.session.get(ResidentRow, resident_id)
+        return self._held(resident_of(row), row) if row is not None else None
+
+    async def living_members(self, household_ids: Sequence[str]) -> dict[str, list[Resident]]:
+        """The living residents of each household, by id."""
+        members: dict[str, list[Resident]] = {}
+        for chunk in chunks(household_ids):
+            query = (
+                select(ResidentRow)
+                .where(ResidentRow.household_id.in_(chunk), ResidentRow.status == "alive")
+                .order_by(ResidentRow.id)
+            )
+            for row in (await self.session.scalars(query)).all():
+                members.setdefault(row.household_id, []).append(self._held(resident_of(row), row))
+        return members
+
+    def add(self, entity: Household | Resident) -> None:
+        """A new household or resident, inserted at the next :meth:`save`."""
+        now = datetime.now(UTC)
+        row: HouseholdRow | ResidentRow
+        if isinstance(entity, Household):
+            row = HouseholdRow(**household_columns(entity), created_at=now, updated_at=now)
+        else:
+            row = ResidentRow(
+                **resident_columns(entity), permit_warned_for=None, created_at=now, updated_at=now
+            )
+        self.session.add(row)
+        self._held(entity, row)
+
+    async def save(self) -> None:
+        """Write every changed entity to its row and flush, so a concurrent change of the same
+        version is a :class:`Conflict` now; a duplicate id number raises ``IntegrityError``."""
+        now = datetime.now(UTC)
+        for entity, row in self._rows.values():
+            if row.version != entity.version:
+                columns = (
+                    household_columns(entity)
+                    if isinstance(entity, Household)
+                    else resident_columns(entity)
+                )
+                for name, value in columns.items():
+                    setattr(row, name, value)
+                row.updated_at = now
+        try:
+            await self.session.flush()
+        except StaleDataError:
+            raise Conflict(
+                "changed by another request at the same time; fetch it and retry"
+            ) from None
+
+    def _held(self, entity: Any, row: Any) -> Any:
+        self._rows[id(entity)] = (entity, row)
+        return entity
+
+
+async def household_refs(
+    session: AsyncSession, household_ids: Iterable[str]
+) -> dict[str, HouseholdRef]:
+    """What residents take from each of these households that exists, by id."""
+    found: dict[str, HouseholdRef] = {}
+    query = select(HouseholdRow.id, HouseholdRow.community_id, HouseholdRow.community_path)
+    for chunk in chunks(list(household_ids)):
+        for household_id, community_id, path in await session.execute(
+            query.where(HouseholdRow.id.in_(chunk))
+        ):
+            found[household_id] = HouseholdRef(household_id, community_id, path_ids(path))
+    return found
+
+
+async def resident_id_by_hash(session: AsyncSession, lookup_hash: str) -> str | None:
+    """The id of the resident whose national id number has this keyed hash, or None."""
+    return await session.scalar(
+        select(ResidentRow.id).where(ResidentRow.national_id_hash == lookup_hash)
+    )
+
+
+async def registered_hashes(session: AsyncSession, lookup_hashes: Iterable[str]) -> set[str]:
+    """Which of these keyed hashes belong to a registered resident."""
+    registered: set[str] = set()
+    for chunk in chunks(list(set(lookup_hashes))):
+        query = select(ResidentRow.national_id_hash).where(ResidentRow.national_id_hash.in_(chunk))
+        registered.update(await session.scalars(query))
+    return registered
+
+
+async def insert_residents(session: AsyncSession, residents: Sequence[Resident]) -> None:
+    """Insert new residents with one statement (a plain dict per row: building thousands of
+    ORM instances costs more than inserting them); a duplicate raises ``IntegrityError``."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            **resident_columns(resident),
+            "permit_warned_for": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for resident in residents
+    ]
+    await bulk_insert(session, ResidentRow.__table__, rows)  # type: ignore[arg-type]
+
+
+async def mark_expiring_permits(
+    session: AsyncSession, *, first: date, last: date
+) -> list[domain.PermitExpiring]:
+    """Mark the permits of living floating residents expiring from ``first`` to ``last`` that
+    were not warned about yet (``permit_warned_for``: the expiry a warning was raised for, so
+    a renewed permit can warn again) and say which, by resident id. One conditional
+    ``UPDATE … RETURNING``: two replicas scanning at once mark each permit once."""
+    statement = (
+        update(ResidentRow)
+        .where(
+            ResidentRow.status == "alive",
+            ResidentRow.registration == "floating",
+            ResidentRow.permit_expires_on >= first,
+            ResidentRow.permit_expires_on <= last,
+            or_(
+                ResidentRow.permit_warned_for.is_(None),
+                ResidentRow.permit_warned_for != ResidentRow.permit_expires_on,
+            ),
+        )
+        .values(permit_warned_for=ResidentRow.permit_expires_on)
+        .returning(
+            ResidentRow.id,
+            ResidentRow.community_id,
+            ResidentRow.community_path,
+            ResidentRow.permit_expires_on,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    warned = (await session.execute(statement)).all()
+    return [
+        domain.PermitExpiring(resident_id, community_id, path_ids(path), expires_on)
+        for resident_id, community_id, path, expires_on in sorted(warned)
+        if expires_on is not None  # always: the statement matches expiry dates
+    ]
+
+
+def chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    """``ids`` in slices of :data:`CHUNK`, for ``IN (…)`` queries."""
+    return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+
+
+# -- integration events ---------------------------------------------------------------------
+
+_STATE_COPIED = tuple(
+    name
+    for name in contracts.ResidentState.model_fields
+    if name in {item.name for item in fields(Resident)}
+)
+
+
+def resident_state(resident: Resident, *, on: date) -> dict[str, Any]:
+    """The fields of :class:`shared.contracts.registry.ResidentState` for ``resident``, with
+    the age band on ``on``: ids and derived facts only, never the number, name or address."""
+    state = {name: getattr(resident, name) for name in _STATE_COPIED}
+    state["resident_id"] = resident.id
+    state["birth_year"] = resident.birth_date.year
+    state["age_band"] = age_band(resident.birth_date, on)
+    return state
+
+
+def _household_registered(event: domain.HouseholdRegistered) -> IntegrationEvent:
+    household = event.household
+    payload = contracts.HouseholdRegistered(
+        household_id=household.id,
+        community_id=household.community_id,
+        path=list(household.path),
+        registered_on=household.registered_on,
+        version=household.version,
+    )
+    return payload, household.id
+
+
+def _household_moved(event: domain.HouseholdMoved) -> IntegrationEvent:
+    household = event.household
+    payload = contracts.HouseholdMoved(
+        household_id=household.id,
+        from_community_id=event.from_community_id,
+        to_community_id=household.community_id,
+        from_path=list(event.from_path),
+        to_path=list(household.path),
+        moved_on=event.moved_on,
+        reason=event.reason,
+        resident_count=event.resident_count,
+        version=household.version,
+    )
+    return payload, household.id
+
+
+def _resident_registered(event: domain.ResidentRegistered) -> IntegrationEvent:
+    payload = contracts.ResidentRegistered(**resident_state(event.resident, on=event.on))
+    return payload, event.resident.id
+
+
+def _resident_updated(event: domain.ResidentUpdated) -> IntegrationEvent:
+    state = resident_state(event.resident, on=event.on)
+    return contracts.ResidentUpdated(**state, changed=list(event.changed)), event.resident.id
+
+
+def _resident_moved(event: domain.ResidentMoved) -> IntegrationEvent:
+    payload = contracts.ResidentMoved(
+        **resident_state(event.resident, on=event.on),
+        from_household_id=event.from_household_id,
+        from_community_id=event.from_community_id,
+        from_path=list(event.from_path),
+    )
+    return payload, event.resident.id
+
+
+def _resident_died(event: domain.ResidentDied) -> IntegrationEvent:
+    state = resident_state(event.resident, on=event.died_on)
+    return contracts.ResidentDied(**state, died_on=event.died_on), event.resident.id
+
+
+def _resident_left(event: domain.ResidentLeft) -> IntegrationEvent:
+    state = resident_state(event.resident, on=event.left_on)
+    return contracts.ResidentLeft(**state, left_on=event.left_on), event.resident.id
+
+
+def _permit_expiring(event: domain.PermitExpiring) -> IntegrationEvent:
+    payload = contracts.PermitExpiring(
+        resident_id=event.resident_id,
+        community_id=event.community_id,
+        path=list(event.path),
+        expires_on=event.expires_on,
+    )
+    return payload, event.resident_id
+
+
+TRANSLATIONS: Translations = {
+    domain.HouseholdRegistered: _household_registered,
+    domain.HouseholdMoved: _household_moved,
+    domain.ResidentRegistered: _resident_registered,
+    domain.ResidentUpdated: _resident_updated,
+    domain.ResidentMoved: _resident_moved,
+    domain.ResidentDied: _resident_died,
+    domain.ResidentLeft: _resident_left,
+    domain.PermitExpiring: _permit_expiring,
+}
+"""The integration event of each household and resident domain event."""

@@ -22,7 +22,7 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
 """The check character for each remainder of the weighted sum modulo 11."""
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
-DEFAULT_FIELD = "body.national_id"
+DEFAULT_FIELD = "national_id"
 
 
 class InvalidNationalId(InvalidInput):
