@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from registry import importer
+from registry.adapters.events import translate
 from registry.domain.national_id import check_character
 from registry.pii import PiiProtector
 from registry.settings import Settings
@@ -134,12 +135,11 @@ async def run(residents: int) -> dict[str, object]:
             areas, households, people = write_files(Path(folder), residents)
             timings: dict[str, dict[str, float]] = {}
             for name, path in [("areas", areas), ("households", households), ("residents", people)]:
-                async with sessions() as session:
-                    started = time.perf_counter()
-                    report = await importer.import_rows(
-                        session, pii=pii, lines=lines_of(path), fmt="ndjson"
-                    )
-                    seconds = time.perf_counter() - started
+                started = time.perf_counter()
+                report = await importer.import_rows(
+                    sessions, translate=translate, pii=pii, lines=lines_of(path), fmt="ndjson"
+                )
+                seconds = time.perf_counter() - started
                 if report.rejected:
                     raise SystemExit(
                         f"{name}: {report.rejected} rows rejected: {report.rejected_rows[:3]}"

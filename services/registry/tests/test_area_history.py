@@ -13,13 +13,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from registry import people_service
+from registry import households
 from registry.adapters.areas import AreaRow
+from registry.adapters.events import translate
 from registry.settings import Settings
-from shared.db import create_engine, session_factory, transaction
+from shared.db import create_engine, session_factory
 from shared.tables import OutboxRecord
 from shared.testing.service import bearer
 from shared.testing.topics import wait_for_records
+from shared.unit_of_work import unit_of_work
 
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
@@ -95,10 +97,10 @@ async def outbox(settings: Settings) -> list[dict[str, Any]]:
 async def add_households(settings: Settings, community_id: str, n: int) -> list[str]:
     """Register ``n`` households in a community (through the use case: the API is another's)."""
     engine = create_engine(settings.resolved_database_url())
-    async with transaction(session_factory(engine)) as session:
+    async with unit_of_work(session_factory(engine), translate=translate) as uow:
         rows = [
-            await people_service.register_household(
-                session,
+            await households.register_household(
+                uow,
                 community_id=community_id,
                 address=f"{index} Test Road",
                 registered_on=date(2008, 1, 1),
@@ -113,7 +115,7 @@ async def add_households(settings: Settings, community_id: str, n: int) -> list[
 async def households_of(settings: Settings, community_id: str) -> list[str]:
     engine = create_engine(settings.resolved_database_url())
     async with session_factory(engine)() as session:
-        ids = await people_service.household_ids_in_community(session, community_id=community_id)
+        ids = await households.household_ids_in_community(session, community_id=community_id)
     await engine.dispose()
     return ids
 

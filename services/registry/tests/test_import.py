@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.adapters.people import HouseholdRow, ResidentRow
-from registry.adapters.places import FacilityRow
+from registry.adapters.facilities import FacilityRow
 from registry.app import create_app
 from registry.domain.national_id import check_character
 from registry.settings import Settings

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry import households, people_queries
+from registry import households
 from registry.adapters import areas as store
 from registry.adapters.areas import AreaRow
 from registry.adapters.paths import in_subtree
@@ -285,7 +285,7 @@ async def split_community(
     plan = areas.plan_split(
         area=store.version(row),
         into=[(new.id, new.household_ids) for new in into],
-        households=await people_queries.household_ids_in_community(session, community_id=row.id),
+        households=await households.household_ids_in_community(session, community_id=row.id),
         effective=effective,
         today=today or date.today(),
     )
@@ -341,7 +341,7 @@ async def retire_area(
         .where(AreaRow.parent_id == row.id, AreaRow.valid_to.is_(None))
     )
     household_total = (
-        len(await people_queries.household_ids_in_community(session, community_id=row.id))
+        len(await households.household_ids_in_community(session, community_id=row.id))
         if row.level == "community"
         else 0
     )

@@ -9,6 +9,14 @@ code, residents by their national id number (its keyed hash), and households and
 by the file's own references (``ref``), from which stable ids are derived
 (:func:`household_id_for`, :func:`facility_id_for`).
 
+An import is many transactions, so it owns its units of work (:func:`import_rows` takes the
+service's sessions and event translator, not a unit): each batch runs in one
+:func:`~shared.unit_of_work.unit_of_work`, which writes the batch's events to the outbox with
+one bulk insert when it commits. Inside a batch each area, household or facility row runs its
+use case in a savepoint with a unit of its own, whose events join the batch's only if the
+savepoint commits: a rejected row leaves neither rows nor events. Residents of a batch are
+registered together (:mod:`registry.bulk_registration`).
+
 Formats:
 
 - NDJSON: one JSON object per line with a ``type`` (``area``, ``household``, ``resident``,
@@ -25,6 +33,7 @@ import functools
 import json
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import groupby
@@ -40,13 +49,15 @@ from pydantic import (
     model_validator,
 )
 from sqlalchemy import text as sql
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from registry import area_service, people_service, places_service
+from registry import area_service, facility_service, households
+from registry.adapters.areas import AreaRow
+from registry.adapters.facilities import FacilityRow
 from registry.adapters.people import HouseholdRow
-from registry.adapters.places import FacilityRow
-from registry.adapters.tables import AreaRow
-from registry.api.schemas import AREA_ID_PATTERN
+from registry.bulk_registration import register_residents_in_bulk
+from registry.domain.areas import AREA_ID_PATTERN
+from registry.domain.people import NewResident
 from registry.pii import PiiProtector
 from shared.auth import Principal
 from shared.contracts.registry import (
@@ -60,6 +71,7 @@ from shared.contracts.registry import (
     Sex,
 )
 from shared.errors import FieldError, InvalidInput, Problem
+from shared.unit_of_work import EventTranslator, UnitOfWork, unit_of_work
 
 Format = Literal["ndjson", "csv"]
 RecordType = Literal["area", "household", "resident", "facility"]
@@ -220,8 +232,9 @@ class _Parsed:
 
 
 async def import_rows(
-    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     *,
+    translate: EventTranslator,
     pii: PiiProtector,
     lines: AsyncIterable[str],
     fmt: Format,
@@ -232,13 +245,13 @@ async def import_rows(
 ) -> ImportReport:
     """Import the rows of ``lines`` (text lines, newline optional) and report on each.
 
-    ``session`` must not be in a transaction: each batch is committed on its own. Rows
-    outside ``principal``'s area are rejected.
+    Each batch of rows commits on its own, in a unit of work from ``sessions`` whose events
+    ``translate`` maps. Rows outside ``principal``'s area are rejected.
     """
     if fmt == "csv" and record_type is None:
         raise InvalidInput(
             "a CSV import needs the record type",
-            errors=[FieldError("query.type", "required for CSV", "missing")],
+            errors=[FieldError("type", "required for CSV", "missing")],
         )
     report = ImportReport()
     today = today or date.today()
@@ -255,38 +268,53 @@ async def import_rows(
                 first = exc.errors()[0]
                 location = ".".join(str(part) for part in first["loc"][1:]) or None
                 report.reject(line, location, first["msg"])
-        async with session.begin():
+        async with unit_of_work(sessions, translate=translate) as uow:
             for kind, run in groupby(parsed, key=lambda p: p.record.type):
                 rows = list(run)
                 if kind == "resident":
                     await _residents(
-                        session, rows, pii=pii, principal=principal, today=today, report=report
+                        uow, rows, pii=pii, principal=principal, today=today, report=report
                     )
                 else:
                     for row in rows:
-                        await _one(session, row, principal=principal, today=today, report=report)
-        session.expunge_all()
+                        await _one(uow, row, principal=principal, today=today, report=report)
         if report.accepted >= 2 * max(analysed_at, batch_size // 2):
-            await _refresh_statistics(session)
+            await _refresh_statistics(sessions)
             analysed_at = report.accepted
     return report
 
 
-async def _refresh_statistics(session: AsyncSession) -> None:
+@asynccontextmanager
+async def _savepoint(uow: UnitOfWork) -> AsyncIterator[UnitOfWork]:
+    """A savepoint in ``uow``'s transaction with a unit of work of its own: the events recorded
+    in it join ``uow`` only if the savepoint commits."""
+    async with uow.session.begin_nested():
+        unit = UnitOfWork(uow.session, translate=_never_translated)
+        yield unit
+    uow.record(*unit.collect_new_events())
+
+
+def _never_translated(event: object) -> None:
+    """A savepoint's unit hands its events over instead of writing them."""
+    raise AssertionError(f"{type(event).__name__} was to be handed to the batch's unit")
+
+
+async def _refresh_statistics(sessions: async_sessionmaker[AsyncSession]) -> None:
     """ANALYZE the tables an import fills, each time its accepted rows double (PostgreSQL).
 
     Without it the planner keeps the statistics of the empty tables and looks up the next
     batch's id hashes with sequential scans, which makes a large import quadratic; autovacuum
     reacts too late for a load running in one go.
     """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    async with session.begin():
-        await session.execute(sql("ANALYZE area, household, resident, facility, outbox"))
+    async with sessions() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            return
+        async with session.begin():
+            await session.execute(sql("ANALYZE area, household, resident, facility, outbox"))
 
 
 async def _one(
-    session: AsyncSession,
+    uow: UnitOfWork,
     parsed: _Parsed,
     *,
     principal: Principal | None,
@@ -296,31 +324,35 @@ async def _one(
     """Import one area, household or facility through its use case, in a savepoint."""
     record = parsed.record
     try:
-        async with session.begin_nested():
-            if not await _store_one(session, record, principal=principal, today=today):
-                report.unchanged += 1
-                return
-        report.accepted += 1
+        async with _savepoint(uow) as unit:
+            stored = await _store_one(unit, record, principal=principal, today=today)
     except Problem as problem:
         first = problem.errors[0] if problem.errors else None
-        field_name = first.field.removeprefix("body.") if first else None
-        report.reject(parsed.line, field_name, first.message if first else problem.detail)
+        report.reject(
+            parsed.line, first.field if first else None, first.message if first else problem.detail
+        )
+        return
+    if stored:
+        report.accepted += 1
+    else:
+        report.unchanged += 1
 
 
 async def _store_one(
-    session: AsyncSession,
+    uow: UnitOfWork,
     record: AreaRecord | HouseholdRecord | ResidentRecord | FacilityRecord,
     *,
     principal: Principal | None,
     today: date,
 ) -> bool:
     """Store a new record; False if it is already in the register."""
+    session = uow.session
     match record:
         case AreaRecord():
             if await session.get(AreaRow, record.id) is not None:
                 return False
             await area_service.register_area(
-                session,
+                uow,
                 area_id=record.id,
                 level=record.level,
                 name=record.name,
@@ -334,8 +366,8 @@ async def _store_one(
             household_id = household_id_for(record.ref)
             if await session.get(HouseholdRow, household_id) is not None:
                 return False
-            await people_service.register_household(
-                session,
+            await households.register_household(
+                uow,
                 community_id=record.community_id,
                 address=record.address,
                 registered_on=record.registered_on,
@@ -347,8 +379,8 @@ async def _store_one(
             facility_id = facility_id_for(record.ref)
             if await session.get(FacilityRow, facility_id) is not None:
                 return False
-            await places_service.open_facility(
-                session,
+            await facility_service.open_facility(
+                uow,
                 principal=principal or PLATFORM,
                 community_id=record.community_id,
                 kind=record.kind,
@@ -364,7 +396,7 @@ async def _store_one(
 
 
 async def _residents(
-    session: AsyncSession,
+    uow: UnitOfWork,
     rows: Sequence[_Parsed],
     *,
     pii: PiiProtector,
@@ -375,16 +407,16 @@ async def _residents(
     """Register a run of residents in bulk (a savepoint; row by row if that fails)."""
     forms = [_resident_form(row.record) for row in rows if isinstance(row.record, ResidentRecord)]
     try:
-        async with session.begin_nested():
-            outcomes = await people_service.register_residents_in_bulk(
-                session, pii=pii, residents=forms, principal=principal, today=today
+        async with _savepoint(uow) as unit:
+            outcomes = await register_residents_in_bulk(
+                unit, pii=pii, residents=forms, principal=principal, today=today
             )
     except Exception:  # a concurrent writer took a number meanwhile: go one by one
         outcomes = []
         for form in forms:
-            async with session.begin_nested():
-                outcomes += await people_service.register_residents_in_bulk(
-                    session, pii=pii, residents=[form], principal=principal, today=today
+            async with _savepoint(uow) as unit:
+                outcomes += await register_residents_in_bulk(
+                    unit, pii=pii, residents=[form], principal=principal, today=today
                 )
     for row, outcome in zip(rows, outcomes, strict=True):
         if outcome.status == "accepted":
@@ -395,17 +427,10 @@ async def _residents(
             report.reject(row.line, outcome.field, outcome.reason or "rejected")
 
 
-def _resident_form(record: ResidentRecord) -> people_service.NewResident:
-    return people_service.NewResident(
-        national_id=record.national_id,
-        name=record.name,
-        sex=record.sex,
-        birth_date=record.birth_date,
+def _resident_form(record: ResidentRecord) -> NewResident:
+    return NewResident(
+        **record.model_dump(exclude={"type", "household_ref", "flags"}),
         household_id=household_id_for(record.household_ref),
-        registration=record.registration,
-        permit_expires_on=record.permit_expires_on,
-        employment_status=record.employment_status,
-        disabled=record.disabled,
         flags=tuple(record.flags),
     )
 

@@ -1,21 +1,32 @@
-"""Bulk import: ``POST /imports`` streams NDJSON or CSV rows into the register."""
+"""Bulk import: ``POST /imports`` streams NDJSON or CSV rows into the register.
+
+This write does not go through the command runner (:mod:`shared.commands`), which runs one
+use case in one transaction and reads the whole body first to fingerprint it for the
+``Idempotency-Key``: an import streams a file that may be far larger than memory should
+hold, and it is many transactions, one per batch of rows, so that a large file neither holds
+locks for minutes nor loses every row to one failure. So the import use case
+(:func:`registry.importer.import_rows`) owns its units of work: the route hands it the
+service's sessions and event translator (from the runtime), and each batch commits in a
+:func:`shared.unit_of_work.unit_of_work` with its events. It needs no ``Idempotency-Key``:
+re-running a file changes nothing and emits nothing (rows are identified by their codes,
+references and id numbers), so a retry is always safe.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from registry import importer
+from registry.api.deps import Writer
 from registry.pii import PiiDep
-from shared.auth import Principal, require_scopes
 from shared.http import BULK_BODY
-from shared.runtime import SessionDep
+from shared.runtime import ServiceRuntime
 
 router = APIRouter(tags=["imports"])
-Writer = Annotated[Principal, Depends(require_scopes("registry:write"))]
 
 
 class RejectedRowOut(BaseModel):
@@ -53,7 +64,6 @@ async def _lines(request: Request) -> AsyncIterator[str]:
 @router.post("/imports", response_model=ImportReportOut, openapi_extra=BULK_BODY)
 async def run_import(
     request: Request,
-    session: SessionDep,
     principal: Writer,
     pii: PiiDep,
     format: Annotated[importer.Format, Query(description="ndjson or csv.")] = "ndjson",
@@ -68,8 +78,10 @@ async def run_import(
     The body may be up to `HTTP_MAX_BULK_BODY_BYTES` (default 256 MiB); past it the import
     stops with 413, keeping the batches already committed (running the file again is safe).
     """
+    runtime: ServiceRuntime = request.app.state.runtime
     report = await importer.import_rows(
-        session,
+        runtime.sessions,
+        translate=runtime.translate,
         pii=pii,
         lines=_lines(request),
         fmt=format,

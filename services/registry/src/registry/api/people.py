@@ -1,27 +1,39 @@
 """Routes for households and residents: thin, each parses, calls one use case, maps the result.
 
-Writes take an ``Idempotency-Key`` (the first response is replayed for a retry) and run in one
-transaction. A token confined to an area sees and changes only its subtree: anything else is
-404. National id numbers are shown masked (``110105********002X``) unless the token has
-``pii:read``; write responses are always masked, so stored idempotent replays never hold one.
+A write route hands its use case (:mod:`registry.households`, :mod:`registry.residents`) to the
+command runner (:data:`registry.api.deps.PiiWriteCommand`), which owns the transaction and the
+``Idempotency-Key`` (the first response is replayed for a retry; bodies carry id numbers and
+addresses, so request fingerprints are keyed). Reads call :mod:`registry.people_queries`. A
+token confined to an area sees and changes only its subtree: anything else is 404. National
+id numbers are shown masked (``110105********002X``) unless the token has ``pii:read``; write
+responses are always masked, so stored idempotent replays never hold one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry import people_service
-from registry.adapters.people import HouseholdRow, ResidentRow
-from registry.domain.people import ResidentStatus, age_band, age_on, flags_of
-from registry.pii import PiiDep, PiiProtector, mask_national_id, pii_protector
-from shared.auth import PII_READ, Principal, require_scopes
+from registry import households as household_commands
+from registry import people_queries as queries
+from registry import residents as resident_commands
+from registry.api.deps import PiiReader, PiiWriteCommand, Reader
+from registry.domain.people import (
+    Household,
+    NewResident,
+    Resident,
+    ResidentStatus,
+    age_band,
+    age_on,
+)
+from registry.pii import PiiDep, PiiProtector, mask_national_id
+from shared.auth import PII_READ, Principal
 from shared.contracts.registry import (
     AgeBand,
     EmploymentStatus,
@@ -29,14 +41,9 @@ from shared.contracts.registry import (
     ResidentFlag,
     Sex,
 )
-from shared.idempotency import IdempotencyKey, run_idempotent
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
 from shared.reads import ReadSessionDep, json_response
 from shared.runtime import SessionDep
-
-Reader = Annotated[Principal, Depends(require_scopes("registry:read"))]
-Writer = Annotated[Principal, Depends(require_scopes("registry:write"))]
-PiiReader = Annotated[Principal, Depends(require_scopes("registry:read", PII_READ))]
 
 households = APIRouter(prefix="/households", tags=["households"])
 residents = APIRouter(prefix="/residents", tags=["residents"])
@@ -81,16 +88,9 @@ class HouseholdOut(BaseModel):
     version: int = Field(description="1 when registered, +1 per move.")
 
     @classmethod
-    def of(cls, row: HouseholdRow) -> HouseholdOut:
-        """The API view of a stored household."""
-        return cls(
-            id=row.id,
-            community_id=row.community_id,
-            path=row.path_ids,
-            address=row.address,
-            registered_on=row.registered_on,
-            version=row.version,
-        )
+    def of(cls, household: Household) -> HouseholdOut:
+        """The API view of a household."""
+        return cls(**{name: getattr(household, name) for name in cls.model_fields})
 
 
 class ResidentIn(BaseModel):
@@ -119,6 +119,10 @@ class ResidentIn(BaseModel):
     flags: list[ResidentFlag] = Field(
         default_factory=list, max_length=10, description="Special groups."
     )
+
+    def to_form(self) -> NewResident:
+        """The registration form the use case checks."""
+        return NewResident(**self.model_dump(exclude={"flags"}), flags=tuple(self.flags))
 
 
 class ResidentPatch(BaseModel):
@@ -192,32 +196,26 @@ class ResidentOut(BaseModel):
     version: int = Field(description="1 when registered, +1 per change.")
 
     @classmethod
-    def of(cls, row: ResidentRow, *, pii: PiiProtector, reveal: bool) -> ResidentOut:
-        """The API view of a stored resident; the number in clear only when ``reveal``."""
-        number = people_service.national_id_of(row, pii=pii)
-        on = row.ended_on or date.today()
+    def of(cls, resident: Resident, *, pii: PiiProtector, reveal: bool) -> ResidentOut:
+        """The API view of a resident; the number in clear only when ``reveal``."""
+        number = queries.national_id_of(resident, pii=pii)
+        on = resident.ended_on or date.today()
         return cls(
-            id=row.id,
+            **{name: getattr(resident, name) for name in _SHOWN_AS_THEY_ARE},
             national_id=number if reveal else mask_national_id(number),
             national_id_masked=not reveal,
-            name=row.name,
-            sex=row.sex,
-            birth_date=row.birth_date,
-            age=age_on(row.birth_date, on),
-            age_band=age_band(row.birth_date, on),
-            household_id=row.household_id,
-            community_id=row.community_id,
-            path=row.path_ids,
-            registration=row.registration,
-            permit_expires_on=row.permit_expires_on,
-            employment_status=row.employment_status,
-            disabled=row.disabled,
-            flags=flags_of(row.flags_mask),
-            status=row.status,
-            ended_on=row.ended_on,
-            registered_on=row.registered_on,
-            version=row.version,
+            age=age_on(resident.birth_date, on),
+            age_band=age_band(resident.birth_date, on),
         )
+
+
+_SHOWN_AS_THEY_ARE = [
+    name
+    for name in ResidentOut.model_fields
+    if name in {item.name for item in fields(Resident)} and name != "national_id"
+]
+"""The fields of a resident the API shows as they are (the number is decrypted, then masked
+unless revealed; the age is derived)."""
 
 
 class ResidentCount(BaseModel):
@@ -250,8 +248,8 @@ async def _resident_filter(
     status: Annotated[
         ResidentStatus | None, Query(description="Only `alive`, `dead` or `left` (default all).")
     ] = None,
-) -> people_service.ResidentFilter:
-    return people_service.ResidentFilter(
+) -> queries.ResidentFilter:
+    return queries.ResidentFilter(
         within=within,
         registration=registration,
         employment_status=employment_status,
@@ -263,28 +261,16 @@ async def _resident_filter(
     )
 
 
-ResidentFilterDep = Annotated[people_service.ResidentFilter, Depends(_resident_filter)]
-
-
-async def _idempotent(
-    session: AsyncSession,
-    request: Request,
-    key: str | None,
-    principal: Principal,
-    operation: Callable[[], Awaitable[tuple[int, Any]]],
-) -> JSONResponse:
-    return await run_idempotent(
-        session,
-        request=request,
-        key=key,
-        subject=principal.subject,
-        operation=operation,
-        fingerprint_key=pii_protector(request).fingerprint_key,  # bodies carry id numbers
-    )
+ResidentFilterDep = Annotated[queries.ResidentFilter, Depends(_resident_filter)]
 
 
 def _reveals(principal: Principal) -> bool:
     return principal.has_scope(PII_READ)
+
+
+def _masked(pii: PiiProtector) -> partial[ResidentOut]:
+    """How a write answers with a resident: masked, so stored replays hold no number."""
+    return partial(ResidentOut.of, pii=pii, reveal=False)
 
 
 def _after(cursor: str | None) -> str | None:
@@ -296,26 +282,16 @@ def _after(cursor: str | None) -> str | None:
 
 
 @households.post("", status_code=status.HTTP_201_CREATED, response_model=HouseholdOut)
-async def register_household(
-    body: HouseholdIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+async def register_household(body: HouseholdIn, command: PiiWriteCommand) -> JSONResponse:
     """Register a household in a current community of the token's area."""
-
-    async def operation() -> tuple[int, Any]:
-        row = await people_service.register_household(
-            session,
-            community_id=body.community_id,
-            address=body.address,
-            registered_on=body.registered_on,
-            principal=principal,
-        )
-        return status.HTTP_201_CREATED, HouseholdOut.of(row)
-
-    return await _idempotent(session, request, idempotency_key, principal, operation)
+    return await command.run(
+        household_commands.register_household,
+        HouseholdOut.of,
+        status=status.HTTP_201_CREATED,
+        community_id=body.community_id,
+        address=body.address,
+        registered_on=body.registered_on,
+    )
 
 
 @households.get("", response_model=Page[HouseholdOut])
@@ -329,46 +305,36 @@ async def list_households(
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """Households by id within the token's area, with stable cursor pagination."""
-    rows = await people_service.list_households(
+    found = await queries.list_households(
         session, within=within, principal=principal, after=_after(cursor), limit=limit + 1
     )
-    page, next_cursor = page_of(rows, limit, lambda row: [row.id])
+    page, next_cursor = page_of(found, limit, lambda household: [household.id])
     return json_response(
-        Page[HouseholdOut](items=[HouseholdOut.of(row) for row in page], next_cursor=next_cursor)
+        Page[HouseholdOut](
+            items=[HouseholdOut.of(household) for household in page], next_cursor=next_cursor
+        )
     )
 
 
 @households.get("/{household_id}", response_model=HouseholdOut)
 async def get_household(household_id: str, session: ReadSessionDep, principal: Reader) -> Response:
     """One household; 404 if it does not exist or lies outside the token's area."""
-    row = await people_service.get_household(
-        session, household_id=household_id, principal=principal
-    )
-    return json_response(HouseholdOut.of(row))
+    household = await queries.get_household(session, household_id=household_id, principal=principal)
+    return json_response(HouseholdOut.of(household))
 
 
 @households.post("/{household_id}/move", response_model=HouseholdOut)
 async def move_household(
-    household_id: str,
-    body: HouseholdMoveIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    idempotency_key: IdempotencyKey = None,
+    household_id: str, body: HouseholdMoveIn, command: PiiWriteCommand
 ) -> JSONResponse:
     """Relocate a household (and its living members) to another current community."""
-
-    async def operation() -> tuple[int, Any]:
-        row = await people_service.move_household(
-            session,
-            household_id=household_id,
-            to_community_id=body.community_id,
-            moved_on=body.moved_on,
-            principal=principal,
-        )
-        return status.HTTP_200_OK, HouseholdOut.of(row)
-
-    return await _idempotent(session, request, idempotency_key, principal, operation)
+    return await command.run(
+        household_commands.move_household,
+        HouseholdOut.of,
+        household_id=household_id,
+        to_community_id=body.community_id,
+        moved_on=body.moved_on,
+    )
 
 
 # -- residents ----------------------------------------------------------------------------
@@ -376,35 +342,17 @@ async def move_household(
 
 @residents.post("", status_code=status.HTTP_201_CREATED, response_model=ResidentOut)
 async def register_resident(
-    body: ResidentIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    pii: PiiDep,
-    idempotency_key: IdempotencyKey = None,
+    body: ResidentIn, command: PiiWriteCommand, pii: PiiDep
 ) -> JSONResponse:
     """Register a resident in a household; 422 naming the field when the national id number
     is invalid or disagrees with the birth date or sex, 409 when it is already registered."""
-
-    async def operation() -> tuple[int, Any]:
-        row = await people_service.register_resident(
-            session,
-            pii=pii,
-            national_id=body.national_id,
-            name=body.name,
-            sex=body.sex,
-            birth_date=body.birth_date,
-            household_id=body.household_id,
-            registration=body.registration,
-            permit_expires_on=body.permit_expires_on,
-            employment_status=body.employment_status,
-            disabled=body.disabled,
-            flags=body.flags,
-            principal=principal,
-        )
-        return status.HTTP_201_CREATED, ResidentOut.of(row, pii=pii, reveal=False)
-
-    return await _idempotent(session, request, idempotency_key, principal, operation)
+    return await command.run(
+        resident_commands.register_resident,
+        _masked(pii),
+        status=status.HTTP_201_CREATED,
+        pii=pii,
+        form=body.to_form(),
+    )
 
 
 @residents.get("", response_model=Page[ResidentOut])
@@ -418,14 +366,14 @@ async def list_residents(
 ) -> Response:
     """Residents by id matching the filters within the token's area, with stable cursor
     pagination."""
-    rows = await people_service.list_residents(
+    found = await queries.list_residents(
         session, filters=filters, principal=principal, after=_after(cursor), limit=limit + 1
     )
-    page, next_cursor = page_of(rows, limit, lambda row: [row.id])
+    page, next_cursor = page_of(found, limit, lambda resident: [resident.id])
     reveal = _reveals(principal)
     return json_response(
         Page[ResidentOut](
-            items=[ResidentOut.of(row, pii=pii, reveal=reveal) for row in page],
+            items=[ResidentOut.of(resident, pii=pii, reveal=reveal) for resident in page],
             next_cursor=next_cursor,
         )
     )
@@ -436,7 +384,7 @@ async def count_residents(
     session: ReadSessionDep, principal: Reader, filters: ResidentFilterDep
 ) -> Response:
     """How many residents match the filters within the token's area."""
-    count = await people_service.count_residents(session, filters=filters, principal=principal)
+    count = await queries.count_residents(session, filters=filters, principal=principal)
     return json_response(ResidentCount(count=count))
 
 
@@ -451,10 +399,10 @@ async def look_up_resident(
 ) -> ResidentOut:
     """The resident holding a national id number (needs `pii:read`); 404 if none is
     registered within the token's area."""
-    row = await people_service.find_resident_by_national_id(
+    resident = await queries.find_resident_by_national_id(
         session, pii=pii, national_id=national_id, principal=principal
     )
-    return ResidentOut.of(row, pii=pii, reveal=True)
+    return ResidentOut.of(resident, pii=pii, reveal=True)
 
 
 class ResidentLookup(BaseModel):
@@ -471,14 +419,10 @@ async def look_up_resident_by_body(
 ) -> ResidentOut:
     """As ``GET /residents/lookup``, with the number in the body: prefer it, since proxies
     and browsers record URLs."""
-    row = await people_service.find_resident_by_national_id(
-        session,
-        pii=pii,
-        national_id=body.national_id,
-        principal=principal,
-        field_name="body.national_id",
+    resident = await queries.find_resident_by_national_id(
+        session, pii=pii, national_id=body.national_id, principal=principal
     )
-    return ResidentOut.of(row, pii=pii, reveal=True)
+    return ResidentOut.of(resident, pii=pii, reveal=True)
 
 
 @residents.get("/{resident_id}", response_model=ResidentOut)
@@ -486,102 +430,63 @@ async def get_resident(
     resident_id: str, session: ReadSessionDep, principal: Reader, pii: PiiDep
 ) -> Response:
     """One resident; 404 if it does not exist or lies outside the token's area."""
-    row = await people_service.get_resident(session, resident_id=resident_id, principal=principal)
-    return json_response(ResidentOut.of(row, pii=pii, reveal=_reveals(principal)))
+    resident = await queries.get_resident(session, resident_id=resident_id, principal=principal)
+    return json_response(ResidentOut.of(resident, pii=pii, reveal=_reveals(principal)))
 
 
 @residents.patch("/{resident_id}", response_model=ResidentOut)
 async def update_resident(
-    resident_id: str,
-    body: ResidentPatch,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    pii: PiiDep,
-    idempotency_key: IdempotencyKey = None,
+    resident_id: str, body: ResidentPatch, command: PiiWriteCommand, pii: PiiDep
 ) -> JSONResponse:
     """Change employment, disability, flags, registration or permit; 409 once the resident
     died or left."""
-    given = body.model_fields_set
-    changes: dict[str, Any] = {name: getattr(body, name) for name in given}
+    changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
     for name in ("employment_status", "disabled", "flags", "registration"):
         if name in changes and changes[name] is None:
             changes.pop(name)  # null means "unchanged" for fields that cannot be empty
-
-    async def operation() -> tuple[int, Any]:
-        row = await people_service.update_resident(
-            session, resident_id=resident_id, principal=principal, **changes
-        )
-        return status.HTTP_200_OK, ResidentOut.of(row, pii=pii, reveal=False)
-
-    return await _idempotent(session, request, idempotency_key, principal, operation)
+    return await command.run(
+        resident_commands.update_resident, _masked(pii), resident_id=resident_id, **changes
+    )
 
 
 @residents.post("/{resident_id}/move", response_model=ResidentOut)
 async def move_resident(
-    resident_id: str,
-    body: ResidentMoveIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    pii: PiiDep,
-    idempotency_key: IdempotencyKey = None,
+    resident_id: str, body: ResidentMoveIn, command: PiiWriteCommand, pii: PiiDep
 ) -> JSONResponse:
     """Move a living resident to another household of the token's area."""
-
-    async def operation() -> tuple[int, Any]:
-        row = await people_service.move_resident(
-            session,
-            resident_id=resident_id,
-            to_household_id=body.household_id,
-            moved_on=body.moved_on,
-            principal=principal,
-        )
-        return status.HTTP_200_OK, ResidentOut.of(row, pii=pii, reveal=False)
-
-    return await _idempotent(session, request, idempotency_key, principal, operation)
+    return await command.run(
+        resident_commands.move_resident,
+        _masked(pii),
+        resident_id=resident_id,
+        to_household_id=body.household_id,
+        moved_on=body.moved_on,
+    )
 
 
 @residents.post("/{resident_id}/death", response_model=ResidentOut)
 async def record_death(
-    resident_id: str,
-    body: DeathIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    pii: PiiDep,
-    idempotency_key: IdempotencyKey = None,
+    resident_id: str, body: DeathIn, command: PiiWriteCommand, pii: PiiDep
 ) -> JSONResponse:
     """Record a living resident's death."""
-
-    async def operation() -> tuple[int, Any]:
-        row = await people_service.record_death(
-            session, resident_id=resident_id, died_on=body.died_on, principal=principal
-        )
-        return status.HTTP_200_OK, ResidentOut.of(row, pii=pii, reveal=False)
-
-    return await _idempotent(session, request, idempotency_key, principal, operation)
+    return await command.run(
+        resident_commands.record_death,
+        _masked(pii),
+        resident_id=resident_id,
+        died_on=body.died_on,
+    )
 
 
 @residents.post("/{resident_id}/departure", response_model=ResidentOut)
 async def record_departure(
-    resident_id: str,
-    body: DepartureIn,
-    request: Request,
-    session: SessionDep,
-    principal: Writer,
-    pii: PiiDep,
-    idempotency_key: IdempotencyKey = None,
+    resident_id: str, body: DepartureIn, command: PiiWriteCommand, pii: PiiDep
 ) -> JSONResponse:
     """Record that a living resident left the register."""
-
-    async def operation() -> tuple[int, Any]:
-        row = await people_service.record_departure(
-            session, resident_id=resident_id, left_on=body.left_on, principal=principal
-        )
-        return status.HTTP_200_OK, ResidentOut.of(row, pii=pii, reveal=False)
-
-    return await _idempotent(session, request, idempotency_key, principal, operation)
+    return await command.run(
+        resident_commands.record_departure,
+        _masked(pii),
+        resident_id=resident_id,
+        left_on=body.left_on,
+    )
 
 
 router.include_router(households)
