@@ -92,6 +92,21 @@ def test_development_keys_are_refused_outside_development(environment: str) -> N
         )
 
 
+def test_development_keys_are_refused_without_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    with pytest.raises(PiiConfigError) as refused:
+        PiiProtector.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    message = str(refused.value)
+    assert "ENVIRONMENT is not set (so 'production')" in message
+    assert "Set PII_ENCRYPTION_KEY" in message
+    assert "ENVIRONMENT=development" in message
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    pii = PiiProtector.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert pii.decrypt(pii.encrypt(NUMBER)) == NUMBER
+
+
 def test_real_keys_and_retired_keys_from_settings() -> None:
     current, retired = new_key(), new_key()
     settings = Settings(
@@ -134,8 +149,11 @@ async def test_the_app_refuses_to_start_with_the_development_keys_in_production(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}",
         _env_file=None,  # type: ignore[call-arg]
     )
-    app = create_app(settings)
-    with pytest.raises(PiiConfigError, match="refused because ENVIRONMENT is 'production'"):
-        async with LifespanManager(app):
+
+    async def start() -> None:  # refused when the app is built or, at the latest, started
+        async with LifespanManager(create_app(settings)):
             pass
+
+    with pytest.raises(PiiConfigError, match="refused because ENVIRONMENT is 'production'"):
+        await start()
     assert not (tmp_path / "registry.db").exists()  # refused before touching the database
