@@ -29,7 +29,7 @@ from registry.domain import areas
 from registry.domain.areas import AreaLevel, CommunityKind, NewCommunity
 from shared.auth import Principal, ensure_area
 from shared.errors import FieldError, InvalidInput, NotFound
-from shared.pagination import decode_cursor, page_of
+from shared.pagination import page_of
 from shared.unit_of_work import UnitOfWork
 
 Q = TypeVar("Q", bound=Select[Any])
@@ -112,23 +112,18 @@ async def list_areas(
     *,
     filters: AreaFilter,
     principal: Principal | None = None,
-    cursor: str | None = None,
+    after: str | None = None,
     limit: int = 100,
 ) -> tuple[list[AreaRow], str | None]:
-    """One page of areas ordered by id and the cursor of the next page (None on the last).
+    """One page of areas ordered by id after the id ``after``, and the cursor of the next page
+    (None on the last).
 
     Keyset pagination on the id: a page never repeats or skips an area that existed when the
     first page was read, whatever is registered meanwhile.
     """
     query = await _filtered(session, select(AreaRow), filters, principal)
-    key = decode_cursor(cursor)
-    if key is not None:
-        if len(key) != 1 or not isinstance(key[0], str):
-            raise InvalidInput(
-                "malformed cursor",
-                errors=[FieldError("cursor", "not a cursor from this API")],
-            )
-        query = query.where(AreaRow.id > key[0])
+    if after is not None:
+        query = query.where(AreaRow.id > after)
     rows = list((await session.scalars(query.order_by(AreaRow.id).limit(limit + 1))).all())
     return page_of(rows, limit, lambda row: [row.id])
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from registry import area_service
 from registry.adapters.areas import AreaRow
-from registry.api.deps import Reader, WriteCommand
+from registry.api.deps import Reader, WriteCommand, after_id
 from registry.domain.areas import (
     AREA_ID_PATTERN,
     AreaLevel,
@@ -321,7 +321,7 @@ async def list_areas(
 ) -> Response:
     """Areas by id within the token's area, with stable cursor pagination."""
     rows, next_cursor = await area_service.list_areas(
-        session, filters=filters, principal=principal, cursor=cursor, limit=limit
+        session, filters=filters, principal=principal, after=after_id(cursor), limit=limit
     )
     return json_response(AreaPage(items=[AreaOut.of(row) for row in rows], next_cursor=next_cursor))
 
