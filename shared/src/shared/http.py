@@ -468,9 +468,10 @@ class SecureDefaultsMiddleware:
 
         async def send_no_store(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "cache-control" not in headers:
-                    headers["Cache-Control"] = "no-store"
+                headers = list(message.get("headers", ()))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                    message["headers"] = headers
             await send(message)
 
         await self.app(scope, limited_receive, send_no_store)
