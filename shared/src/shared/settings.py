@@ -52,6 +52,11 @@ class ServiceSettings(BaseSettings):
         description="Run Alembic migrations to head when the service starts. Turn off when a "
         "Kubernetes Job runs `alembic upgrade head` before rollout.",
     )
+    idempotency_purge_interval_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between purges of `Idempotency-Key` records older than 24 h.",
+    )
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", description="Comma-separated Kafka bootstrap servers."
     )
