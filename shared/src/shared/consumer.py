@@ -1,16 +1,24 @@
-"""Consumer runtime: idempotent inbox, bounded retries with backoff, dead-letter topic.
+"""Consumer runtime: idempotent inbox, batches per poll, bounded retries, dead-letter topic.
 
-For each record, in partition order:
+What one poll returns (up to :attr:`EventConsumer.max_batch` records, from any partitions)
+is settled together:
 
-1. parse the CloudEvents envelope and validate ``data`` against the contract; an invalid
-   record goes to ``<group>.dlq`` at once;
-2. in one database transaction, insert ``(consumer, event_id)`` into the inbox (a duplicate
-   is skipped) and run the handler: the effect and the de-duplication commit together;
-3. a handler error is retried ``consumer_max_attempts`` times with exponential backoff, then
-   the record goes to ``<group>.dlq`` with headers telling its story;
-4. offsets are committed only after the database commit (or the dead-letter send).
+1. each record's CloudEvents envelope is parsed and its ``data`` validated against the
+   contract; an invalid record goes to ``<group>.dlq`` at once, a type not subscribed to is
+   counted and skipped;
+2. the valid events go through :func:`record_and_apply` in one database transaction: their
+   inbox rows ``(consumer, event_id)`` in one statement (an id seen before, or twice in the
+   poll, is skipped), then the handlers of the new ones, in partition order. The effects and
+   the de-duplication commit together;
+3. if the batch fails with an error of an event (not an outage), it is rolled back and the
+   failing event isolated: the events before it are applied as a batch again, the failing
+   one alone, as if it had come alone (``consumer_max_attempts`` attempts with exponential
+   backoff, then ``<group>.dlq`` with headers telling its story), the events after it as a
+   batch again. When the runtime cannot tell which event failed (a batch handler raised, or
+   the commit did), the batch is applied one event at a time;
+4. offsets are committed only after the database commit (and the dead-letter sends).
 
-Database or broker outages are not the event's fault: they are retried without limit and
+Database or broker outages are not an event's fault: they are retried without limit and
 never dead-letter anything. A poison event therefore costs its partition a few retries, never
 a stall.
 """
@@ -19,10 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -40,7 +50,19 @@ from shared.tables import InboxRecord
 
 log = logging.getLogger(__name__)
 
+
+class ParsedEvent(NamedTuple):
+    """An event read from a topic, with its payload validated against its contract."""
+
+    event: CloudEvent
+    payload: EventPayload
+
+
 Handler = Callable[[AsyncSession, CloudEvent, EventPayload], Awaitable[None]]
+"""Applies one event in the caller's transaction."""
+
+BatchHandler = Callable[[AsyncSession, Sequence[ParsedEvent]], Awaitable[None]]
+"""Applies several new events, in order, in the caller's transaction."""
 
 # Header names on dead letters (documented in docs/operations.md).
 DLQ_TOPIC = "dlq_original_topic"
@@ -66,14 +88,117 @@ class UnexpectedEvent(Exception):
 
 @dataclass(frozen=True)
 class Subscription:
-    """What a service consumes: the event types and the function that dispatches them."""
+    """What a service consumes: the event types and the function(s) that apply them.
+
+    ``handle`` applies one event; ``handle_batch``, when given, is used instead and receives
+    every new event of a batch at once (a batch of one while a failing event is isolated).
+    A batch handler that writes events binds :func:`event_context` per event itself.
+    """
 
     event_types: frozenset[str]
-    handle: Handler
+    handle: Handler | None = None
+    handle_batch: BatchHandler | None = None
+
+    def __post_init__(self) -> None:
+        if self.handle is None and self.handle_batch is None:
+            raise TypeError("a subscription needs handle or handle_batch")
+
+
+def event_context(event: CloudEvent) -> AbstractContextManager[None]:
+    """Bind the correlation and causation ids of handling ``event`` (for events and logs)."""
+    return context.bound(correlation_id=event.correlationid or event.id, causation_id=event.id)
+
+
+class _Progress:
+    """Which event a per-event handler was applying (None: not one event's fault)."""
+
+    def __init__(self) -> None:
+        self.at: int | None = None
+
+
+async def record_and_apply(
+    session: AsyncSession,
+    *,
+    consumer: str,
+    subscription: Subscription,
+    events: Sequence[ParsedEvent],
+) -> list[bool]:
+    """Record ``events`` in ``consumer``'s inbox and apply the new ones, in order, in the
+    session's transaction; for each event, whether it was applied (False: seen before).
+
+    The inbox rows go in one statement; an id already in the inbox, or earlier in
+    ``events``, is skipped. ``subscription.handle_batch`` gets the new events at once; else
+    ``subscription.handle`` gets each in turn, as if alone: its changes are flushed after it
+    and the session forgets its objects, so the next one reads the database afresh.
+    """
+    return await _record_and_apply(session, consumer, subscription, events, _Progress())
+
+
+async def _record_and_apply(
+    session: AsyncSession,
+    consumer: str,
+    subscription: Subscription,
+    events: Sequence[ParsedEvent],
+    progress: _Progress,
+) -> list[bool]:
+    firsts: dict[str, int] = {}
+    for index, item in enumerate(events):
+        firsts.setdefault(item.event.id, index)
+    if not firsts:
+        return []
+    now = datetime.now(UTC)
+    inserted = set(
+        (
+            await session.execute(
+                insert_ignoring_conflicts(session, InboxRecord.__table__).returning(  # type: ignore[arg-type]
+                    InboxRecord.event_id
+                ),
+                [
+                    {
+                        "consumer": consumer,
+                        "event_id": events[index].event.id,
+                        "event_type": events[index].event.type,
+                        "processed_at": now,
+                    }
+                    for index in firsts.values()
+                ],
+            )
+        ).scalars()
+    )
+    applied = [
+        firsts[item.event.id] == index and item.event.id in inserted
+        for index, item in enumerate(events)
+    ]
+    if subscription.handle_batch is not None:
+        new = [item for item, is_new in zip(events, applied, strict=True) if is_new]
+        if new:
+            await subscription.handle_batch(session, new)
+        return applied
+    assert subscription.handle is not None
+    for index, item in enumerate(events):
+        if not applied[index]:
+            continue
+        progress.at = index
+        with event_context(item.event):
+            await subscription.handle(session, item.event, item.payload)
+            if session.new or session.dirty or session.deleted:
+                await session.flush()
+        if session.identity_map:
+            session.expunge_all()
+    progress.at = None
+    return applied
 
 
 class _Invalid(Exception):
     """A record that can never be processed (not an event, or not matching its contract)."""
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A record and its parsed event, on their way through the runtime."""
+
+    record: ConsumerRecord[Any, Any]
+    parsed: ParsedEvent
 
 
 _TRANSIENT = (OperationalError, ConnectionError, OSError, KafkaError)
@@ -87,6 +212,9 @@ def _is_transient(exc: BaseException) -> bool:
 
 class EventConsumer:
     """Runs one service's consumer group over the topics of its subscription."""
+
+    max_batch = 500
+    """Records fetched per poll, settled in one transaction."""
 
     def __init__(
         self,
@@ -154,22 +282,22 @@ class EventConsumer:
                     log.debug("closing kafka client failed: %r", exc)
 
     async def poll_once(self, timeout_ms: int = 1000) -> int:
-        """Fetch and process one batch; return the number of records handled."""
+        """Fetch one batch, settle it and commit its offsets; return how many records."""
         assert self._consumer is not None, "consumer not started"
-        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=200)
-        handled = 0
-        for partition, records in batches.items():
-            for record in records:
-                await self.process(record)
-                handled += 1
-            await self._commit(partition, records[-1].offset + 1)
-            self._record_lag(partition, records[-1].offset)
-        return handled
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=self.max_batch)
+        if not batches:
+            return 0
+        records = [record for partition in batches.values() for record in partition]
+        await self.process(records)
+        await self._commit({tp: batch[-1].offset + 1 for tp, batch in batches.items()})
+        for partition, batch in batches.items():
+            self._record_lag(partition, batch[-1].offset)
+        return len(records)
 
-    async def _commit(self, partition: TopicPartition, offset: int) -> None:
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
         try:
-            await self._consumer.commit({partition: offset})
+            await self._consumer.commit(offsets)
         except (
             CommitFailedError
         ) as exc:  # rebalanced away: the new owner re-reads, the inbox dedupes
@@ -183,24 +311,87 @@ class EventConsumer:
                 topic=partition.topic, partition=str(partition.partition), **self._labels
             ).set(max(highwater - offset - 1, 0))
 
-    # -- one record ------------------------------------------------------------------------
+    # -- a batch ---------------------------------------------------------------------------
 
-    async def process(self, record: ConsumerRecord[Any, Any]) -> None:
-        """Apply one record exactly once, or dead-letter it; return when it is settled."""
-        try:
-            event, payload = self._parse(record)
-        except _Invalid as exc:
-            await self._dead_letter(record, exc.__cause__ or exc, reason="validation", attempts=0)
-            return
-        if payload is None:
-            self._count(record, event.type, "ignored")
-            return
+    async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Apply records (in partition order) exactly once each, or dead-letter them;
+        return when every one is settled."""
+        entries: list[_Entry] = []
+        for record in records:
+            try:
+                event, payload = self._parse(record)
+            except _Invalid as exc:
+                await self._dead_letter(
+                    record, exc.__cause__ or exc, reason="validation", attempts=0
+                )
+                continue
+            if payload is None:
+                self._count(record, event.type, "ignored")
+            else:
+                entries.append(_Entry(record, ParsedEvent(event, payload)))
+        await self._settle(entries)
+
+    async def _settle(self, entries: Sequence[_Entry]) -> None:
+        """Apply entries as one batch; isolate the event that makes the batch fail."""
+        while len(entries) > 1:
+            failed_at = await self._apply_batch(entries)
+            if failed_at is None:
+                return
+            if failed_at < 0:  # no telling which event failed: one at a time
+                for entry in entries:
+                    await self._settle_one(entry)
+                return
+            await self._settle(entries[:failed_at])
+            await self._settle_one(entries[failed_at])
+            entries = entries[failed_at + 1 :]
+        if entries:
+            await self._settle_one(entries[0])
+
+    async def _apply_batch(self, entries: Sequence[_Entry]) -> int | None:
+        """Apply entries in one transaction, retrying outages; None once committed, else the
+        index of the event whose handler failed (-1 when unknown)."""
+        backoff = self.settings.consumer_backoff_s
+        while True:
+            progress = _Progress()
+            try:
+                applied = await self._apply(entries, progress)
+            except Exception as exc:
+                if not _is_transient(exc):
+                    log.warning(
+                        "batch of %d events failed, isolating the failing event: %r",
+                        len(entries),
+                        exc,
+                        extra={"group": self.group_id},
+                    )
+                    return -1 if progress.at is None else progress.at
+                log.warning(
+                    "transient failure handling a batch of %d events, retrying: %r",
+                    len(entries),
+                    exc,
+                    extra={"group": self.group_id},
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.settings.consumer_max_backoff_s)
+                continue
+            outcomes = Counter(
+                (entry.record.topic, entry.parsed.event.type, "applied" if is_new else "duplicate")
+                for entry, is_new in zip(entries, applied, strict=True)
+            )
+            for (topic, event_type, outcome), count in outcomes.items():
+                metrics.EVENTS_CONSUMED.labels(
+                    topic=topic, event_type=event_type, outcome=outcome, **self._labels
+                ).inc(count)
+            return None
+
+    async def _settle_one(self, entry: _Entry) -> None:
+        """Apply one event alone: retried with backoff, dead-lettered after the last try."""
+        record, event = entry.record, entry.parsed.event
         attempt = 0
         backoff = self.settings.consumer_backoff_s
         while True:
             attempt += 1
             try:
-                applied = await self._apply(event, payload)
+                (applied,) = await self._apply([entry], _Progress())
                 self._count(record, event.type, "applied" if applied else "duplicate")
                 return
             except Exception as exc:
@@ -248,22 +439,16 @@ class EventConsumer:
         except ValidationError as exc:
             raise _Invalid(f"data does not match {event.type}") from exc
 
-    async def _apply(self, event: CloudEvent, payload: EventPayload) -> bool:
-        """Record the event in the inbox and run the handler in one transaction."""
-        with context.bound(correlation_id=event.correlationid or event.id, causation_id=event.id):
-            async with transaction(self.sessions) as session:
-                inserted = await session.execute(
-                    insert_ignoring_conflicts(session, InboxRecord.__table__).values(  # type: ignore[arg-type]
-                        consumer=self.group_id,
-                        event_id=event.id,
-                        event_type=event.type,
-                        processed_at=datetime.now(UTC),
-                    )
-                )
-                if not getattr(inserted, "rowcount", 1):
-                    return False
-                await self.subscription.handle(session, event, payload)
-        return True
+    async def _apply(self, entries: Sequence[_Entry], progress: _Progress) -> list[bool]:
+        """Record the entries in the inbox and apply the new ones in one transaction."""
+        async with transaction(self.sessions) as session:
+            return await _record_and_apply(
+                session,
+                self.group_id,
+                self.subscription,
+                [entry.parsed for entry in entries],
+                progress,
+            )
 
     async def _dead_letter(
         self,

@@ -33,13 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from metrics.adapters import events
 from metrics.bootstrap import load_catalogue, prepare
-from metrics.consumers import HANDLED, apply
+from metrics.consumers import subscription
 from metrics.projection import Projector
 from metrics.settings import Settings
 from metrics.tracking import Tracker
-from shared.consumer import topics_of
+from shared.consumer import ParsedEvent, Subscription, record_and_apply, topics_of
 from shared.contracts import CONTRACTS, CloudEvent
-from shared.db import create_engine, insert_ignoring_conflicts, session_factory, transaction
+from shared.db import create_engine, session_factory, transaction
 from shared.migrations import upgrade
 from shared.tables import InboxRecord
 from shared.unit_of_work import unit_of_work
@@ -118,11 +118,11 @@ async def replay(
         )
         async with unit_of_work(sessions, translate=events.translate) as uow:
             await prepare(uow, catalogue=catalogue, tracker=tracker)
-        types = frozenset(CONTRACTS.for_payload(p).type for p in HANDLED)
-        topics = topics_of(CONTRACTS, types)
+        handlers = subscription(projector, tracker)
+        topics = topics_of(CONTRACTS, handlers.event_types)
         async for record in _records(settings, topics, idle_ms, timeout_s):
             result.records += 1
-            await _apply_record(sessions, record, types, projector, tracker, result)
+            await _apply_record(sessions, record, handlers, result)
         async with unit_of_work(sessions, translate=events.translate) as uow:
             await tracker.evaluate_all(uow)
     finally:
@@ -171,18 +171,18 @@ async def _records(
 async def _apply_record(
     sessions: async_sessionmaker[AsyncSession],
     record: ConsumerRecord[bytes, bytes],
-    types: frozenset[str],
-    projector: Projector,
-    tracker: Tracker,
+    handlers: Subscription,
     result: ReplayResult,
 ) -> None:
+    """Apply one record in a transaction of its own, through the live consumer's inbox
+    step (:func:`shared.consumer.record_and_apply`); a failure is noted and skipped."""
     where = f"{record.topic}/{record.partition}@{record.offset}"
     try:
         event = CloudEvent.model_validate_json(record.value or b"")
     except ValidationError:
         result.invalid.append(where)
         return
-    if event.type not in types:
+    if event.type not in handlers.event_types:
         result.ignored += 1
         return
     try:
@@ -192,22 +192,20 @@ async def _apply_record(
         return
     try:
         async with transaction(sessions) as session:
-            inserted = await session.execute(
-                insert_ignoring_conflicts(session, InboxRecord.__table__).values(  # type: ignore[arg-type]
-                    consumer=GROUP,
-                    event_id=event.id,
-                    event_type=event.type,
-                    processed_at=datetime.now(UTC),
-                )
+            (applied,) = await record_and_apply(
+                session,
+                consumer=GROUP,
+                subscription=handlers,
+                events=[ParsedEvent(event, payload)],
             )
-            if not getattr(inserted, "rowcount", 1):
-                result.duplicates += 1
-                return
-            await apply(session, event, payload, projector=projector, tracker=tracker)
-        result.applied += 1
     except Exception as exc:  # the live consumer dead-lettered it too, most likely
         log.error("replaying %s failed: %r", where, exc)
         result.failed.append(f"{where} ({event.id}): {exc!r}")
+        return
+    if applied:
+        result.applied += 1
+    else:
+        result.duplicates += 1
 
 
 # -- snapshots ---------------------------------------------------------------------------

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from metrics.adapters import events
 from metrics.adapters.tables import TargetStatusRow
 from metrics.bootstrap import prepare
-from metrics.consumers import apply
+from metrics.consumers import subscription
 from metrics.domain.measures import Catalogue
 from metrics.projection import Projector
 from metrics.tracking import Tracker
+from shared.consumer import ParsedEvent, record_and_apply
 from shared.contracts import CONTRACTS, CloudEvent, EventPayload
 from shared.contracts.registry import (
     AreaCreated,
@@ -32,9 +33,8 @@ from shared.contracts.registry import (
     VolunteerRegistered,
     WorkerAppointed,
 )
-from shared.db import create_engine, insert_ignoring_conflicts, session_factory, transaction
+from shared.db import create_engine, session_factory, transaction
 from shared.migrations import upgrade
-from shared.tables import InboxRecord
 from shared.unit_of_work import UnitOfWork, unit_of_work
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -262,6 +262,7 @@ class Harness:
             publish=publish,
             clock=self._today,
         )
+        self.handlers = subscription(self.projector, self.tracker)
 
     def _today(self) -> date:
         return self.today
@@ -278,27 +279,23 @@ class Harness:
         await self.engine.dispose()
 
     async def send(self, *events: CloudEvent | EventPayload, at: datetime | None = None) -> int:
-        """Apply events once each (the inbox skips a repeated id); how many were applied.
-        Payloads are wrapped at ``at``, by default noon of the harness's today."""
+        """Apply events once each, each in a transaction of its own, through the consumer
+        runtime's inbox step (:func:`shared.consumer.record_and_apply`: a repeated id is
+        skipped); how many were applied. Payloads are wrapped at ``at``, by default noon of
+        the harness's today."""
         applied = 0
         for item in events:
             moment = at or at_noon(self.today)
             event = item if isinstance(item, CloudEvent) else envelope(item, at=moment)
             payload = CONTRACTS.parse_payload(event)
             async with transaction(self.sessions) as session:
-                inserted = await session.execute(
-                    insert_ignoring_conflicts(session, InboxRecord.__table__).values(  # type: ignore[arg-type]
-                        consumer="metrics",
-                        event_id=event.id,
-                        event_type=event.type,
-                        processed_at=datetime.now(UTC),
-                    )
+                (new,) = await record_and_apply(
+                    session,
+                    consumer="metrics",
+                    subscription=self.handlers,
+                    events=[ParsedEvent(event, payload)],
                 )
-                if getattr(inserted, "rowcount", 1):
-                    await apply(
-                        session, event, payload, projector=self.projector, tracker=self.tracker
-                    )
-                    applied += 1
+            applied += new
         return applied
 
     async def run(self, fn: Callable[[AsyncSession], Any]) -> Any:
