@@ -3,9 +3,17 @@
 A read through :data:`shared.runtime.SessionDep` pays for a write's safety: the pool pings the
 connection on every checkout (on PostgreSQL that is ``BEGIN``, ``;``, ``ROLLBACK``), then the
 session opens a transaction around the ``SELECT`` and rolls it back. A list or get route that
-runs one or two ``SELECT`` statements needs none of it. Route handlers take
-:data:`ReadSessionDep` instead, a :class:`ReadSession` on the read engine that goes with the
-runtime's engine (:func:`read_database`, built on first use and closed with the primary):
+runs one or two ``SELECT`` statements needs none of it, nor ORM objects. Route handlers take
+one of two dependencies on the read engine that goes with the runtime's engine
+(:func:`read_database`, built on first use and closed with the primary):
+
+- :data:`ReadConnectionDep`, a :class:`ReadConnection` running Core ``SELECT`` statements
+  and returning plain rows; on PostgreSQL it runs them straight on the driver, compiled once
+  per shape. The cheapest; for the hottest list and get routes.
+- :data:`ReadSessionDep`, a :class:`ReadSession`: an ``AsyncSession``, for read functions
+  written with the ORM.
+
+Both are:
 
 - **autocommit**: no ``BEGIN``/``ROLLBACK``; each statement is its own snapshot, so a route
   whose statements must see one snapshot uses ``SessionDep``;
@@ -30,20 +38,24 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import event, exc
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Compiled, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.cache_key import CacheKey
+from sqlalchemy.util import greenlet_spawn
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +63,8 @@ PING_AFTER_IDLE_S = 10.0
 """A read connection idle in the pool longer than this is pinged before use."""
 RECYCLE_S = 1800
 """A read connection older than this is closed and replaced at its next checkout."""
+PLAN_CACHE_SIZE = 500
+"""Statement shapes whose compiled form a read engine keeps."""
 READ_POOL_SIZE = 10
 """Read connections per process. There is no overflow: a read waits for a pooled connection
 rather than open one and close it again (a connect costs more than a whole read)."""
@@ -170,10 +184,16 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[ReadSession]
 
 @dataclass
 class ReadDatabase:
-    """The read engine that goes with a service's primary engine, and its sessions."""
+    """The read engine that goes with a service's primary engine, its sessions, and the
+    plans of the statements :class:`ReadConnection` ran on it."""
 
     engine: AsyncEngine
     sessions: async_sessionmaker[ReadSession]
+    plans: _Plans = field(default_factory=lambda: _Plans(PLAN_CACHE_SIZE))
+
+    def connection(self) -> ReadConnection:
+        """A :class:`ReadConnection` on the read engine."""
+        return ReadConnection(self.engine, self.plans)
 
 
 _READ_DATABASES: weakref.WeakKeyDictionary[Engine, ReadDatabase] = weakref.WeakKeyDictionary()
@@ -206,6 +226,169 @@ async def _read_session(request: Request) -> AsyncIterator[ReadSession]:
 
 ReadSessionDep = Annotated[ReadSession, Depends(_read_session)]
 """A :class:`ReadSession` for the request, for list and get routes: ``session: ReadSessionDep``."""
+
+
+class ReadRow(Protocol):
+    """A row a :class:`ReadConnection` returns: its values by column name."""
+
+    def __getitem__(self, key: str, /) -> Any:
+        """The value of column ``key``."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How to run one shape of statement: straight on the driver (``compiled`` set) or through
+    SQLAlchemy (``compiled`` None)."""
+
+    compiled: Compiled | None = None
+    sql: str = ""
+    names: tuple[str, ...] = ()
+    bind_processors: tuple[Callable[[Any], Any] | None, ...] = ()
+
+
+class _Plans:
+    """Plans by statement cache key, the most recent :data:`PLAN_CACHE_SIZE` kept."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._plans: dict[Any, _Plan] = {}
+
+    def get(self, key: Any) -> _Plan | None:
+        return self._plans.get(key)
+
+    def put(self, key: Any, plan: _Plan) -> None:
+        if len(self._plans) >= self.size:
+            self._plans.pop(next(iter(self._plans)))
+        self._plans[key] = plan
+
+
+class ReadConnection:
+    """Runs Core ``SELECT`` statements on the read engine and returns plain rows.
+
+    On PostgreSQL (asyncpg) a statement whose parameters and columns need no conversion by
+    SQLAlchemy runs straight on the driver: it is compiled once per shape (SQLAlchemy's own
+    cache key), and each run only binds the new values, so a read costs little more than the
+    driver's round trip. Any other statement, and every statement on another database, runs
+    through SQLAlchemy Core. Either way the rows answer ``row["column"]``.
+
+    Each statement checks a pooled connection out for its own duration (in autocommit they
+    are independent anyway), and one that meets a dead connection is retried once on a fresh
+    one.
+    """
+
+    def __init__(self, engine: AsyncEngine, plans: _Plans) -> None:
+        self._engine = engine
+        self._plans = plans
+        self._direct = engine.dialect.driver == "asyncpg"
+
+    async def all(
+        self, statement: Select[Any], parameters: Mapping[str, Any] | None = None
+    ) -> Sequence[ReadRow]:
+        """Every row ``statement`` selects; ``parameters`` are values of its ``bindparam()``
+        placeholders by name (a statement built once, run with new values, costs least)."""
+        if self._direct:
+            key = statement._generate_cache_key()  # what SQLAlchemy's compiled cache uses
+            if key is not None:
+                plan = self._plans.get(key.key)
+                if plan is None:
+                    plan = self._plan(statement, key)
+                    self._plans.put(key.key, plan)
+                if plan.compiled is not None:
+                    return await self._on_driver(plan, key, parameters)
+        return await self._through_sqlalchemy(statement, parameters)
+
+    async def first(
+        self, statement: Select[Any], parameters: Mapping[str, Any] | None = None
+    ) -> ReadRow | None:
+        """The first row ``statement`` selects, or None."""
+        rows = await self.all(statement, parameters)
+        return rows[0] if rows else None
+
+    def _plan(self, statement: Select[Any], key: CacheKey) -> _Plan:
+        dialect = self._engine.dialect
+        compiled = statement.compile(dialect=dialect, cache_key=key)
+        names = tuple(getattr(compiled, "positiontup", None) or ())
+        if "__[POSTCOMPILE_" in compiled.string or len(names) != len(compiled.params):
+            return _Plan()  # expanding IN lists and the like: SQLAlchemy renders them per run
+        try:
+            results_converted = any(
+                column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
+                for column in statement.selected_columns
+            )
+        except Exception:  # a type that needs the driver's column type to decide
+            results_converted = True
+        if results_converted:
+            return _Plan()
+        binds = getattr(compiled, "binds", {})
+        processors = tuple(
+            binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+        )
+        return _Plan(compiled, compiled.string, names, processors)
+
+    async def _on_driver(
+        self, plan: _Plan, key: CacheKey, parameters: Mapping[str, Any] | None
+    ) -> Sequence[ReadRow]:
+        assert plan.compiled is not None
+        values = plan.compiled.construct_params(
+            parameters, extracted_parameters=key.bindparams, escape_names=False
+        )
+        assert values is not None
+        arguments = [
+            values[name] if process is None else process(values[name])
+            for name, process in zip(plan.names, plan.bind_processors, strict=True)
+        ]
+        for attempt in (1, 2):
+            connection = await self._engine.raw_connection()
+            try:
+                rows: Sequence[ReadRow] = await connection.driver_connection.fetch(  # type: ignore[union-attr]
+                    plan.sql, *arguments
+                )
+            except Exception as error:
+                if attempt == 2 or not _disconnected(connection, error):
+                    await greenlet_spawn(connection.close)
+                    raise
+                log.warning("read connection was dead; retrying on a fresh one")
+                await greenlet_spawn(connection.invalidate, error)
+                continue
+            await greenlet_spawn(connection.close)
+            return rows
+        raise AssertionError("unreachable")
+
+    async def _through_sqlalchemy(
+        self, statement: Select[Any], parameters: Mapping[str, Any] | None
+    ) -> Sequence[ReadRow]:
+        for attempt in (1, 2):
+            try:
+                async with self._engine.connect() as connection:
+                    rows: Sequence[ReadRow] = (
+                        (await connection.execute(statement, dict(parameters or {})))
+                        .mappings()
+                        .all()
+                    )
+                    return rows
+            except exc.DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+                log.warning("read connection was dead; retrying on a fresh one")
+        raise AssertionError("unreachable")
+
+
+def _disconnected(connection: PoolProxiedConnection, error: Exception) -> bool:
+    """Whether ``error`` says the driver connection is gone (not that the statement failed)."""
+    driver = connection.driver_connection
+    is_closed = getattr(driver, "is_closed", None)
+    return isinstance(error, ConnectionError | OSError) or (
+        callable(is_closed) and bool(is_closed())
+    )
+
+
+async def _read_connection(request: Request) -> ReadConnection:
+    primary: AsyncEngine = request.app.state.runtime.engine
+    return read_database(primary).connection()
+
+
+ReadConnectionDep = Annotated[ReadConnection, Depends(_read_connection)]
+"""A :class:`ReadConnection` for the request, for the hottest list and get routes."""
 
 
 def json_response(
