@@ -6,24 +6,45 @@ One relay per service publishes at a time: replicas compete for a lease row
 marking a batch published sends it again when it (or another) resumes, and consumers
 de-duplicate by event id. Records of one aggregate share a Kafka key, hence a partition; they
 are sent in outbox order, and a record is marked published only if every earlier record of
-its aggregate in the batch was, so a failure never lets a later event overtake an earlier one
-in the outbox's view. While the broker is down, writes keep succeeding (they only touch the
+its aggregate was, so a failure never lets a later event overtake an earlier one in the
+outbox's view. While the broker is down, writes keep succeeding (they only touch the
 database); the relay backs off and drains the backlog once the broker is back.
+
+While there is a backlog, :meth:`OutboxRelay.run` keeps two batches moving: the next batch
+is selected and handed to the producer while the broker acknowledges the previous one, and a
+batch is marked published (in the background, strictly after the batch before it) while the
+next is being acknowledged. A failure in one batch settles the batch sent after it under the
+same rule (no row of a failed aggregate is marked), then the relay backs off. The backlog
+gauges are refreshed every :data:`GAUGE_INTERVAL_S` seconds, not per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    all_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics
@@ -37,11 +58,51 @@ from shared.tables import OutboxRecord, RelayLease
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "outbox"
-SentHook = Callable[[Sequence[OutboxRecord]], Awaitable[None]]
+GAUGE_INTERVAL_S = 5.0
+"""Seconds between refreshes of the backlog gauges (a count over the unpublished rows)."""
+
+
+class OutboxRow(NamedTuple):
+    """What the relay reads of an outbox row to publish it."""
+
+    id: int
+    event_id: str
+    event_type: str
+    topic: str
+    partition_key: str
+    payload: str
+
+
+SentHook = Callable[[Sequence[OutboxRow]], Awaitable[None]]
+Outcome = BaseException | None
+"""A record's delivery: None when the broker acknowledged it, else the error."""
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class _Sent:
+    """A batch handed to the producer: its rows and, per row, the delivery future (or the
+    error that kept it from being enqueued)."""
+
+    def __init__(self, rows: list[OutboxRow], deliveries: list[asyncio.Future[Any] | Outcome]):
+        self.rows = rows
+        self.deliveries = deliveries
+
+    async def outcomes(self) -> list[Outcome]:
+        """Wait for every delivery; None (acknowledged) or the error, per row."""
+        outcomes: list[Outcome] = []
+        for delivery in self.deliveries:
+            if delivery is None or isinstance(delivery, BaseException):
+                outcomes.append(delivery)
+                continue
+            try:
+                await delivery
+                outcomes.append(None)
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
 
 
 class OutboxRelay:
@@ -69,6 +130,8 @@ class OutboxRelay:
         self._is_leader = False
         self._lease_renewed_at = datetime.min.replace(tzinfo=UTC)
         self._last_cleanup = datetime.min.replace(tzinfo=UTC)
+        self._gauges_at = datetime.min.replace(tzinfo=UTC)
+        self._sources: dict[str, str] = {}
         self._labels = {"service": settings.service_name}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -79,7 +142,7 @@ class OutboxRelay:
         try:
             while not stop.is_set():
                 try:
-                    published = await self.publish_batch()
+                    published = await self._publish(stop)
                     backoff = self.settings.relay_poll_interval_s
                     if published:
                         continue  # drain the backlog without sleeping
@@ -171,88 +234,173 @@ class OutboxRelay:
     # -- publishing ------------------------------------------------------------------------
 
     async def publish_batch(self) -> int:
-        """Publish the oldest unpublished events if this instance leads; return how many."""
+        """Publish the oldest unpublished events (one batch) if this instance leads; return
+        how many were marked published."""
+        return await self._publish(None)
+
+    async def _publish(self, stop: asyncio.Event | None) -> int:
+        """Publish batches while this instance leads and they come full (one batch when
+        ``stop`` is None); return how many events were marked published.
+
+        Three batches move at once: batch N+1 is selected while batch N is handed to the
+        producer, then batch N-1's acknowledgements are checked and it is marked in the
+        background; marks commit in batch order. A row counts as published only if every
+        earlier row of its aggregate was: after a failure the batch sent behind it is
+        settled under the same rule, both are marked, and the pass ends with the error.
+        """
         if not await self.hold_lease():
             return 0
-        async with transaction(self.sessions) as session:
-            rows = list(
-                (
-                    await session.scalars(
-                        select(OutboxRecord)
-                        .where(OutboxRecord.published_at.is_(None))
-                        .order_by(OutboxRecord.id)
-                        .limit(self.settings.relay_batch_size)
-                    )
-                ).all()
-            )
-        await self._housekeeping()
+        if self._gauges_due():
+            await self._housekeeping()
+        rows = await self._select(())
         if not rows:
+            self._set_gauges(0, 0.0)
             return 0
         producer = await self._producer_started()
-        outcomes = await self._send(producer, rows)
-        if self._on_sent is not None:
-            await self._on_sent(rows)
-        published, failed = _published_prefixes(rows, outcomes)
-        await self._mark(published, failed)
-        for row in published:
-            metrics.EVENTS_PUBLISHED.labels(
-                topic=row.topic, event_type=row.event_type, **self._labels
-            ).inc()
-            log.debug(
-                "event published",
-                extra={
-                    "event_id": row.event_id,
-                    "event_type": row.event_type,
-                    "topic": row.topic,
-                    "key": row.partition_key,
-                },
-            )
-        if failed:
-            first_error = next(o for o in outcomes if isinstance(o, BaseException))
-            raise RuntimeError(
-                f"{len(failed)} of {len(rows)} events not published"
-            ) from first_error
-        return len(published)
+        blocked: set[str] = set()
+        unsettled: _Sent | None = None
+        reading: asyncio.Task[list[OutboxRow]] | None = None
+        marking: asyncio.Task[None] | None = None
+        marking_ids: list[int] = []
+        published = 0
+        try:
+            while True:
+                if rows and self._continues(rows, stop) and await self.hold_lease():
+                    if self._gauges_due():
+                        await self._housekeeping()
+                    in_flight = [row.id for row in rows] + marking_ids
+                    if unsettled is not None:
+                        in_flight += [row.id for row in unsettled.rows]
+                    reading = asyncio.create_task(self._select(in_flight))
+                sent = await self._send(producer, rows) if rows else None
+                if unsettled is not None:
+                    done, failed, error = await self._settle(unsettled, blocked)
+                    if failed and sent is not None:
+                        later_done, later_failed, _ = await self._settle(sent, blocked)
+                        done, failed, sent = done + later_done, failed + later_failed, None
+                    if marking is not None:
+                        await marking
+                        marking = None
+                    if failed:
+                        await self._mark(done, failed)
+                        published += len(done)
+                        raise RuntimeError(f"{len(failed)} events not published") from error
+                    marking = asyncio.create_task(self._mark(done, []))
+                    marking_ids = [row.id for row in done]
+                    published += len(done)
+                if sent is None:
+                    break
+                unsettled = sent
+                rows = await reading if reading is not None else []
+                reading = None
+            if marking is not None:
+                await marking
+                marking = None
+        finally:
+            if reading is not None:  # the pass failed: the batch read ahead waits
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reading
+            if marking is not None:  # the pass failed elsewhere: let the mark finish
+                with contextlib.suppress(Exception):
+                    await marking
+        return published
 
-    async def _send(
-        self, producer: AIOKafkaProducer, rows: Sequence[OutboxRecord]
-    ) -> list[BaseException | None]:
-        """Send every row in order; each outcome is None (acknowledged) or the error."""
-        pending: list[asyncio.Future[Any]] = []
-        outcomes: list[BaseException | None] = []
+    def _continues(self, rows: Sequence[OutboxRow], stop: asyncio.Event | None) -> bool:
+        """Whether to read another batch behind these rows: they came as a full batch
+        (there is more) and the relay runs on (``stop`` given and not set)."""
+        return (
+            stop is not None and not stop.is_set() and len(rows) >= self.settings.relay_batch_size
+        )
+
+    async def _settle(
+        self, sent: _Sent, blocked: set[str]
+    ) -> tuple[list[OutboxRow], list[OutboxRow], BaseException | None]:
+        """Wait for a batch's acknowledgements and call the ``on_sent`` hook; the rows to
+        mark published, those to retry, and the first error."""
+        outcomes = await sent.outcomes()
+        if self._on_sent is not None:
+            await self._on_sent(sent.rows)
+        done, failed = _published_prefixes(sent.rows, outcomes, blocked)
+        return done, failed, next((o for o in outcomes if o is not None), None)
+
+    async def _select(self, in_flight: Sequence[int]) -> list[OutboxRow]:
+        """The oldest unpublished rows, leaving out those already sent and not yet marked."""
+        async with transaction(self.sessions) as session:
+            query = select(
+                OutboxRecord.id,
+                OutboxRecord.event_id,
+                OutboxRecord.event_type,
+                OutboxRecord.topic,
+                OutboxRecord.partition_key,
+                OutboxRecord.payload,
+            ).where(OutboxRecord.published_at.is_(None))
+            if in_flight:
+                query = query.where(_id_in(session, in_flight, negate=True))
+            result = await session.execute(
+                query.order_by(OutboxRecord.id).limit(self.settings.relay_batch_size)
+            )
+            return [OutboxRow._make(row) for row in result]
+
+    async def _send(self, producer: AIOKafkaProducer, rows: list[OutboxRow]) -> _Sent:
+        """Hand every row to the producer in order (without waiting for acknowledgements)."""
+        deliveries: list[asyncio.Future[Any] | Outcome] = []
         for row in rows:
             try:
-                pending.append(
+                deliveries.append(
                     await producer.send(
                         row.topic,
                         value=row.payload.encode(),
                         key=row.partition_key.encode(),
-                        headers=_headers(row),
+                        headers=self._headers(row),
                     )
                 )
             except Exception as exc:  # could not even enqueue: the rest waits for next cycle
-                outcomes = [*(await _settle(pending)), *([exc] * (len(rows) - len(pending)))]
-                return outcomes
-        return await _settle(pending)
+                deliveries += [exc] * (len(rows) - len(deliveries))
+                break
+        return _Sent(rows, deliveries)
 
-    async def _mark(
-        self, published: Sequence[OutboxRecord], failed: Sequence[OutboxRecord]
-    ) -> None:
+    def _headers(self, row: OutboxRow) -> list[tuple[str, bytes]]:
+        source = self._sources.get(row.topic)
+        if source is None:  # topics are <service>.<aggregate>.events
+            source = self._sources[row.topic] = "/services/" + row.topic.split(".", 1)[0]
+        return kafka_headers(event_id=row.event_id, event_type=row.event_type, source=source)
+
+    async def _mark(self, published: Sequence[OutboxRow], failed: Sequence[OutboxRow]) -> None:
         async with transaction(self.sessions) as session:
             if published:
                 await session.execute(
                     update(OutboxRecord)
-                    .where(OutboxRecord.id.in_([r.id for r in published]))
+                    .where(_id_in(session, [r.id for r in published]))
                     .values(published_at=_utcnow(), attempts=OutboxRecord.attempts + 1)
+                    .execution_options(synchronize_session=False)
                 )
             if failed:
                 await session.execute(
                     update(OutboxRecord)
-                    .where(OutboxRecord.id.in_([r.id for r in failed]))
+                    .where(_id_in(session, [r.id for r in failed]))
                     .values(attempts=OutboxRecord.attempts + 1)
+                    .execution_options(synchronize_session=False)
                 )
-                for row in failed:
-                    metrics.PUBLISH_FAILURES.labels(topic=row.topic, **self._labels).inc()
+        for (topic, event_type), count in Counter(
+            (row.topic, row.event_type) for row in published
+        ).items():
+            metrics.EVENTS_PUBLISHED.labels(topic=topic, event_type=event_type, **self._labels).inc(
+                count
+            )
+        for topic, count in Counter(row.topic for row in failed).items():
+            metrics.PUBLISH_FAILURES.labels(topic=topic, **self._labels).inc(count)
+        if log.isEnabledFor(logging.DEBUG):
+            for row in published:
+                log.debug(
+                    "event published",
+                    extra={
+                        "event_id": row.event_id,
+                        "event_type": row.event_type,
+                        "topic": row.topic,
+                        "key": row.partition_key,
+                    },
+                )
 
     async def _housekeeping(self) -> None:
         """Refresh the backlog gauges; hourly, delete rows published past the retention."""
@@ -265,9 +413,7 @@ class OutboxRelay:
                 )
             ).one()
             now = _utcnow()
-            metrics.OUTBOX_BACKLOG.labels(**self._labels).set(count)
-            age = (now - as_utc(oldest)).total_seconds() if oldest else 0.0
-            metrics.OUTBOX_OLDEST_AGE.labels(**self._labels).set(age)
+            self._set_gauges(count, (now - as_utc(oldest)).total_seconds() if oldest else 0.0)
             if now - self._last_cleanup > timedelta(hours=1):
                 self._last_cleanup = now
                 horizon = now - timedelta(hours=self.settings.relay_retention_hours)
@@ -277,28 +423,46 @@ class OutboxRelay:
                     )
                 )
 
+    def _gauges_due(self) -> bool:
+        return _utcnow() - self._gauges_at >= timedelta(seconds=GAUGE_INTERVAL_S)
 
-def _headers(row: OutboxRecord) -> list[tuple[str, bytes]]:
-    source = "/services/" + row.topic.split(".", 1)[0]  # topics are <service>.<aggregate>.events
-    return kafka_headers(event_id=row.event_id, event_type=row.event_type, source=source)
+    def _set_gauges(self, backlog: int, oldest_age_s: float) -> None:
+        self._gauges_at = _utcnow()
+        metrics.OUTBOX_BACKLOG.labels(**self._labels).set(backlog)
+        metrics.OUTBOX_OLDEST_AGE.labels(**self._labels).set(oldest_age_s)
 
 
-async def _settle(futures: Sequence[asyncio.Future[Any]]) -> list[BaseException | None]:
-    results = await asyncio.gather(*futures, return_exceptions=True)
-    return [r if isinstance(r, BaseException) else None for r in results]
+def _id_in(
+    session: AsyncSession, ids: Sequence[int], *, negate: bool = False
+) -> ColumnElement[bool]:
+    """``id IN ids`` (or ``NOT IN``): one array parameter on PostgreSQL, a list elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam("ids", list(ids), type_=ARRAY(BigInteger()))
+        return OutboxRecord.id != all_(array) if negate else OutboxRecord.id == any_(array)
+    return OutboxRecord.id.not_in(ids) if negate else OutboxRecord.id.in_(ids)
+
+
+class _Keyed(Protocol):
+    @property
+    def partition_key(self) -> str: ...
+
+
+Row = TypeVar("Row", bound=_Keyed)
 
 
 def _published_prefixes(
-    rows: Sequence[OutboxRecord], outcomes: Sequence[BaseException | None]
-) -> tuple[list[OutboxRecord], list[OutboxRecord]]:
+    rows: Sequence[Row], outcomes: Sequence[Outcome], blocked: set[str] | None = None
+) -> tuple[list[Row], list[Row]]:
     """Split rows into those to mark published and those to retry.
 
-    A row counts as published only if it and every earlier row of the same aggregate in the
-    batch were acknowledged; otherwise it is sent again, after the earlier one.
+    A row counts as published only if it and every earlier row of the same aggregate (in
+    the batch, and in the batches before it whose ``blocked`` keys are passed in) were
+    acknowledged; otherwise it is sent again, after the earlier one. ``blocked`` is updated
+    with the aggregates of the rows to retry.
     """
-    blocked: set[str] = set()
-    published: list[OutboxRecord] = []
-    failed: list[OutboxRecord] = []
+    blocked = set() if blocked is None else blocked
+    published: list[Row] = []
+    failed: list[Row] = []
     for row, outcome in zip(rows, outcomes, strict=True):
         if outcome is None and row.partition_key not in blocked:
             published.append(row)

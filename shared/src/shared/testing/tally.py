@@ -30,7 +30,7 @@ from shared.consumer import Subscription, UnexpectedEvent
 from shared.contracts import CloudEvent, ContractRegistry, EventPayload
 from shared.db import create_engine, new_metadata, session_factory
 from shared.errors import FieldError, InvalidInput
-from shared.relay import OutboxRelay
+from shared.relay import OutboxRelay, OutboxRow
 from shared.settings import ServiceSettings
 from shared.tables import OutboxRecord, platform_metadata
 from shared.unit_of_work import UnitOfWork
@@ -163,7 +163,7 @@ async def unpublished(engine: AsyncEngine) -> int:
 
 
 async def _run_relay_victim(database_url: str, bootstrap: str) -> None:
-    async def die(_rows: Sequence[OutboxRecord]) -> None:
+    async def die(_rows: Sequence[OutboxRow]) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
     engine = create_engine(database_url)
