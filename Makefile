@@ -66,8 +66,9 @@ format: install ## Rewrite the code with ruff (format and safe fixes)
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-bench: install ## Benchmarks (PostgreSQL on 127.0.0.1:5432): bulk import of 100,000 residents
+bench: install ## Benchmarks (PostgreSQL on 127.0.0.1:5432): bulk import, consumer runtime, relay
 	$(RUN) python bench/registry_import.py
+	$(RUN) python bench/consumer_relay.py
 
 schemas: install ## Regenerate docs/events/*.json, docs/asyncapi.yaml and the events catalogue
 	$(RUN) shequ schemas
