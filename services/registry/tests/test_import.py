@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from registry.adapters.people import HouseholdRow, ResidentRow
 from registry.adapters.facilities import FacilityRow
+from registry.adapters.people import HouseholdRow, ResidentRow
 from registry.app import create_app
 from registry.domain.national_id import check_character
 from registry.settings import Settings
