@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -66,6 +66,11 @@ ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
 """The names of every scope in :data:`SCOPES`."""
 
 PII_READ = "pii:read"
+
+TOKEN_CACHE_TTL_S = 30.0
+"""Seconds a verified token is trusted without verifying its signature again."""
+TOKEN_CACHE_ENTRIES = 4096
+"""Verified tokens remembered at most (per service process)."""
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 JWKS_DEFAULT_ALGORITHMS = ("RS256", "ES256")
@@ -132,6 +137,7 @@ class TokenVerifier:
         self.issuer = settings.auth_issuer
         self.audience = settings.auth_audience
         self.leeway_s = settings.auth_leeway_s
+        self.verified = VerifiedTokens()
         self._jwks_client: jwt.PyJWKClient | None = None
         self._key: PublicKey | str | None = None
         configured = list(dict.fromkeys(settings.auth_algorithms))
@@ -174,11 +180,15 @@ class TokenVerifier:
         return self._jwks_client is not None
 
     def verify(self, token: str) -> Principal:
-        """The principal of a valid ``token``.
+        """The principal of a valid ``token`` (from :attr:`verified` when it was verified
+        moments ago).
 
         Raises :class:`shared.errors.Unauthorized` (``invalid_token``) for any invalid token and
         :class:`AuthUnavailable` when the JWKS endpoint cannot be reached.
         """
+        cached = self.verified.get(token)
+        if cached is not None:
+            return cached
         try:
             key: PublicKey | str | jwt.PyJWK
             if self._jwks_client is not None:
@@ -202,7 +212,51 @@ class TokenVerifier:
             reason = _refusal_reason(exc)
             logger.info("auth: token refused: %s (%s)", reason, type(exc).__name__)
             raise invalid_token(reason) from None
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)
+        self.verified.put(token, principal, expires_at=float(claims["exp"]))
+        return principal
+
+
+class VerifiedTokens:
+    """Principals of recently verified tokens, keyed by the token's exact text.
+
+    An entry is served for at most ``ttl_s`` seconds and never at or after the token's own
+    ``exp``, so the cache never accepts a token that verification would refuse as expired,
+    and a token whose signing key was withdrawn stops working within ``ttl_s``. Only tokens
+    that verified are stored; at ``max_entries`` the oldest entry makes room.
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl_s: float = TOKEN_CACHE_TTL_S,
+        max_entries: int = TOKEN_CACHE_ENTRIES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        """The principal ``token`` verified to, if it did so recently and has not expired."""
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        principal, until = entry
+        if self._clock() < until:
+            return principal
+        self._entries.pop(token, None)
+        return None
+
+    def put(self, token: str, principal: Principal, *, expires_at: float) -> None:
+        """Remember that ``token`` verified to ``principal``; it expires at ``expires_at``."""
+        if self.ttl_s <= 0 or self.max_entries <= 0:
+            return
+        until = min(expires_at, self._clock() + self.ttl_s)
+        if token not in self._entries and len(self._entries) >= self.max_entries:
+            self._entries.pop(next(iter(self._entries)), None)
+        self._entries[token] = (principal, until)
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
@@ -338,11 +392,9 @@ def bearer_token(request: Request) -> str | None:
     return credentials.strip()
 
 
-async def current_principal(
-    request: Request,
-    _openapi: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)] = None,
-) -> Principal:
-    """FastAPI dependency: the caller of ``request``, or 401 without a valid bearer token."""
+async def authenticate(request: Request) -> Principal:
+    """The caller of ``request``, or 401 without a valid bearer token (the work of
+    :func:`current_principal` and :func:`require_scopes`)."""
     verifier = getattr(request.app.state, "token_verifier", None)
     if not isinstance(verifier, TokenVerifier):
         raise RuntimeError("No token verifier: call shared.auth.install_auth(app, settings).")
@@ -351,19 +403,59 @@ async def current_principal(
         raise missing_token()
     if not token:
         raise invalid_token("The bearer token is empty.")
-    if verifier.fetches_keys:
-        principal = await anyio.to_thread.run_sync(verifier.verify, token)
-    else:
-        principal = verifier.verify(token)
+    principal = verifier.verified.get(token)  # no thread hop for a token verified just now
+    if principal is None:
+        if verifier.fetches_keys:
+            principal = await anyio.to_thread.run_sync(verifier.verify, token)
+        else:
+            principal = verifier.verify(token)
     request.state.principal = principal
     return principal
+
+
+async def current_principal(
+    request: Request,
+    _openapi: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)] = None,
+) -> Principal:
+    """FastAPI dependency: the caller of ``request``, or 401 without a valid bearer token."""
+    return await authenticate(request)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 """The authenticated caller, for route parameters: ``principal: CurrentPrincipal``."""
 
 
-def require_scopes(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
+class ScopedBearer(HTTPBearer):
+    """The dependency :func:`require_scopes` gives: the bearer security scheme itself (so
+    OpenAPI declares it exactly as for :data:`CurrentPrincipal`), authenticating the caller
+    and checking the scopes in one step. FastAPI solves each dependency of a route on every
+    request, so one dependency here instead of a chain of three is measurably cheaper."""
+
+    def __init__(self, scopes: Sequence[str]) -> None:
+        super().__init__(
+            auto_error=False,
+            scheme_name=_bearer_scheme.scheme_name,
+            description=_bearer_scheme.model.description,
+        )
+        self.scopes = tuple(scopes)
+        self.required = " ".join(scopes)
+        self._challenge = f'Bearer error="insufficient_scope", scope="{self.required}"'
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        """The caller of ``request``: 401 without a valid token, 403 without the scopes."""
+        principal = await authenticate(request)
+        if not principal.has_scopes(*self.scopes):
+            raise errors.Forbidden(
+                f"This action needs the scopes: {self.required}.",
+                headers={"WWW-Authenticate": self._challenge},
+            )
+        return principal
+
+    def __repr__(self) -> str:
+        return f"require_scopes({self.required})"
+
+
+def require_scopes(*scopes: str) -> ScopedBearer:
     """A dependency giving the caller when its token grants every one of ``scopes``, else 403.
 
     Use as ``Annotated[Principal, Depends(require_scopes("registry:write"))]`` or in a route's
@@ -372,20 +464,7 @@ def require_scopes(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
     unknown = [scope for scope in scopes if scope not in ALL_SCOPES]
     if unknown:
         raise ValueError(f"Unknown scopes {unknown}; the catalogue is shared.auth.SCOPES.")
-    required = " ".join(scopes)
-
-    async def principal_with_scopes(principal: CurrentPrincipal) -> Principal:
-        if not principal.has_scopes(*scopes):
-            raise errors.Forbidden(
-                f"This action needs the scopes: {required}.",
-                headers={
-                    "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{required}"'
-                },
-            )
-        return principal
-
-    principal_with_scopes.__name__ = f"require_scopes({required})"
-    return principal_with_scopes
+    return ScopedBearer(scopes)
 
 
 def ensure_area(principal: Principal, area_path: Sequence[str]) -> None:
