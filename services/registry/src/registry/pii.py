@@ -162,5 +162,10 @@ def pii_protector(request: Request) -> PiiProtector:
     return protector
 
 
-PiiDep = Annotated[PiiProtector, Depends(pii_protector)]
+async def _pii_dependency(request: Request) -> PiiProtector:
+    # Async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread.
+    return pii_protector(request)
+
+
+PiiDep = Annotated[PiiProtector, Depends(_pii_dependency)]
 """The app's :class:`PiiProtector`, for route parameters."""
