@@ -130,7 +130,11 @@ class TargetOut(BaseModel):
     name: str
     indicator_id: str
     indicator_name: str
+    indicator_name_zh: str = Field(
+        description="The indicator's title in Simplified Chinese (its English one if none)."
+    )
     unit: str
+    unit_zh: str = Field(description="The unit in Simplified Chinese (its English one if none).")
     absolute: bool = Field(
         description="A total (count, sum) for the scope; otherwise every area below the scope "
         "is held to the same bar."
@@ -164,7 +168,15 @@ class TargetOut(BaseModel):
             name=row.name,
             indicator_id=row.indicator_id,
             indicator_name=indicator.definition.name if indicator else row.indicator_id,
+            indicator_name_zh=(
+                (indicator.definition.name_zh or indicator.definition.name)
+                if indicator
+                else row.indicator_id
+            ),
             unit=indicator.definition.unit if indicator else "",
+            unit_zh=(indicator.definition.unit_zh or indicator.definition.unit)
+            if indicator
+            else "",
             absolute=indicator.absolute if indicator else False,
             scope_area_id=row.scope_area_id,
             scope_name=scope.name if scope else None,
@@ -198,8 +210,10 @@ class IndicatorOut(BaseModel):
 
     id: str
     name: str
+    name_zh: str = Field(description="Title in Simplified Chinese (the English one if none).")
     kind: Literal["count", "sum", "ratio", "rate", "share", "average"]
     unit: str
+    unit_zh: str = Field(description="Unit in Simplified Chinese (the English one if none).")
     description: str
     source: str
     period: str | None = Field(description="Period counted for facts (year, month, 30d …).")
@@ -216,8 +230,10 @@ class IndicatorOut(BaseModel):
         return cls(
             id=d.id,
             name=d.name,
+            name_zh=d.name_zh or d.name,
             kind=d.kind,
             unit=d.unit,
+            unit_zh=d.unit_zh or d.unit,
             description=d.description,
             source=d.source,
             period=d.period,

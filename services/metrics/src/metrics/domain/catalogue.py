@@ -124,8 +124,12 @@ class IndicatorBase(_Strict):
 
     id: Slug = Field(description="Stable id, used in URLs and targets.")
     name: str = Field(min_length=1, description="Title shown on the dashboard.")
+    name_zh: str = Field(
+        default="", description="Title in Simplified Chinese (the dashboard's first language)."
+    )
     description: str = Field(default="", description="What it measures and why.")
     unit: str = Field(default="", description="Unit of the value; `percent` is 0–100.")
+    unit_zh: str = Field(default="", description="Unit in Simplified Chinese (`percent`: none).")
     source: str = Field(default="", description="Where the indicator comes from (seed, plan).")
     period: str | None = Field(
         default=None,
