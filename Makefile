@@ -12,7 +12,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser dev stop test test-unit lint format bench schemas clean
+.PHONY: help install browser promtool dev stop test test-unit lint format bench schemas clean
 
 help: ## List the targets
 	@echo "Shequ: make <target>"
@@ -36,15 +36,35 @@ dev: install ## Run the broker and all five services (Ctrl-C stops them)
 stop: ## Stop what `make dev` started
 	$(RUN) shequ dev stop
 
-browser: ## Install Debian's chromium for the browser tests if it is missing (root or sudo)
+browser: ## Install Debian's chromium and a Chinese font for the browser tests if missing (root or sudo)
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "chromium not found; installing Debian's package"; \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo "sudo -n" ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium \
 		|| { echo "Could not install chromium (apt-get install chromium)" >&2; exit 1; }; \
 	fi
+	@if command -v fc-list >/dev/null 2>&1 && [ -z "$$(fc-list :lang=zh family)" ]; then \
+		echo "no Chinese font: installing fonts-wqy-microhei for the zh-CN dashboard screenshots"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo "sudo -n" ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-wqy-microhei \
+		|| { echo "Could not install fonts-wqy-microhei (apt-get install fonts-wqy-microhei)" >&2; exit 1; }; \
+	fi
 
-test: install browser ## Run every test (needs PostgreSQL on 127.0.0.1:5432; .ci/run starts it)
+# promtool alone, from Debian's `prometheus` package, unpacked into .venv/bin (on PATH under
+# `uv run`): no Prometheus server is installed or started.
+promtool: install ## Put promtool (Debian's prometheus package) in .venv/bin for the alert-rule tests
+	@if ! command -v promtool >/dev/null 2>&1 && [ ! -x .venv/bin/promtool ]; then \
+		echo "promtool not found; unpacking it from Debian's prometheus package into .venv/bin"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo "sudo -n" ); \
+		tmp=$$(mktemp -d) && cd "$$tmp" \
+		&& { apt-get download prometheus >/dev/null 2>&1 \
+			|| { $$SUDO apt-get update -qq && apt-get download prometheus; }; } \
+		&& dpkg-deb -x prometheus_*.deb root && cd "$(CURDIR)" \
+		&& install -m 0755 "$$tmp/root/usr/bin/promtool" .venv/bin/promtool && rm -rf "$$tmp" \
+		|| { echo "Could not unpack promtool (apt-get download prometheus)" >&2; rm -rf "$$tmp"; exit 1; }; \
+	fi
+
+test: install browser promtool ## Run every test (needs PostgreSQL on 127.0.0.1:5432; .ci/run starts it)
 	@command -v pg_isready >/dev/null 2>&1 || { \
 		echo "pg_isready not found: the tests need PostgreSQL on $(PG_HOST):$(PG_PORT)." >&2; \
 		echo "Install and start it (apt-get install postgresql), or run .ci/run." >&2; exit 1; }

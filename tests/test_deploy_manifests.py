@@ -3,7 +3,8 @@
 Parses the kustomize tree (deploy/k8s), the alert rules (deploy/prometheus) and the five
 Dockerfiles, and checks them against the code they deploy: ports and probe paths per service,
 every environment variable against ``shared.settings.ServiceSettings`` (a renamed setting
-breaks this test), every alert metric and label against ``shared/src/shared/metrics.py``, every
+breaks this test), every alert metric and label against ``shared/src/shared/metrics.py`` and
+``services/metrics/src/metrics/gauges.py``, every
 event topic in ``shared.contracts.CONTRACTS`` against the Strimzi ``KafkaTopic`` resources.
 When ``kustomize``/``kubectl`` or ``promtool`` is on PATH, the overlays are built and the
 alerts unit-tested too; otherwise those tests are skipped with the reason.
@@ -34,6 +35,8 @@ BASE = K8S / "base"
 OVERLAYS = K8S / "overlays"
 PROMETHEUS = DEPLOY / "prometheus"
 METRICS_SOURCE = ROOT / "shared" / "src" / "shared" / "metrics.py"
+#: Where every Prometheus metric is defined: the platform's, and the metrics service's targets.
+METRICS_SOURCES = (METRICS_SOURCE, ROOT / "services" / "metrics" / "src" / "metrics" / "gauges.py")
 
 #: The contract of the platform: service -> HTTP port.
 SERVICES: dict[str, int] = {
@@ -625,8 +628,8 @@ _METRIC_RE = re.compile(
 
 @functools.cache
 def defined_series() -> dict[str, set[str]]:
-    """Series names shared/metrics.py exposes (with _total/_bucket/... suffixes) -> labels."""
-    source = METRICS_SOURCE.read_text(encoding="utf-8")
+    """Series names the services expose (with _total/_bucket/... suffixes) -> labels."""
+    source = "\n".join(path.read_text(encoding="utf-8") for path in METRICS_SOURCES)
     series: dict[str, set[str]] = {}
     for kind, name, label_list in _METRIC_RE.findall(source):
         labels = set(re.findall(r"\"([^\"]+)\"", label_list))
@@ -668,9 +671,11 @@ def test_metrics_source_is_parsed() -> None:
         "shequ_consumer_lag",
         "shequ_http_requests_total",
         "shequ_http_request_duration_seconds_bucket",
+        "shequ_target_progress",
     ):
-        assert name in series, f"{name} not found in {METRICS_SOURCE}"
+        assert name in series, f"{name} not found in {METRICS_SOURCES}"
     assert series["shequ_relay_leader"] == {"service"}
+    assert series["shequ_target_status"] == {"target", "district", "status"}
 
 
 def test_alerts_use_only_defined_metrics_and_labels() -> None:
@@ -684,6 +689,7 @@ def test_alerts_use_only_defined_metrics_and_labels() -> None:
         "ShequConsumerLagHigh",
         "ShequRelayLeaderNotOne",
         "ShequHighServerErrorRate",
+        "ShequTargetAtRisk",
     ):
         assert required in names
     for rule in alerts:
@@ -691,7 +697,7 @@ def test_alerts_use_only_defined_metrics_and_labels() -> None:
         used = set(re.findall(r"\bshequ_[a-zA-Z0-9_:]*", expr))
         assert used, f"{rule['alert']} uses no Shequ metric"
         unknown = used - set(series)
-        assert not unknown, f"{rule['alert']}: metrics not in shared/metrics.py: {unknown}"
+        assert not unknown, f"{rule['alert']}: metrics not defined in the sources: {unknown}"
         labels = set().union(*(series[name] for name in used))
         grouped = re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", expr)
         matched = re.findall(r"[{,]\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)", expr)
