@@ -2,24 +2,29 @@
 
 One subscription covers the registry's topics (areas, households, residents, facilities,
 workers, organisations, volunteers and their hours) and the service's own ``target.created``
-(so a replay restores the targets set through the API). The handler dispatches with ``match``
-on the payload; anything else is refused with :class:`shared.consumer.UnexpectedEvent`. The
-runtime applies each event once (inbox) in the same transaction as its effects; the handler
-wraps that transaction in a :class:`~shared.unit_of_work.UnitOfWork`, so the target status
-changes an event causes reach the outbox in it too.
+(so a replay restores the targets set through the API). The batch handler gets the new events of
+one poll at once (the runtime records them in the inbox in the same transaction), dispatches
+each with ``match`` on the payload (anything else is refused with
+:class:`shared.consumer.UnexpectedEvent`), writes the ledger once and re-evaluates each
+touched snapshot and target once per batch. It wraps the transaction in a
+:class:`~shared.unit_of_work.UnitOfWork`, so the target status changes the batch causes reach
+the outbox in it too.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import targets_service
-from metrics.adapters import events
+from metrics.adapters import events, store
 from metrics.adapters.tables import ProjectionState
-from metrics.projection import Effects, Projector
+from metrics.domain.targets import TargetStatusChanged
+from metrics.projection import Effects, EntityKey, Projector, forget, prefetch
 from metrics.tracking import Tracker
-from shared.consumer import Subscription, UnexpectedEvent
+from shared.consumer import ParsedEvent, Subscription, UnexpectedEvent, event_context
 from shared.contracts import CONTRACTS, CloudEvent, EventPayload
 from shared.contracts.metrics import TargetCreated
 from shared.contracts.registry import (
@@ -44,7 +49,7 @@ from shared.contracts.registry import (
     WorkerLeft,
 )
 from shared.db import as_utc
-from shared.unit_of_work import EventTranslator, UnitOfWork
+from shared.unit_of_work import DomainEvent, EventTranslator, UnitOfWork
 
 HANDLED: tuple[type[EventPayload], ...] = (
     AreaCreated,
@@ -71,19 +76,44 @@ HANDLED: tuple[type[EventPayload], ...] = (
 """Every payload type the metrics service consumes."""
 
 
-async def apply(
+def entity_key(payload: EventPayload) -> EntityKey | None:
+    """The projected entity an event changes (to load the batch's entities at once)."""
+    match payload:
+        case AreaCreated() | AreaRetired() if payload.level == "community":
+            return ("community", payload.area_id)
+        case HouseholdRegistered() | HouseholdMoved():
+            return ("household", payload.household_id)
+        case (
+            ResidentRegistered()
+            | ResidentUpdated()
+            | ResidentMoved()
+            | ResidentDied()
+            | ResidentLeft()
+        ):
+            return ("resident", payload.resident_id)
+        case FacilityOpened() | FacilityUpdated() | FacilityClosed():
+            return ("facility", payload.facility_id)
+        case WorkerAppointed() | WorkerLeft():
+            return ("worker", payload.worker_id)
+        case OrganisationRegistered():
+            return ("organisation", payload.organisation_id)
+        case VolunteerRegistered():
+            return ("volunteer", payload.volunteer_id)
+        case ServiceHoursLogged():
+            return ("service_hours", payload.entry_id)
+    return None
+
+
+async def project(
     session: AsyncSession,
     event: CloudEvent,
     payload: EventPayload,
+    effects: Effects,
     *,
     projector: Projector,
-    tracker: Tracker,
-    translate: EventTranslator = events.translate,
-) -> Effects:
-    """Apply one event to the projections, snapshots and target statuses in the session's
-    transaction (owned by the caller), with the outbox rows of the status changes it causes."""
-    uow = UnitOfWork(session, translate=translate)
-    effects = Effects()
+) -> None:
+    """Apply one event to the entity and area projections; its ledger deltas and what they
+    touch are collected in ``effects`` (written by the caller)."""
     day = projector.day_of(event.time)
     match payload:
         case AreaCreated():
@@ -121,23 +151,110 @@ async def apply(
                 effects.created_targets.add(payload.target_id)
         case _:
             raise UnexpectedEvent(event.type)
-    await projector.flush(session, effects)
-    await tracker.after_event(uow, effects)
-    await _advance(session, event)
-    await uow.publish_collected()
-    return effects
+    projector.mark(effects)
 
 
-async def _advance(session: AsyncSession, event: CloudEvent) -> None:
-    """Count the event in the projection state the dashboard polls."""
+async def apply_batch(
+    session: AsyncSession,
+    items: Sequence[ParsedEvent],
+    *,
+    projector: Projector,
+    tracker: Tracker,
+    translate: EventTranslator = events.translate,
+) -> Effects:
+    """Apply new events, in order, in the session's transaction (owned by the caller).
+
+    Each event updates the projections and adds its ledger deltas to the batch's; then the
+    ledger is written once, and each touched (indicator, area) snapshot and each affected
+    target is re-evaluated once for the whole batch. A status change is published with the
+    correlation id of the last event that touched its indicator in its area.
+    """
+    if not items:
+        return Effects()
+    uow = UnitOfWork(session, translate=translate)
+    await prefetch(session, [k for item in items if (k := entity_key(item.payload))])
+    await store.areas_by_id(session, {a for item in items if (a := _area_of(item.payload))})
+    batch = Effects()
+    causes: dict[tuple[str, str], CloudEvent] = {}
+    try:
+        for item in items:
+            effects = Effects()
+            await project(session, item.event, item.payload, effects, projector=projector)
+            batch.absorb(effects)
+            for pair in effects.touched:
+                causes[pair] = item.event
+            for area in effects.created_areas:
+                causes[("", area)] = item.event
+    finally:
+        forget(session)
+    await store.add_to_ledger(session, batch.deltas)
+    await tracker.after_batch(uow, batch)
+    await _advance(session, [item.event for item in items])
+    await _publish(uow, causes, items[-1].event, translate)
+    return batch
+
+
+async def apply(
+    session: AsyncSession,
+    event: CloudEvent,
+    payload: EventPayload,
+    *,
+    projector: Projector,
+    tracker: Tracker,
+    translate: EventTranslator = events.translate,
+) -> Effects:
+    """Apply one event (a batch of one)."""
+    return await apply_batch(
+        session,
+        [ParsedEvent(event, payload)],
+        projector=projector,
+        tracker=tracker,
+        translate=translate,
+    )
+
+
+def _area_of(payload: EventPayload) -> str | None:
+    if isinstance(payload, AreaCreated | AreaRetired):
+        return payload.area_id
+    return None
+
+
+async def _publish(
+    uow: UnitOfWork,
+    causes: Mapping[tuple[str, str], CloudEvent],
+    last: CloudEvent,
+    translate: EventTranslator,
+) -> None:
+    """Write the outbox rows of the recorded status changes, each under the correlation of
+    the event that caused it."""
+    by_cause: dict[str, tuple[CloudEvent, list[DomainEvent]]] = {}
+    for recorded in uow.collect_new_events():
+        cause = last
+        if isinstance(recorded, TargetStatusChanged):
+            cause = (
+                causes.get((recorded.indicator_id, recorded.area_id))
+                or causes.get(("", recorded.area_id))
+                or last
+            )
+        by_cause.setdefault(cause.id, (cause, []))[1].append(recorded)
+    for cause, recorded_events in by_cause.values():
+        part = UnitOfWork(uow.session, translate=translate)
+        part.record(*recorded_events)
+        with event_context(cause):
+            await part.publish_collected()
+
+
+async def _advance(session: AsyncSession, applied: Sequence[CloudEvent]) -> None:
+    """Count the events in the projection state the dashboard polls."""
     state = await session.scalar(select(ProjectionState).with_for_update())
     if state is None:
         state = ProjectionState(id=1, revision=0, events_applied=0)
         session.add(state)
     state.revision += 1
-    state.events_applied += 1
-    if state.last_event_time is None or event.time > as_utc(state.last_event_time):
-        state.last_event_time = event.time
+    state.events_applied += len(applied)
+    latest = max(event.time for event in applied)
+    if state.last_event_time is None or latest > as_utc(state.last_event_time):
+        state.last_event_time = latest
 
 
 def subscription(
@@ -145,11 +262,10 @@ def subscription(
 ) -> Subscription:
     """The metrics service's subscription, bound to its projector, tracker and translator."""
 
-    async def handle(session: AsyncSession, event: CloudEvent, payload: EventPayload) -> None:
-        await apply(
-            session, event, payload, projector=projector, tracker=tracker, translate=translate
-        )
+    async def handle_batch(session: AsyncSession, items: Sequence[ParsedEvent]) -> None:
+        await apply_batch(session, items, projector=projector, tracker=tracker, translate=translate)
 
     return Subscription(
-        event_types=frozenset(CONTRACTS.for_payload(p).type for p in HANDLED), handle=handle
+        event_types=frozenset(CONTRACTS.for_payload(p).type for p in HANDLED),
+        handle_batch=handle_batch,
     )

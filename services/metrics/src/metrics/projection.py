@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -74,6 +74,61 @@ class Effects:
     def touch(self, indicator_id: str, area_id: str, day: date) -> None:
         """Mark an indicator's value in an area as changed from ``day`` on."""
         self.touched[(indicator_id, area_id)].add(day)
+
+    def absorb(self, other: Effects) -> None:
+        """Add what another event changed (a batch collects its events' effects)."""
+        for key, delta in other.deltas.items():
+            self.deltas[key] += delta
+        for pair, days in other.touched.items():
+            self.touched[pair] |= days
+        self.created_areas |= other.created_areas
+        self.retired_areas |= other.retired_areas
+        self.created_targets |= other.created_targets
+
+
+_ENTITIES = "metrics.entities"
+"""Key of the session's entity cache in ``session.info`` (see :func:`prefetch`)."""
+
+EntityKey = tuple[str, str]
+"""(entity type, entity id)."""
+
+
+async def prefetch(session: AsyncSession, keys: Iterable[EntityKey]) -> None:
+    """Load the stored states of ``keys`` in one query per kind and remember which do not
+    exist, so applying a batch reads no entity twice and never asks for a missing one."""
+    cache: dict[EntityKey, EntityProjection | None] = session.info.setdefault(_ENTITIES, {})
+    wanted = sorted(set(keys) - set(cache))
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for kind, entity_id in wanted:
+        by_kind[kind].append(entity_id)
+    for rows in await store.entities(session, by_kind):
+        cache[(rows.entity_type, rows.entity_id)] = rows
+    for key in wanted:
+        cache.setdefault(key, None)
+
+
+def forget(session: AsyncSession) -> None:
+    """Drop the session's entity cache (the batch is over)."""
+    session.info.pop(_ENTITIES, None)
+
+
+async def entity(session: AsyncSession, kind: str, entity_id: str) -> EntityProjection | None:
+    """The stored state of one entity (from the batch's cache when prefetched)."""
+    cache: dict[EntityKey, EntityProjection | None] | None = session.info.get(_ENTITIES)
+    if cache is not None and (kind, entity_id) in cache:
+        return cache[(kind, entity_id)]
+    row = await session.get(EntityProjection, (kind, entity_id))
+    if cache is not None:
+        cache[(kind, entity_id)] = row
+    return row
+
+
+def keep(session: AsyncSession, row: EntityProjection) -> None:
+    """Add a new entity state to the session (and to the batch's cache)."""
+    session.add(row)
+    cache: dict[EntityKey, EntityProjection | None] | None = session.info.get(_ENTITIES)
+    if cache is not None:
+        cache[(row.entity_type, row.entity_id)] = row
 
 
 @dataclass(frozen=True)
@@ -134,8 +189,12 @@ class Projector:
 
     async def flush(self, session: AsyncSession, effects: Effects) -> None:
         """Write the ledger deltas and mark the indicators they change as touched."""
-        changed = {key: delta for key, delta in effects.deltas.items() if delta}
-        await store.add_to_ledger(session, changed)
+        self.mark(effects)
+        await store.add_to_ledger(session, effects.deltas)
+
+    def mark(self, effects: Effects) -> None:
+        """Mark the indicators the event's (non-zero) ledger deltas change as touched."""
+        changed = [key for key, delta in effects.deltas.items() if delta]
         by_measure: dict[str, list[tuple[str, date]]] = defaultdict(list)
         for area, measure, day in changed:
             by_measure[measure].append((area, day))
@@ -153,7 +212,7 @@ class Projector:
 
     async def apply_state(self, session: AsyncSession, state: State, effects: Effects) -> bool:
         """Apply a versioned (or first) state; False when it is older than the stored one."""
-        row = await session.get(EntityProjection, (state.kind, state.entity_id))
+        row = await entity(session, state.kind, state.entity_id)
         if (
             row is not None
             and state.version is not None
@@ -175,7 +234,8 @@ class Projector:
                         effects, path=state.path, contributions=lived, day=state.start, sign=1
                     )
                     self._add(effects, path=state.path, contributions=lived, day=since, sign=-1)
-            session.add(
+            keep(
+                session,
                 EntityProjection(
                     entity_type=state.kind,
                     entity_id=state.entity_id,
@@ -186,7 +246,7 @@ class Projector:
                     since=since,
                     ended_on=state.ended_on,
                     attributes=_json(state.attributes),
-                )
+                ),
             )
             return True
         day = max(state.effective, row.since)
@@ -216,7 +276,7 @@ class Projector:
         effects: Effects,
     ) -> None:
         """Record a fact of ``day``; the same id again replaces the earlier record."""
-        row = await session.get(EntityProjection, (kind, fact_id))
+        row = await entity(session, kind, fact_id)
         encoded = _json(attributes)
         if row is not None:
             if row.attributes == encoded and row.since == day and row.path == path_text(path):
@@ -226,7 +286,8 @@ class Projector:
             row.community_id, row.path = community_id, path_text(path)
             row.since, row.attributes = day, encoded
         else:
-            session.add(
+            keep(
+                session,
                 EntityProjection(
                     entity_type=kind,
                     entity_id=fact_id,
@@ -237,25 +298,26 @@ class Projector:
                     since=day,
                     ended_on=None,
                     attributes=encoded,
-                )
+                ),
             )
         new = self._contributions(kind, attributes)
         self._add(effects, path=path, contributions=new, day=day, sign=1)
 
     async def apply_once(self, session: AsyncSession, state: State, effects: Effects) -> None:
         """Register an entity that is only ever registered (a repeat changes nothing)."""
-        if await session.get(EntityProjection, (state.kind, state.entity_id)) is None:
+        if await entity(session, state.kind, state.entity_id) is None:
             await self.apply_state(session, state, effects)
 
     async def apply_dated(self, session: AsyncSession, state: State, effects: Effects) -> None:
         """Apply a state of an entity without versions, ordered by its own dates: ``start``
         for a (re)start, ``ended_on`` for an end."""
-        row = await session.get(EntityProjection, (state.kind, state.entity_id))
+        row = await entity(session, state.kind, state.entity_id)
         if row is None:
             if state.active:
                 await self.apply_state(session, state, effects)
             else:  # the end arrived first: a tombstone remembers it
-                session.add(
+                keep(
+                    session,
                     EntityProjection(
                         entity_type=state.kind,
                         entity_id=state.entity_id,
@@ -266,7 +328,7 @@ class Projector:
                         since=state.ended_on or state.effective,
                         ended_on=state.ended_on,
                         attributes=_json({}),
-                    )
+                    ),
                 )
             return
         stored = row.attribute_values()
@@ -411,7 +473,7 @@ class Projector:
             "disabled": p.disabled,
             "flags": sorted(p.flags),
         }
-        before = await session.get(EntityProjection, ("resident", p.resident_id))
+        before = await entity(session, "resident", p.resident_id)
         previous = before.attribute_values() if before is not None and before.active else None
         applied = await self.apply_state(
             session,

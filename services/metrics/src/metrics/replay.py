@@ -5,8 +5,9 @@
 
 The replay migrates a fresh database, loads the catalogue, then reads every partition of every
 topic the service subscribes to from offset 0 (assigned partitions, no consumer group, so the
-live group's offsets are untouched) and applies each event exactly as the live consumer does:
-inbox, projections, ledger, snapshots, target statuses. Status events are not published (they
+live group's offsets are untouched) and applies them as the live consumer does, a poll's
+records per transaction through the same batch handler: inbox, projections, ledger,
+snapshots, target statuses. Status events are not published (they
 were, live). Targets set through the API come back from their ``metrics.target.created``
 events. Reading stops once every partition's end is reached and a poll brings nothing more.
 
@@ -46,6 +47,8 @@ from shared.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 GROUP = "metrics"
+BATCH = 1000
+"""Records read per poll and applied in one transaction."""
 
 SNAPSHOT_TABLES: dict[str, tuple[str, ...]] = {
     "area_projection": ("area_id",),
@@ -120,9 +123,9 @@ async def replay(
             await prepare(uow, catalogue=catalogue, tracker=tracker)
         handlers = subscription(projector, tracker)
         topics = topics_of(CONTRACTS, handlers.event_types)
-        async for record in _records(settings, topics, idle_ms, timeout_s):
-            result.records += 1
-            await _apply_record(sessions, record, handlers, result)
+        async for records in _batches(settings, topics, idle_ms, timeout_s):
+            result.records += len(records)
+            await _apply_records(sessions, records, handlers, result)
         async with unit_of_work(sessions, translate=events.translate) as uow:
             await tracker.evaluate_all(uow)
     finally:
@@ -131,12 +134,12 @@ async def replay(
     return result
 
 
-async def _records(
+async def _batches(
     settings: Settings, topics: Sequence[str], idle_ms: int, timeout_s: float
-) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
-    """Every record of ``topics`` from offset 0, per partition in offset order (partitions
-    interleaved as the broker returns them), until every partition's end is reached and a
-    poll brings nothing more."""
+) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+    """Every record of ``topics`` from offset 0, a poll's records at a time, per partition in
+    offset order (partitions interleaved as the broker returns them), until every
+    partition's end is reached and a poll brings nothing more."""
     consumer = AIOKafkaConsumer(
         **settings.kafka_client_options(), enable_auto_commit=False, group_id=None
     )
@@ -155,10 +158,13 @@ async def _records(
         ends = await consumer.end_offsets(partitions)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=idle_ms, max_records=1000)
-            for partition in sorted(batches, key=lambda p: (p.topic, p.partition)):
-                for record in batches[partition]:
-                    yield record
+            batches = await consumer.getmany(timeout_ms=idle_ms, max_records=BATCH)
+            if batches:
+                yield [
+                    record
+                    for partition in sorted(batches, key=lambda p: (p.topic, p.partition))
+                    for record in batches[partition]
+                ]
             positions = [await consumer.position(p) for p in partitions]
             reached = all(pos >= ends[p] for pos, p in zip(positions, partitions, strict=True))
             if not batches and reached:
@@ -168,39 +174,68 @@ async def _records(
         await consumer.stop()
 
 
-async def _apply_record(
+async def _apply_records(
     sessions: async_sessionmaker[AsyncSession],
-    record: ConsumerRecord[bytes, bytes],
+    records: Sequence[ConsumerRecord[bytes, bytes]],
     handlers: Subscription,
     result: ReplayResult,
 ) -> None:
-    """Apply one record in a transaction of its own, through the live consumer's inbox
-    step (:func:`shared.consumer.record_and_apply`); a failure is noted and skipped."""
-    where = f"{record.topic}/{record.partition}@{record.offset}"
-    try:
-        event = CloudEvent.model_validate_json(record.value or b"")
-    except ValidationError:
-        result.invalid.append(where)
-        return
-    if event.type not in handlers.event_types:
-        result.ignored += 1
-        return
-    try:
-        payload = CONTRACTS.parse_payload(event)
-    except ValidationError:
-        result.invalid.append(f"{where} ({event.id})")
+    """Apply a poll's records in one transaction, through the live consumer's inbox step
+    and batch handler (:func:`shared.consumer.record_and_apply`); if the batch fails, its
+    events are applied one by one and a failing one is noted and skipped."""
+    parsed: list[tuple[str, ParsedEvent]] = []
+    for record in records:
+        where = f"{record.topic}/{record.partition}@{record.offset}"
+        try:
+            event = CloudEvent.model_validate_json(record.value or b"")
+        except ValidationError:
+            result.invalid.append(where)
+            continue
+        if event.type not in handlers.event_types:
+            result.ignored += 1
+            continue
+        try:
+            payload = CONTRACTS.parse_payload(event)
+        except ValidationError:
+            result.invalid.append(f"{where} ({event.id})")
+            continue
+        parsed.append((where, ParsedEvent(event, payload)))
+    if not parsed:
         return
     try:
         async with transaction(sessions) as session:
-            (applied,) = await record_and_apply(
-                session,
-                consumer=GROUP,
-                subscription=handlers,
-                events=[ParsedEvent(event, payload)],
+            applied = await record_and_apply(
+                session, consumer=GROUP, subscription=handlers, events=[p for _, p in parsed]
             )
-    except Exception as exc:  # the live consumer dead-lettered it too, most likely
+    except Exception as exc:
+        if len(parsed) == 1:  # the live consumer dead-lettered it too, most likely
+            where, item = parsed[0]
+            log.error("replaying %s failed: %r", where, exc)
+            result.failed.append(f"{where} ({item.event.id}): {exc!r}")
+            return
+        for where, item in parsed:
+            await _apply_one(sessions, where, item, handlers, result)
+        return
+    result.applied += sum(applied)
+    result.duplicates += len(applied) - sum(applied)
+
+
+async def _apply_one(
+    sessions: async_sessionmaker[AsyncSession],
+    where: str,
+    item: ParsedEvent,
+    handlers: Subscription,
+    result: ReplayResult,
+) -> None:
+    """Apply one event in a transaction of its own; a failure is noted and skipped."""
+    try:
+        async with transaction(sessions) as session:
+            (applied,) = await record_and_apply(
+                session, consumer=GROUP, subscription=handlers, events=[item]
+            )
+    except Exception as exc:
         log.error("replaying %s failed: %r", where, exc)
-        result.failed.append(f"{where} ({event.id}): {exc!r}")
+        result.failed.append(f"{where} ({item.event.id}): {exc!r}")
         return
     if applied:
         result.applied += 1

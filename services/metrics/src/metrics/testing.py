@@ -298,6 +298,22 @@ class Harness:
             applied += new
         return applied
 
+    async def send_batch(
+        self, *events: CloudEvent | EventPayload, at: datetime | None = None
+    ) -> int:
+        """Apply events as one batch, in one transaction, as the live consumer applies what
+        one poll returns; how many were applied (a repeated id is skipped)."""
+        moment = at or at_noon(self.today)
+        parsed = []
+        for item in events:
+            event = item if isinstance(item, CloudEvent) else envelope(item, at=moment)
+            parsed.append(ParsedEvent(event, CONTRACTS.parse_payload(event)))
+        async with transaction(self.sessions) as session:
+            applied = await record_and_apply(
+                session, consumer="metrics", subscription=self.handlers, events=parsed
+            )
+        return sum(applied)
+
     async def run(self, fn: Callable[[AsyncSession], Any]) -> Any:
         """Run ``fn(session)`` in a transaction and return its (awaited) result."""
         async with transaction(self.sessions) as session:

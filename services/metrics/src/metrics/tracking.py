@@ -11,7 +11,6 @@ recorded as a domain event in the caller's unit of work, which publishes it thro
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -97,8 +96,9 @@ class Tracker:
 
     # -- after an event ----------------------------------------------------------------------
 
-    async def after_event(self, uow: UnitOfWork, effects: Effects) -> None:
-        """Record the snapshots and re-evaluate the targets an applied event affects."""
+    async def after_batch(self, uow: UnitOfWork, effects: Effects) -> None:
+        """Record the snapshots and re-evaluate the targets a batch of applied events
+        affects, each once."""
         session = uow.session
         await self.refresh_snapshots(session, effects.touched)
         if effects.retired_areas:
@@ -159,44 +159,31 @@ class Tracker:
         pairs = {pair: days for pair, days in touched.items() if days}
         if not pairs:
             return
-        needed: dict[date, set[tuple[str, str]]] = defaultdict(set)
-        for pair, days in pairs.items():
-            for day in days:
-                needed[day].add(pair)
-        first = min(min(days) for days in pairs.values())
+        wanted = {(i, a, day) for (i, a), days in pairs.items() for day in days}
         later = await store.snapshot_days(
             session,
             indicator_ids={i for i, _ in pairs},
             area_ids={a for _, a in pairs},
-            since=first,
+            since=min(min(days) for days in pairs.values()),
         )
         for indicator_id, area_id, day in later:
             touched_days = pairs.get((indicator_id, area_id))
             if touched_days and day > min(touched_days):
-                needed[day].add((indicator_id, area_id))
-        rows = []
-        for day in sorted(needed):
-            wanted = needed[day]
-            indicators = [
-                i
-                for i in self.catalogue.indicators.values()
-                if any(pair[0] == i.id for pair in wanted)
-            ]
-            values = await evaluation.evaluate(
-                session, indicators=indicators, area_ids={a for _, a in wanted}, day=day
-            )
-            for indicator_id, area_id in sorted(wanted):
-                value = values[(indicator_id, area_id)]
-                rows.append(
-                    {
-                        "indicator_id": indicator_id,
-                        "area_id": area_id,
-                        "day": day,
-                        "value": value.value,
-                        "numerator": value.numerator,
-                        "denominator": value.denominator,
-                    }
-                )
+                wanted.add((indicator_id, area_id, day))
+        values = await evaluation.evaluate_many(
+            session, indicators=self.catalogue.indicators, wanted=wanted
+        )
+        rows = [
+            {
+                "indicator_id": indicator_id,
+                "area_id": area_id,
+                "day": day,
+                "value": value.value,
+                "numerator": value.numerator,
+                "denominator": value.denominator,
+            }
+            for (indicator_id, area_id, day), value in values.items()
+        ]
         await store.upsert_snapshots(session, rows)
 
     # -- targets -----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics.adapters.tables import (
     AreaProjection,
+    EntityProjection,
     IndicatorSnapshot,
     MeasureLedger,
     path_text,
@@ -96,6 +97,58 @@ async def ledger_sums(
     return found
 
 
+async def ledger_rows(
+    session: AsyncSession,
+    *,
+    area_ids: Iterable[str],
+    measures: Iterable[str],
+    floor: date,
+    until: date,
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], list[tuple[date, int]]]]:
+    """For each (area, measure): the sum of its deltas before ``floor - 1 day``, and its
+    rows from ``floor - 1 day`` to ``until`` in day order (two queries per 500 areas)."""
+    areas, keys = sorted(set(area_ids)), sorted(set(measures))
+    base: dict[tuple[str, str], int] = {}
+    rows: dict[tuple[str, str], list[tuple[date, int]]] = defaultdict(list)
+    if not areas or not keys:
+        return base, rows
+    start = floor - timedelta(days=1)
+    for chunk in _chunks(areas):
+        inside = and_(MeasureLedger.area_id.in_(chunk), MeasureLedger.measure.in_(keys))
+        before = await session.execute(
+            select(MeasureLedger.area_id, MeasureLedger.measure, func.sum(MeasureLedger.delta))
+            .where(inside, MeasureLedger.day < start)
+            .group_by(MeasureLedger.area_id, MeasureLedger.measure)
+        )
+        for area_id, measure, total in before:
+            base[(area_id, measure)] = int(total or 0)
+        recent = await session.execute(
+            select(
+                MeasureLedger.area_id, MeasureLedger.measure, MeasureLedger.day, MeasureLedger.delta
+            )
+            .where(inside, MeasureLedger.day >= start, MeasureLedger.day <= until)
+            .order_by(MeasureLedger.area_id, MeasureLedger.measure, MeasureLedger.day)
+        )
+        for area_id, measure, day, delta in recent:
+            rows[(area_id, measure)].append((day, int(delta)))
+    return base, rows
+
+
+async def entities(
+    session: AsyncSession, ids_by_kind: Mapping[str, Sequence[str]]
+) -> list[EntityProjection]:
+    """The stored states of the given entities (one query per kind and 500 ids)."""
+    found: list[EntityProjection] = []
+    for kind, ids in sorted(ids_by_kind.items()):
+        for chunk in _chunks(sorted(set(ids))):
+            found += await session.scalars(
+                select(EntityProjection).where(
+                    EntityProjection.entity_type == kind, EntityProjection.entity_id.in_(chunk)
+                )
+            )
+    return found
+
+
 async def areas_by_id(session: AsyncSession, area_ids: Iterable[str]) -> dict[str, AreaProjection]:
     """The projected areas among ``area_ids``."""
     ids = sorted(set(area_ids))
@@ -129,6 +182,27 @@ async def communities_within(
             select(AreaProjection).where(
                 AreaProjection.level == "community",
                 current_on(day),
+                or_(*(AreaProjection.path.startswith(p, autoescape=True) for p in chunk)),
+            )
+        )
+        found.update({row.area_id: row for row in rows})
+    return sorted(found.values(), key=lambda row: row.area_id)
+
+
+async def communities_under(
+    session: AsyncSession, areas: Sequence[AreaProjection]
+) -> list[AreaProjection]:
+    """Communities ever in the subtree of any of ``areas`` (themselves included), current
+    or not."""
+    if not areas:
+        return []
+    prefixes = sorted({area.path for area in areas})
+    prefixes = [p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes)]
+    found: dict[str, AreaProjection] = {}
+    for chunk in _chunks(prefixes, 50):
+        rows = await session.scalars(
+            select(AreaProjection).where(
+                AreaProjection.level == "community",
                 or_(*(AreaProjection.path.startswith(p, autoescape=True) for p in chunk)),
             )
         )
