@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final, Literal, TypeVar, get_args
 
 from registry.domain.areas import CommunityRef, require_current_community
 from registry.domain.dates import not_before, not_in_future
@@ -73,6 +73,7 @@ class Unset(enum.Enum):
 
 
 UNSET: Final = Unset.UNSET
+_Entity = TypeVar("_Entity", "Household", "Resident")
 
 
 # -- ages and flags ---------------------------------------------------------------------------
@@ -428,7 +429,7 @@ class Household:
 
     def snapshot(self) -> Household:
         """A copy as of now, for an event."""
-        return replace(self, events=[])
+        return _snapshot(self)
 
 
 @dataclass(kw_only=True)
@@ -568,7 +569,7 @@ class Resident:
 
     def snapshot(self) -> Resident:
         """A copy as of now, for an event."""
-        return replace(self, events=[])
+        return _snapshot(self)
 
     def _end(self, status: ResidentStatus, *, on: date, today: date, field: str) -> None:
         ensure_changeable(self.status, self.id)
@@ -578,3 +579,11 @@ class Resident:
 
     def _updatable(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in UPDATABLE_FIELDS}
+
+
+def _snapshot(entity: _Entity) -> _Entity:
+    """A copy of ``entity`` without its events: shallow, since every field is an immutable
+    value (cheaper than ``dataclasses.replace``, which matters in bulk registration)."""
+    copied = object.__new__(type(entity))
+    copied.__dict__.update(entity.__dict__, events=[])
+    return copied
