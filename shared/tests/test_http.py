@@ -367,16 +367,19 @@ def test_validation_error_on_query_and_missing_field(client: TestClient) -> None
     ]
 
 
-def test_raised_not_found(client: TestClient) -> None:
+def test_raised_not_found_says_only_not_found(client: TestClient) -> None:
+    """The detail a use case gives (``No resident r-1.``) would tell a missing resource from
+    one outside the caller's area (``shared.auth.ensure_area``); the answer does not."""
     body = assert_problem(client.get("/missing/r-1"), 404, "not-found")
     assert body == {
         "type": "urn:shequ:problem:not-found",
         "title": "Not found",
         "status": 404,
-        "detail": "No resident r-1.",
+        "detail": "Not found",
         "instance": "/missing/r-1",
         "errors": [],
     }
+    assert str(NotFound("No resident r-1.")) == "No resident r-1."  # kept for the log
 
 
 def test_raised_invalid_input_with_field_errors(client: TestClient) -> None:

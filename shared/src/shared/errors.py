@@ -70,9 +70,25 @@ class Forbidden(Problem):
 
 
 class NotFound(Problem):
-    """No such resource, or one outside the caller's area (404)."""
+    """No such resource, or one outside the caller's area (404).
+
+    The answer never tells the two apart, so it never reveals that something exists where the
+    caller may not look: whatever ``detail`` a use case gives (``no resident r-1``) stays in
+    the exception's message, for logs and tracebacks, while the response says only the title.
+    """
 
     status, title, code = 404, "Not found", "not-found"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail, errors=errors, headers=headers, extra=extra)
+        self.detail = self.title
 
 
 class Conflict(Problem):

@@ -548,14 +548,76 @@ _BULK_TOO_LARGE_DESCRIPTION = (
 )
 
 
+_REFUSALS = {
+    "401": "No bearer token, or an invalid one (expired, wrong signature, issuer or audience).",
+    "403": "The token lacks a scope this operation needs (`WWW-Authenticate` names them).",
+    "404": "No such resource, or one outside the token's area: the same answer, so a resource's "
+    "existence is never revealed.",
+    "409": "The first request with this `Idempotency-Key` is still running, or the change "
+    "conflicts with the resource's current state.",
+}
+_OBJECT_QUERY_PARAMETERS = frozenset({"within", "area"})
+"""Query parameters naming an area; like path parameters and bodies, they may name something
+missing or outside the token's area."""
+
+
+def _names_a_resource(parameter: dict[str, Any]) -> bool:
+    """Whether an OpenAPI parameter names a resource: a path parameter, an area or an id."""
+    name = parameter["name"]
+    if parameter["in"] == "path":
+        return True
+    return parameter["in"] == "query" and (name in _OBJECT_QUERY_PARAMETERS or name.endswith("_id"))
+
+
+def _declare_refusals(method: str, operation: dict[str, Any]) -> bool:
+    """Declare what an operation refuses with, from its shape: 401 and 403 when it needs a
+    bearer token; 404 when it names a resource (a path parameter, an area or ``*_id`` query
+    parameter, a body); 409 when it takes an ``Idempotency-Key``. A GET's ``format`` query
+    parameter offering ``csv`` adds ``text/csv`` to its 200 response. Whether a problem
+    response was added."""
+    responses = operation.setdefault("responses", {})
+    parameters = operation.get("parameters", [])
+    statuses = []
+    if operation.get("security"):
+        statuses += ["401", "403"]
+    if "requestBody" in operation or any(_names_a_resource(p) for p in parameters):
+        statuses.append("404")
+    if any(
+        parameter["in"] == "header" and parameter["name"].lower() == "idempotency-key"
+        for parameter in parameters
+    ):
+        statuses.append("409")
+    for status in statuses:
+        responses.setdefault(
+            status,
+            {
+                "description": _REFUSALS[status],
+                "content": {
+                    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _SCHEMA_REF + "ProblemDetails"}}
+                },
+            },
+        )
+    if method == "get" and any(
+        parameter["in"] == "query"
+        and parameter["name"] == "format"
+        and "csv" in json.dumps(parameter.get("schema", {}))
+        for parameter in parameters
+    ):
+        ok = responses.setdefault("200", {"description": "Successful Response"})
+        ok.setdefault("content", {}).setdefault("text/csv", {"schema": {"type": "string"}})
+    return bool(statuses)
+
+
 def _document_problem_responses(schema: dict[str, Any]) -> None:
     """Replace FastAPI's default 422 response schema with the problem+json one we send, and
-    declare the 413 of every operation that takes a body."""
+    declare the 413 of every operation that takes a body and the refusals of
+    :func:`_declare_refusals`."""
     replaced = False
     for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
+        for method, operation in path_item.items():
             if not isinstance(operation, dict):
                 continue
+            replaced = _declare_refusals(method, operation) or replaced
             responses = operation.get("responses", {})
             bulk = bool(operation.get(BULK_BODY_EXTENSION))
             if bulk or "requestBody" in operation:
