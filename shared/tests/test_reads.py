@@ -108,7 +108,9 @@ async def _same_rows_as_sqlalchemy(engine: AsyncEngine) -> ReadDatabase:
         ] == await _reference(engine, statement)
     first = await connection.first(_open_public_after("p010"))
     assert first is not None
-    assert first["id"] == "p012"
+    assert first["id"] == first.id == "p012"
+    with pytest.raises(AttributeError):
+        _ = first.no_such_column
     assert await connection.first(_open_public_after("p999")) is None
     return database
 

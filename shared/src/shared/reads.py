@@ -42,6 +42,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, TypeVar
 
+import asyncpg  # type: ignore[import-untyped]
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import event, exc
@@ -229,10 +230,32 @@ ReadSessionDep = Annotated[ReadSession, Depends(_read_session)]
 
 
 class ReadRow(Protocol):
-    """A row a :class:`ReadConnection` returns: its values by column name."""
+    """A row of a read: its values by column name as attributes (``row.name``), like a
+    SQLAlchemy row or an ORM object. Rows of a :class:`ReadConnection` also answer
+    ``row["name"]``."""
 
-    def __getitem__(self, key: str, /) -> Any:
-        """The value of column ``key``."""
+    def __getattr__(self, name: str, /) -> Any:
+        """The value of column ``name``."""
+
+
+class _Record(asyncpg.Record):  # type: ignore[misc]
+    """An asyncpg record whose columns are also attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class _MappedRow(dict[str, Any]):
+    """A SQLAlchemy row's values by name, as items and as attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +292,7 @@ class ReadConnection:
     SQLAlchemy runs straight on the driver: it is compiled once per shape (SQLAlchemy's own
     cache key), and each run only binds the new values, so a read costs little more than the
     driver's round trip. Any other statement, and every statement on another database, runs
-    through SQLAlchemy Core. Either way the rows answer ``row["column"]``.
+    through SQLAlchemy Core. Either way a row answers ``row.column`` and ``row["column"]``.
 
     Each statement checks a pooled connection out for its own duration (in autocommit they
     are independent anyway), and one that meets a dead connection is retried once on a fresh
@@ -341,7 +364,7 @@ class ReadConnection:
             connection = await self._engine.raw_connection()
             try:
                 rows: Sequence[ReadRow] = await connection.driver_connection.fetch(  # type: ignore[union-attr]
-                    plan.sql, *arguments
+                    plan.sql, *arguments, record_class=_Record
                 )
             except Exception as error:
                 if attempt == 2 or not _disconnected(connection, error):
@@ -360,12 +383,8 @@ class ReadConnection:
         for attempt in (1, 2):
             try:
                 async with self._engine.connect() as connection:
-                    rows: Sequence[ReadRow] = (
-                        (await connection.execute(statement, dict(parameters or {})))
-                        .mappings()
-                        .all()
-                    )
-                    return rows
+                    result = await connection.execute(statement, dict(parameters or {}))
+                    return [_MappedRow(row) for row in result.mappings()]
             except exc.DBAPIError as error:
                 if attempt == 2 or not error.connection_invalidated:
                     raise
@@ -380,6 +399,20 @@ def _disconnected(connection: PoolProxiedConnection, error: Exception) -> bool:
     return isinstance(error, ConnectionError | OSError) or (
         callable(is_closed) and bool(is_closed())
     )
+
+
+async def select_rows(
+    source: AsyncSession | ReadConnection,
+    statement: Select[Any],
+    parameters: Mapping[str, Any] | None = None,
+) -> Sequence[ReadRow]:
+    """The rows ``statement`` selects, through a :class:`ReadConnection` (a read route) or in
+    a session's transaction (a use case reading what it is about to change): one query
+    function serves both."""
+    if isinstance(source, ReadConnection):
+        return await source.all(statement, parameters)
+    rows: Sequence[ReadRow] = (await source.execute(statement, dict(parameters or {}))).all()
+    return rows
 
 
 async def _read_connection(request: Request) -> ReadConnection:

@@ -5,7 +5,8 @@ A command takes the :class:`~shared.unit_of_work.UnitOfWork` of its transaction 
 the domain events of :mod:`registry.domain.areas` in the order subscribers need them: the new
 areas (``AreaCreated``), the households' moves (``HouseholdMoved``/``ResidentMoved``, handed
 over by :func:`registry.households.move_households`), the old areas' retirement
-(``AreaRetired``), then the summary (``AreasMerged``/``AreaSplit``). Queries take a session.
+(``AreaRetired``), then the summary (``AreasMerged``/``AreaSplit``). Queries take a session
+or, on the API's read path, a :class:`shared.reads.ReadConnection`, and answer plain rows.
 
 ``principal`` confines a caller to its area: an area outside it is "not found" (404). None is
 the platform itself (demo data, imports).
@@ -18,21 +19,25 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry import households
 from registry.adapters import areas as store
 from registry.adapters.areas import AreaRow
-from registry.adapters.paths import in_subtree
+from registry.adapters.paths import in_subtree, path_ids
 from registry.domain import areas
 from registry.domain.areas import AreaLevel, CommunityKind, NewCommunity
 from shared.auth import Principal, ensure_area
 from shared.errors import FieldError, InvalidInput, NotFound
 from shared.pagination import page_of
+from shared.reads import ReadConnection, ReadRow, select_rows
 from shared.unit_of_work import UnitOfWork
 
 Q = TypeVar("Q", bound=Select[Any])
+
+_AREAS = AreaRow.__table__
+_AREA_BY_ID = select(_AREAS).where(_AREAS.c.id == bindparam("area_id"))
 
 
 @dataclass(frozen=True)
@@ -84,8 +89,21 @@ async def get_area(
     return row
 
 
+async def find_area(
+    db: AsyncSession | ReadConnection, *, area_id: str, principal: Principal | None = None
+) -> AreaRow | ReadRow:
+    """:func:`get_area` for reads: the stored area as a plain row (the columns of
+    :class:`AreaRow`), through a read connection or a session."""
+    rows = await select_rows(db, _AREA_BY_ID, {"area_id": area_id})
+    if not rows:
+        raise NotFound(f"no area {area_id}")
+    if principal is not None:
+        ensure_area(principal, path_ids(rows[0].path))
+    return rows[0]
+
+
 async def scope_path(
-    session: AsyncSession, *, principal: Principal | None, within: str | None
+    db: AsyncSession | ReadConnection, *, principal: Principal | None, within: str | None
 ) -> str | None:
     """The stored path of the area a query is confined to: ``within``, else the token's area;
     None for the whole platform (see :func:`registry.adapters.paths.in_subtree`). 404 when
@@ -93,7 +111,8 @@ async def scope_path(
     scope_id = within or (principal.area if principal is not None else None)
     if scope_id is None:
         return None
-    return (await get_area(session, area_id=scope_id, principal=principal)).path
+    path: str = (await find_area(db, area_id=scope_id, principal=principal)).path
+    return path
 
 
 async def community_for_new_record(
@@ -108,36 +127,37 @@ async def community_for_new_record(
 
 
 async def list_areas(
-    session: AsyncSession,
+    db: AsyncSession | ReadConnection,
     *,
     filters: AreaFilter,
     principal: Principal | None = None,
     after: str | None = None,
     limit: int = 100,
-) -> tuple[list[AreaRow], str | None]:
-    """One page of areas ordered by id after the id ``after``, and the cursor of the next page
-    (None on the last).
+) -> tuple[list[ReadRow], str | None]:
+    """One page of areas (plain rows with the columns of :class:`AreaRow`) ordered by id
+    after the id ``after``, and the cursor of the next page (None on the last).
 
     Keyset pagination on the id: a page never repeats or skips an area that existed when the
     first page was read, whatever is registered meanwhile.
     """
-    query = await _filtered(session, select(AreaRow), filters, principal)
+    query = await _filtered(db, select(_AREAS), filters, principal)
     if after is not None:
-        query = query.where(AreaRow.id > after)
-    rows = list((await session.scalars(query.order_by(AreaRow.id).limit(limit + 1))).all())
+        query = query.where(_AREAS.c.id > after)
+    rows = list(await select_rows(db, query.order_by(_AREAS.c.id).limit(limit + 1)))
     return page_of(rows, limit, lambda row: [row.id])
 
 
 async def count_areas(
-    session: AsyncSession, *, filters: AreaFilter, principal: Principal | None = None
+    db: AsyncSession | ReadConnection, *, filters: AreaFilter, principal: Principal | None = None
 ) -> int:
     """How many areas match ``filters`` (e.g. the communities of a district as of a day)."""
-    query = await _filtered(session, select(func.count()).select_from(AreaRow), filters, principal)
-    return int(await session.scalar(query) or 0)
+    query = select(func.count().label("total")).select_from(_AREAS)
+    query = await _filtered(db, query, filters, principal)
+    return int((await select_rows(db, query))[0].total)
 
 
 async def _filtered(
-    session: AsyncSession, query: Q, filters: AreaFilter, principal: Principal | None
+    db: AsyncSession | ReadConnection, query: Q, filters: AreaFilter, principal: Principal | None
 ) -> Q:
     """``query`` restricted to ``filters`` and to the principal's area."""
     if filters.as_of is not None and filters.include_retired:
@@ -145,7 +165,7 @@ async def _filtered(
             "as_of already says which areas to include",
             errors=[FieldError("include_retired", "cannot be combined with as_of")],
         )
-    scope = await scope_path(session, principal=principal, within=filters.within)
+    scope = await scope_path(db, principal=principal, within=filters.within)
     if scope is not None:
         query = query.where(in_subtree(AreaRow.path, scope))
     if filters.level is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.adapters.paths import in_subtree
@@ -37,6 +37,7 @@ from registry.pii import PiiProtector
 from shared.auth import Principal, ensure_area
 from shared.contracts.registry import EmploymentStatus, RegistrationStatus, ResidentFlag
 from shared.errors import NotFound
+from shared.reads import ReadConnection, select_rows
 
 
 @dataclass(frozen=True)
@@ -95,16 +96,19 @@ async def list_households(
 
 # -- residents ------------------------------------------------------------------------------
 
+_RESIDENTS = ResidentRow.__table__
+_RESIDENT_BY_ID = select(_RESIDENTS).where(_RESIDENTS.c.id == bindparam("resident_id"))
+
 
 async def get_resident(
-    session: AsyncSession, *, resident_id: str, principal: Principal | None = None
+    db: AsyncSession | ReadConnection, *, resident_id: str, principal: Principal | None = None
 ) -> Resident:
     """One resident (alive, dead or left); :class:`NotFound` if there is none or it lies
     outside the caller's area."""
-    row = await session.get(ResidentRow, resident_id)
-    if row is None:
+    rows = await select_rows(db, _RESIDENT_BY_ID, {"resident_id": resident_id})
+    if not rows:
         raise NotFound(f"no resident {resident_id}")
-    resident = resident_of(row)
+    resident = resident_of(rows[0])
     if principal is not None:
         ensure_area(principal, resident.path)
     return resident
@@ -129,7 +133,7 @@ async def find_resident_by_national_id(
 
 
 async def list_residents(
-    session: AsyncSession,
+    db: AsyncSession | ReadConnection,
     *,
     filters: ResidentFilter,
     principal: Principal | None = None,
@@ -137,21 +141,25 @@ async def list_residents(
     limit: int = 100,
 ) -> list[Resident]:
     """Residents by id matching ``filters`` within the caller's area; ``after`` is the last id
-    of the previous page (keyset pagination)."""
-    query = select(ResidentRow).order_by(ResidentRow.id).limit(limit)
-    query = await _filtered(session, query, filters=filters, principal=principal)
+    of the previous page (keyset pagination). Plain rows, no ORM objects: this is the
+    hottest read of the register."""
+    query = select(_RESIDENTS).order_by(_RESIDENTS.c.id).limit(limit)
+    query = await _filtered(db, query, filters=filters, principal=principal)
     if after is not None:
-        query = query.where(ResidentRow.id > after)
-    return [resident_of(row) for row in (await session.scalars(query)).all()]
+        query = query.where(_RESIDENTS.c.id > after)
+    return [resident_of(row) for row in await select_rows(db, query)]
 
 
 async def count_residents(
-    session: AsyncSession, *, filters: ResidentFilter, principal: Principal | None = None
+    db: AsyncSession | ReadConnection,
+    *,
+    filters: ResidentFilter,
+    principal: Principal | None = None,
 ) -> int:
     """How many residents match ``filters`` within the caller's area."""
-    query = select(func.count()).select_from(ResidentRow)
-    query = await _filtered(session, query, filters=filters, principal=principal)
-    return int(await session.scalar(query) or 0)
+    query = select(func.count().label("total")).select_from(_RESIDENTS)
+    query = await _filtered(db, query, filters=filters, principal=principal)
+    return int((await select_rows(db, query))[0].total)
 
 
 def national_id_of(resident: Resident, *, pii: PiiProtector) -> str:
@@ -160,13 +168,13 @@ def national_id_of(resident: Resident, *, pii: PiiProtector) -> str:
 
 
 async def _filtered(
-    session: AsyncSession,
+    db: AsyncSession | ReadConnection,
     query: Select[Any],
     *,
     filters: ResidentFilter,
     principal: Principal | None,
 ) -> Select[Any]:
-    scope = await scope_path(session, within=filters.within, principal=principal)
+    scope = await scope_path(db, within=filters.within, principal=principal)
     conditions: list[ColumnElement[bool]] = [in_subtree(ResidentRow.community_path, scope)]
     if filters.registration is not None:
         conditions.append(ResidentRow.registration == filters.registration)

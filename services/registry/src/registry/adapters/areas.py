@@ -74,7 +74,12 @@ class AreaRow(Base):
 
     @staticmethod
     def _ids(text: str | None) -> list[str]:
-        return [str(item) for item in json.loads(text)] if text else []
+        return linked_ids(text)
+
+
+def linked_ids(text: str | None) -> list[str]:
+    """The ids of a stored ``predecessor_ids`` or ``successor_ids`` JSON list."""
+    return [str(item) for item in json.loads(text)] if text else []
 
 
 # -- repository ----------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from registry.domain.people import (
 from shared.contracts import registry as contracts
 from shared.db import bulk_insert
 from shared.errors import Conflict
+from shared.reads import ReadRow
 from shared.unit_of_work import IntegrationEvent, Translations
 
 CHUNK = 1000
@@ -159,8 +160,8 @@ def household_columns(household: Household) -> dict[str, Any]:
     return values
 
 
-def resident_of(row: ResidentRow) -> Resident:
-    """The entity of a stored resident."""
+def resident_of(row: ResidentRow | ReadRow) -> Resident:
+    """The entity of a stored resident (an ORM row, or a plain row of the same columns)."""
     return Resident(
         **{name: getattr(row, name) for name in _RESIDENT_COLUMNS},
         national_id=SealedNationalId(row.national_id_encrypted, row.national_id_hash),

@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from registry import area_service
-from registry.adapters.areas import AreaRow
+from registry.adapters.areas import AreaRow, linked_ids
+from registry.adapters.paths import path_ids
 from registry.api.deps import Reader, WriteCommand, after_id
 from registry.domain.areas import (
     AREA_ID_PATTERN,
@@ -27,7 +28,7 @@ from registry.domain.areas import (
     RetireReason,
 )
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize
-from shared.reads import ReadSessionDep, json_response
+from shared.reads import ReadConnectionDep, ReadRow, json_response
 
 router = APIRouter(prefix="/areas", tags=["areas"])
 
@@ -167,23 +168,23 @@ class AreaOut(BaseModel):
     successor_ids: list[str] = Field(description="Areas that took over its territory.")
 
     @classmethod
-    def of(cls, row: AreaRow) -> AreaOut:
-        """The API view of a stored area."""
+    def of(cls, row: AreaRow | ReadRow) -> AreaOut:
+        """The API view of a stored area (an ORM row, or a plain row of its columns)."""
         return cls.model_validate(
             {
                 "id": row.id,
                 "level": row.level,
                 "name": row.name,
                 "parent_id": row.parent_id,
-                "path": row.path_ids,
+                "path": path_ids(row.path),
                 "kind": row.kind,
                 "household_count": row.household_count,
                 "valid_from": row.valid_from,
                 "valid_to": row.valid_to,
                 "current": row.valid_to is None,
                 "retired_reason": row.retired_reason,
-                "predecessor_ids": row.predecessors,
-                "successor_ids": row.successors,
+                "predecessor_ids": linked_ids(row.predecessor_ids),
+                "successor_ids": linked_ids(row.successor_ids),
             }
         )
 
@@ -296,24 +297,24 @@ async def merge_communities(body: MergeIn, command: WriteCommand) -> JSONRespons
 
 
 @router.get("/count", response_model=AreaCount)
-async def count_areas(session: ReadSessionDep, principal: Reader, filters: Filters) -> Response:
+async def count_areas(reads: ReadConnectionDep, principal: Reader, filters: Filters) -> Response:
     """How many areas match the filters, within the token's area (e.g. the communities of a
     street as of a day)."""
-    count = await area_service.count_areas(session, filters=filters, principal=principal)
+    count = await area_service.count_areas(reads, filters=filters, principal=principal)
     return json_response(AreaCount(count=count))
 
 
 @router.get("/{area_id}", response_model=AreaOut)
-async def get_area(area_id: str, session: ReadSessionDep, principal: Reader) -> Response:
+async def get_area(area_id: str, reads: ReadConnectionDep, principal: Reader) -> Response:
     """One area, current or retired, with its validity; 404 if it does not exist or lies
     outside the token's area."""
-    row = await area_service.get_area(session, area_id=area_id, principal=principal)
+    row = await area_service.find_area(reads, area_id=area_id, principal=principal)
     return json_response(AreaOut.of(row))
 
 
 @router.get("", response_model=AreaPage)
 async def list_areas(
-    session: ReadSessionDep,
+    reads: ReadConnectionDep,
     principal: Reader,
     filters: Filters,
     cursor: Cursor = None,
@@ -321,7 +322,7 @@ async def list_areas(
 ) -> Response:
     """Areas by id within the token's area, with stable cursor pagination."""
     rows, next_cursor = await area_service.list_areas(
-        session, filters=filters, principal=principal, after=after_id(cursor), limit=limit
+        reads, filters=filters, principal=principal, after=after_id(cursor), limit=limit
     )
     return json_response(AreaPage(items=[AreaOut.of(row) for row in rows], next_cursor=next_cursor))
 

@@ -42,7 +42,7 @@ from shared.contracts.registry import (
     Sex,
 )
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
-from shared.reads import ReadSessionDep, json_response
+from shared.reads import ReadConnectionDep, ReadSessionDep, json_response
 from shared.runtime import SessionDep
 
 households = APIRouter(prefix="/households", tags=["households"])
@@ -357,7 +357,7 @@ async def register_resident(
 
 @residents.get("", response_model=Page[ResidentOut])
 async def list_residents(
-    session: ReadSessionDep,
+    reads: ReadConnectionDep,
     principal: Reader,
     pii: PiiDep,
     filters: ResidentFilterDep,
@@ -367,7 +367,7 @@ async def list_residents(
     """Residents by id matching the filters within the token's area, with stable cursor
     pagination."""
     found = await queries.list_residents(
-        session, filters=filters, principal=principal, after=_after(cursor), limit=limit + 1
+        reads, filters=filters, principal=principal, after=_after(cursor), limit=limit + 1
     )
     page, next_cursor = page_of(found, limit, lambda resident: [resident.id])
     reveal = _reveals(principal)
@@ -381,10 +381,10 @@ async def list_residents(
 
 @residents.get("/count", response_model=ResidentCount)
 async def count_residents(
-    session: ReadSessionDep, principal: Reader, filters: ResidentFilterDep
+    reads: ReadConnectionDep, principal: Reader, filters: ResidentFilterDep
 ) -> Response:
     """How many residents match the filters within the token's area."""
-    count = await queries.count_residents(session, filters=filters, principal=principal)
+    count = await queries.count_residents(reads, filters=filters, principal=principal)
     return json_response(ResidentCount(count=count))
 
 
@@ -427,10 +427,10 @@ async def look_up_resident_by_body(
 
 @residents.get("/{resident_id}", response_model=ResidentOut)
 async def get_resident(
-    resident_id: str, session: ReadSessionDep, principal: Reader, pii: PiiDep
+    resident_id: str, reads: ReadConnectionDep, principal: Reader, pii: PiiDep
 ) -> Response:
     """One resident; 404 if it does not exist or lies outside the token's area."""
-    resident = await queries.get_resident(session, resident_id=resident_id, principal=principal)
+    resident = await queries.get_resident(reads, resident_id=resident_id, principal=principal)
     return json_response(ResidentOut.of(resident, pii=pii, reveal=_reveals(principal)))
 
 
