@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
@@ -27,10 +26,11 @@ from shared.consumer import (
 )
 from shared.contracts import CloudEvent, EventPayload
 from shared.db import create_engine, session_factory, transaction
-from shared.kafka import ensure_topics, new_producer, read_topic
+from shared.kafka import ensure_topics, new_producer
 from shared.tables import InboxRecord
 from shared.testing import tally
 from shared.testing.broker import TansuBroker
+from shared.testing.topics import wait_for_records
 
 TOPIC = tally.TALLY.for_payload(tally.TallyRecorded).topic
 EVENT_TYPE = tally.TALLY.for_payload(tally.TallyRecorded).type
@@ -362,10 +362,7 @@ async def test_a_real_poll_with_a_poison_event_in_the_middle(
         while len(await mine()) < 14:
             assert asyncio.get_running_loop().time() < deadline, await mine()
             await asyncio.sleep(0.1)
-        letters: list[Any] = []
-        while not letters:
-            assert asyncio.get_running_loop().time() < deadline, "no dead letter"
-            letters = await read_topic(settings, dlq_topic(group))
+        letters = await wait_for_records(settings, dlq_topic(group), 1)
         applied = await mine()
     finally:
         stop.set()
