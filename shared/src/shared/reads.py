@@ -239,13 +239,17 @@ class ReadRow(Protocol):
 
 
 class _Record(asyncpg.Record):  # type: ignore[misc]
-    """An asyncpg record whose columns are also attributes."""
+    """An asyncpg record whose columns are also attributes. Columns are looked up first (a
+    ``__getattr__`` would run only after a failed lookup has raised, several times slower)."""
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattribute__(self, name: str) -> Any:
         try:
-            return self[name]
+            return _record_item(self, name)
         except KeyError:
-            raise AttributeError(name) from None
+            return object.__getattribute__(self, name)
+
+
+_record_item = asyncpg.Record.__getitem__
 
 
 class _MappedRow(dict[str, Any]):
