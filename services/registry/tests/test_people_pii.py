@@ -11,10 +11,17 @@ import pytest
 from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
 from registry.app import create_app
-from registry.pii import PiiConfigError, PiiDecryptionError, PiiProtector, key_id
+from registry.pii import (
+    ASSOCIATED_DATA,
+    PiiConfigError,
+    PiiDecryptionError,
+    PiiProtector,
+    key_id,
+)
 from registry.settings import Settings
 
 NUMBER = "11010519491231002X"
@@ -32,40 +39,69 @@ def protector(*keys: bytes, hash_key: bytes = b"h" * 32) -> PiiProtector:
     return PiiProtector(encryption_keys=list(keys), hash_key=hash_key)
 
 
+OWNER = "resident-1"
+
+
+def legacy_value(key: bytes) -> str:
+    """A value as stored before numbers were bound to their resident."""
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, NUMBER.encode(), ASSOCIATED_DATA)
+    return f"{key_id(key)}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+
 def test_encryption_round_trips_with_a_fresh_nonce_and_never_shows_the_number() -> None:
     pii = protector(new_key())
-    first, second = pii.encrypt(NUMBER), pii.encrypt(NUMBER)
+    first, second = pii.encrypt(NUMBER, owner=OWNER), pii.encrypt(NUMBER, owner=OWNER)
     assert first != second  # random nonce
-    assert pii.decrypt(first) == pii.decrypt(second) == NUMBER
+    assert pii.decrypt(first, owner=OWNER) == pii.decrypt(second, owner=OWNER) == NUMBER
     assert NUMBER not in first
-    assert first.startswith(pii.current_key_id + ":")
-    raw = base64.urlsafe_b64decode(first.split(":", 1)[1])
+    assert first.startswith(f"r1:{pii.current_key_id}:")
+    raw = base64.urlsafe_b64decode(first.split(":", 2)[2])
     assert len(raw) == 12 + len(NUMBER) + 16  # nonce, ciphertext, tag
+
+
+def test_a_value_is_bound_to_its_resident() -> None:
+    pii = protector(new_key())
+    stored = pii.encrypt(NUMBER, owner=OWNER)
+    with pytest.raises(PiiDecryptionError):
+        pii.decrypt(stored, owner="resident-2")  # copied into another resident's row
+
+
+def test_values_from_before_the_binding_stay_readable_and_need_reencryption() -> None:
+    key = new_key()
+    pii = protector(key)
+    before = legacy_value(key)
+    assert pii.decrypt(before, owner=OWNER) == NUMBER
+    assert pii.needs_reencryption(before)
+    assert not pii.needs_reencryption(pii.encrypt(NUMBER, owner=OWNER))
 
 
 def test_tampering_is_detected() -> None:
     pii = protector(new_key())
-    stored = pii.encrypt(NUMBER)
-    prefix, body = stored.split(":", 1)
+    stored = pii.encrypt(NUMBER, owner=OWNER)
+    bound, prefix, body = stored.split(":", 2)
     raw = bytearray(base64.urlsafe_b64decode(body))
     raw[-1] ^= 1
+    tampered = base64.urlsafe_b64encode(bytes(raw)).decode()
     with pytest.raises(PiiDecryptionError):
-        pii.decrypt(f"{prefix}:{base64.urlsafe_b64encode(bytes(raw)).decode()}")
+        pii.decrypt(f"{bound}:{prefix}:{tampered}", owner=OWNER)
     with pytest.raises(PiiDecryptionError):
-        pii.decrypt("unknown1:" + body)
+        pii.decrypt("r1:unknown1:" + body, owner=OWNER)
+    with pytest.raises(PiiDecryptionError):
+        pii.decrypt(f"{prefix}:{body}", owner=OWNER)  # unbound: the binding cannot be stripped
 
 
 def test_keys_rotate_old_values_stay_readable() -> None:
     old_key, new = new_key(), new_key()
-    before = protector(old_key).encrypt(NUMBER)
+    before = protector(old_key).encrypt(NUMBER, owner=OWNER)
     rotated = protector(new, old_key)
-    assert rotated.decrypt(before) == NUMBER
+    assert rotated.decrypt(before, owner=OWNER) == NUMBER
     assert rotated.needs_reencryption(before)
-    after = rotated.encrypt(NUMBER)
-    assert after.startswith(key_id(new) + ":")
+    after = rotated.encrypt(NUMBER, owner=OWNER)
+    assert after.startswith(f"r1:{key_id(new)}:")
     assert not rotated.needs_reencryption(after)
     with pytest.raises(PiiDecryptionError):
-        protector(new).decrypt(before)  # the old key was dropped
+        protector(new).decrypt(before, owner=OWNER)  # the old key was dropped
 
 
 def test_lookup_hash_is_deterministic_and_keyed() -> None:
@@ -79,7 +115,7 @@ def test_lookup_hash_is_deterministic_and_keyed() -> None:
 
 def test_development_keys_work_in_development() -> None:
     pii = PiiProtector.from_settings(Settings(environment="development", _env_file=None))  # type: ignore[call-arg]
-    assert pii.decrypt(pii.encrypt(NUMBER)) == NUMBER
+    assert pii.decrypt(pii.encrypt(NUMBER, owner=OWNER), owner=OWNER) == NUMBER
 
 
 @pytest.mark.parametrize("environment", ["production", "staging"])
@@ -104,7 +140,7 @@ def test_development_keys_are_refused_without_environment(
     assert "ENVIRONMENT=development" in message
     monkeypatch.setenv("ENVIRONMENT", "development")
     pii = PiiProtector.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
-    assert pii.decrypt(pii.encrypt(NUMBER)) == NUMBER
+    assert pii.decrypt(pii.encrypt(NUMBER, owner=OWNER), owner=OWNER) == NUMBER
 
 
 def test_real_keys_and_retired_keys_from_settings() -> None:
@@ -118,7 +154,7 @@ def test_real_keys_and_retired_keys_from_settings() -> None:
     )
     pii = PiiProtector.from_settings(settings)
     assert pii.current_key_id == key_id(current)
-    assert pii.decrypt(protector(retired).encrypt(NUMBER)) == NUMBER
+    assert pii.decrypt(protector(retired).encrypt(NUMBER, owner=OWNER), owner=OWNER) == NUMBER
 
 
 @pytest.mark.parametrize(

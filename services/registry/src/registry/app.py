@@ -10,6 +10,7 @@ from registry.api import areas, community, facilities, imports, people
 from registry.demo import load_demo_data
 from registry.jobs import schedule_permit_scans
 from registry.pii import install_pii
+from registry.reencryption import schedule_reencryption
 from registry.settings import Settings
 from shared.auth import install_auth
 from shared.http import create_app as create_http_app
@@ -37,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=runtime.lifespan,
     )
     install_auth(app, settings)
-    install_pii(app, settings)  # refuses the development PII keys outside development
+    pii = install_pii(app, settings)  # refuses the development PII keys outside development
+    schedule_reencryption(runtime, pii)
     return app
 
 

@@ -78,10 +78,12 @@ async def register_residents_in_bulk(
                 "rejected", field="household_id", reason="outside the caller's area"
             )
         else:
+            resident_id = str(uuid.uuid4())
+            sealed = pii.encrypt(facts.normalised, owner=resident_id)
             resident = Resident.register(
                 form,
-                resident_id=str(uuid.uuid4()),
-                national_id=SealedNationalId(pii.encrypt(facts.normalised), lookup_hash),
+                resident_id=resident_id,
+                national_id=SealedNationalId(sealed, lookup_hash),
                 household=household,
                 today=today,
             )

@@ -164,7 +164,7 @@ async def count_residents(
 
 def national_id_of(resident: Resident, *, pii: PiiProtector) -> str:
     """The decrypted national id number of a resident (show it masked unless allowed)."""
-    return pii.decrypt(resident.national_id.encrypted)
+    return pii.decrypt(resident.national_id.encrypted, owner=resident.id)
 
 
 async def _filtered(

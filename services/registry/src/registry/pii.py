@@ -1,9 +1,14 @@
 """Protection of national id numbers at rest: encryption, a keyed look-up hash, masking.
 
 - **Encryption**: AES-256-GCM with a random 96-bit nonce per value, stored as
-  ``<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>``. The key id names the key that encrypted
+  ``r1:<key id>:<base64url(nonce ‖ ciphertext ‖ tag)>``. The associated data binds the
+  ciphertext to its resident (their id): a value copied into another resident's row fails
+  authentication instead of showing the wrong number. The key id names the key that encrypted
   the value, so the key can be rotated: new values use ``pii_encryption_key``, older ones are
-  still read with the keys in ``pii_retired_encryption_keys``.
+  still read with the keys in ``pii_retired_encryption_keys``. Values written before the
+  binding (``<key id>:<…>``, bound to the purpose only) are still read, and
+  :func:`registry.reencryption.reencrypt_national_ids` (run at every start) rewrites them,
+  and values of retired keys, bound and under the current key.
 - **Look-up hash**: HMAC-SHA256 of the normalised number with a separate key
   (``pii_hash_key``), for exact look-up and the unique constraint that detects duplicates
   without decrypting anything. Changing this key means re-hashing every row.
@@ -39,6 +44,8 @@ NONCE_BYTES = 12
 KEY_BYTES = 32
 ASSOCIATED_DATA = b"shequ.registry.resident.national_id"
 """Binds a ciphertext to its purpose: it cannot be passed off as another encrypted field."""
+BOUND = "r1"
+"""Prefix of values bound to their resident (associated data: purpose, NUL, resident id)."""
 
 __all__ = ["PiiConfigError", "PiiDep", "PiiProtector", "install_pii", "mask_national_id"]
 
@@ -99,23 +106,30 @@ class PiiProtector:
             hash_key=_decode_key("pii_hash_key", settings.pii_hash_key),
         )
 
-    def encrypt(self, plaintext: str) -> str:
-        """``<key id>:<base64url(nonce ‖ ciphertext)>`` of ``plaintext`` with the current key."""
+    def encrypt(self, plaintext: str, *, owner: str) -> str:
+        """``r1:<key id>:<base64url(nonce ‖ ciphertext)>`` of ``plaintext`` with the current
+        key, bound to ``owner`` (the resident's id)."""
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._ciphers[self.current_key_id].encrypt(
-            nonce, plaintext.encode(), ASSOCIATED_DATA
+            nonce, plaintext.encode(), bound_to(owner)
         )
-        return f"{self.current_key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+        encoded = base64.urlsafe_b64encode(nonce + sealed).decode()
+        return f"{BOUND}:{self.current_key_id}:{encoded}"
 
-    def decrypt(self, stored: str) -> str:
-        """The plaintext of a value made by :meth:`encrypt` with any configured key."""
+    def decrypt(self, stored: str, *, owner: str) -> str:
+        """The plaintext of a value made by :meth:`encrypt` for ``owner`` with any configured
+        key (or of a value written before the binding); :class:`PiiDecryptionError` when it
+        belongs to another resident or was tampered with."""
+        associated = ASSOCIATED_DATA
+        if stored.startswith(BOUND + ":"):
+            stored, associated = stored[len(BOUND) + 1 :], bound_to(owner)
         identifier, _, encoded = stored.partition(":")
         cipher = self._ciphers.get(identifier)
         if cipher is None:
             raise PiiDecryptionError(f"no PII encryption key with id {identifier!r} is configured")
         try:
             raw = base64.urlsafe_b64decode(encoded.encode())
-            return cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], ASSOCIATED_DATA).decode()
+            return cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated).decode()
         except (InvalidTag, binascii.Error, ValueError):
             raise PiiDecryptionError("a stored PII value failed authentication") from None
 
@@ -130,8 +144,14 @@ class PiiProtector:
         return hmac.new(self._hash_key, b"shequ idempotency fingerprint", hashlib.sha256).digest()
 
     def needs_reencryption(self, stored: str) -> bool:
-        """Whether ``stored`` was encrypted with a key other than the current one."""
-        return not stored.startswith(self.current_key_id + ":")
+        """Whether ``stored`` was encrypted with a key other than the current one, or before
+        values were bound to their resident."""
+        return not stored.startswith(f"{BOUND}:{self.current_key_id}:")
+
+
+def bound_to(owner: str) -> bytes:
+    """The associated data of a value belonging to the resident ``owner``."""
+    return ASSOCIATED_DATA + b"\0" + owner.encode()
 
 
 def key_id(key: bytes) -> str:

@@ -57,10 +57,11 @@ async def register_resident(
     lookup_hash = pii.lookup_hash(facts.normalised)
     if await resident_id_by_hash(uow.session, lookup_hash) is not None:
         raise duplicate_national_id()
+    resident_id = str(uuid.uuid4())
     resident = Resident.register(
         form,
-        resident_id=str(uuid.uuid4()),
-        national_id=SealedNationalId(pii.encrypt(facts.normalised), lookup_hash),
+        resident_id=resident_id,
+        national_id=SealedNationalId(pii.encrypt(facts.normalised, owner=resident_id), lookup_hash),
         household=household,
         today=today,
     )

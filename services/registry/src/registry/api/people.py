@@ -5,8 +5,9 @@ command runner (:data:`registry.api.deps.PiiWriteCommand`), which owns the trans
 ``Idempotency-Key`` (the first response is replayed for a retry; bodies carry id numbers and
 addresses, so request fingerprints are keyed). Reads call :mod:`registry.people_queries`. A
 token confined to an area sees and changes only its subtree: anything else is 404. National
-id numbers are shown masked (``110105********002X``) unless the token has ``pii:read``; write
-responses are always masked, so stored idempotent replays never hold one.
+id numbers are shown masked (``110105********002X``) unless the token has ``pii:read``;
+without it the birth date is hidden too (the age stays), since it would fill in the masked
+digits. Write responses are always masked, so stored idempotent replays never hold either.
 """
 
 from __future__ import annotations
@@ -179,7 +180,11 @@ class ResidentOut(BaseModel):
     national_id_masked: bool = Field(description="Whether `national_id` is masked.")
     name: str
     sex: Sex
-    birth_date: date
+    birth_date: date | None = Field(
+        description="Birth date with `pii:read`; null without it: with the masked number's "
+        "first 6 and last 4 characters it would rebuild the whole number (so would a birth "
+        "year beside the age). Without `pii:read`, `age` is what a response says of it."
+    )
     age: int = Field(description="Completed years today (at death or leaving, if so).")
     age_band: AgeBand = Field(description="Statistical age band of `age`.")
     household_id: str
@@ -204,6 +209,7 @@ class ResidentOut(BaseModel):
             **{name: getattr(resident, name) for name in _SHOWN_AS_THEY_ARE},
             national_id=number if reveal else mask_national_id(number),
             national_id_masked=not reveal,
+            birth_date=resident.birth_date if reveal else None,
             age=age_on(resident.birth_date, on),
             age_band=age_band(resident.birth_date, on),
         )
@@ -212,10 +218,11 @@ class ResidentOut(BaseModel):
 _SHOWN_AS_THEY_ARE = [
     name
     for name in ResidentOut.model_fields
-    if name in {item.name for item in fields(Resident)} and name != "national_id"
+    if name in {item.name for item in fields(Resident)}
+    and name not in {"national_id", "birth_date"}
 ]
 """The fields of a resident the API shows as they are (the number is decrypted, then masked
-unless revealed; the age is derived)."""
+unless revealed, and the birth date shown only with it; the age is derived)."""
 
 
 class ResidentCount(BaseModel):
