@@ -1,4 +1,5 @@
-"""The dashboard page and its assets (shipped in the package: no CDN, no build step), and the
+"""The dashboard page and its assets (shipped in the package: no CDN, no build step; the
+page is Chinese first with English switchable, its strings in ``static/i18n.js``), and the
 projection state it polls to refresh when events arrive."""
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ pages = APIRouter(include_in_schema=False)
 
 ASSETS: dict[str, str] = {
     "dashboard.js": "text/javascript; charset=utf-8",
+    "chart.js": "text/javascript; charset=utf-8",
+    "i18n.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
