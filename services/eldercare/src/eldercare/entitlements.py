@@ -1,0 +1,222 @@
+"""Use cases of age entitlements: the daily proposal job, staff decisions, the monthly
+subsidy ledger and their queries (:mod:`eldercare.domain.entitlements`).
+
+:func:`propose_due` proposes, for every rule, every enrolled elder born early enough who has
+no entitlement of that kind yet: on the day it falls due when the job runs daily, and on the
+first run after any downtime for every day missed. The unique key (elder, kind) keeps a
+proposal from being made twice even by two jobs at once (the second transaction fails and
+the next run finds nothing left). :func:`pay_subsidies` writes, for every granted monthly
+entitlement, each month it owes and has not paid (unique key (entitlement, month)).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eldercare import clock
+from eldercare.adapters import store
+from eldercare.adapters.tables import ElderRow, EntitlementRow, PaymentRow
+from eldercare.domain.entitlements import (
+    Entitlement,
+    EntitlementRule,
+    EntitlementSnapshot,
+    EntitlementStatus,
+    SubsidyPaid,
+    latest_birth_year_due,
+    months_payable,
+)
+from shared.auth import Principal, ensure_area
+from shared.contracts.eldercare import EntitlementKind
+from shared.errors import FieldError, InvalidInput, NotFound
+from shared.unit_of_work import UnitOfWork
+
+
+def _rule(rules: Sequence[EntitlementRule], kind: str) -> EntitlementRule:
+    for rule in rules:
+        if rule.kind == kind:
+            return rule
+    raise InvalidInput("no rule for this entitlement", errors=[FieldError("kind", kind)])
+
+
+async def propose_due(
+    uow: UnitOfWork, *, rules: Sequence[EntitlementRule], today: date, limit: int = 5000
+) -> int:
+    """Propose every entitlement due by ``today`` and not yet proposed (at most ``limit`` per
+    call); how many."""
+    proposed = 0
+    for rule in rules:
+        missing = ~exists().where(
+            and_(
+                EntitlementRow.resident_id == ElderRow.resident_id, EntitlementRow.kind == rule.kind
+            )
+        )
+        query = (
+            select(ElderRow)
+            .where(
+                ElderRow.status == "enrolled",
+                ElderRow.birth_year <= latest_birth_year_due(rule, today),
+                missing,
+            )
+            .order_by(ElderRow.resident_id)
+            .limit(limit - proposed)
+        )
+        for row in await uow.session.scalars(query):
+            entitlement = Entitlement.propose(
+                rule,
+                resident_id=row.resident_id,
+                community_id=row.community_id,
+                path=store.path_ids(row.path),
+                birth_year=row.birth_year,
+                today=today,
+            )
+            uow.track(entitlement)
+            await store.save_entitlement(uow.session, entitlement)
+            proposed += 1
+        if proposed >= limit:
+            break
+    return proposed
+
+
+async def _entitlement(
+    session: AsyncSession, principal: Principal, entitlement_id: str
+) -> Entitlement:
+    entitlement = await store.get_entitlement(session, entitlement_id)
+    if entitlement is None:
+        raise NotFound(f"no entitlement {entitlement_id}")
+    ensure_area(principal, entitlement.state.path)
+    return entitlement
+
+
+async def grant(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    entitlement_id: str,
+    rules: Sequence[EntitlementRule],
+    monthly_amount_fen: int,
+    today: date | None = None,
+) -> EntitlementSnapshot:
+    """Grant a proposed entitlement (a subsidy's monthly amount is fixed now)."""
+    entitlement = await _entitlement(uow.session, principal, entitlement_id)
+    uow.track(entitlement)
+    entitlement.grant(
+        rule=_rule(rules, entitlement.state.kind),
+        today=today or clock.today(),
+        by=principal.subject,
+        monthly_amount_fen=monthly_amount_fen,
+    )
+    await store.save_entitlement(uow.session, entitlement)
+    return entitlement.state
+
+
+async def decline(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    entitlement_id: str,
+    reason: str,
+    today: date | None = None,
+) -> EntitlementSnapshot:
+    """Decline a proposed entitlement with a reason code."""
+    entitlement = await _entitlement(uow.session, principal, entitlement_id)
+    uow.track(entitlement)
+    entitlement.decline(reason=reason, today=today or clock.today(), by=principal.subject)
+    await store.save_entitlement(uow.session, entitlement)
+    return entitlement.state
+
+
+async def pay_subsidies(uow: UnitOfWork, *, rules: Sequence[EntitlementRule], today: date) -> int:
+    """Write every month owed by every granted monthly entitlement; how many lines."""
+    monthly = [rule.kind for rule in rules if rule.monthly]
+    if not monthly:
+        return 0
+    query = (
+        select(EntitlementRow, ElderRow.ended_on)
+        .join(ElderRow, ElderRow.resident_id == EntitlementRow.resident_id)
+        .where(EntitlementRow.status == "granted", EntitlementRow.kind.in_(monthly))
+        .order_by(EntitlementRow.id)
+    )
+    found = list(await uow.session.execute(query))
+    paid: dict[str, list[date]] = {}
+    if found:
+        rows = await uow.session.execute(
+            select(PaymentRow.entitlement_id, PaymentRow.month).where(
+                PaymentRow.entitlement_id.in_([row.id for row, _ in found])
+            )
+        )
+        for entitlement_id, month in rows:
+            paid.setdefault(entitlement_id, []).append(month)
+    written = 0
+    for row, ended_on in found:
+        entitlement = store.entitlement_snapshot(row)
+        amount = entitlement.monthly_amount_fen or 0
+        for month in months_payable(
+            due=entitlement.due_on, today=today, ended_on=ended_on, paid=paid.get(row.id, ())
+        ):
+            payment = SubsidyPaid(str(uuid.uuid4()), entitlement, month, amount, today)
+            uow.session.add(
+                PaymentRow(
+                    id=payment.payment_id,
+                    entitlement_id=entitlement.id,
+                    resident_id=entitlement.resident_id,
+                    path=row.path,
+                    kind=entitlement.kind,
+                    month=month,
+                    amount_fen=amount,
+                    paid_on=today,
+                )
+            )
+            uow.record(payment)
+            written += 1
+    return written
+
+
+async def list_entitlements(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    within: str | None = None,
+    status: EntitlementStatus | None = None,
+    kind: EntitlementKind | None = None,
+    resident_id: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[EntitlementSnapshot]:
+    """Entitlements by id in the token's area (and ``within``)."""
+    query = select(EntitlementRow).where(store.in_area(EntitlementRow.path, principal.area, within))
+    if status is not None:
+        query = query.where(EntitlementRow.status == status)
+    if kind is not None:
+        query = query.where(EntitlementRow.kind == kind)
+    if resident_id is not None:
+        query = query.where(EntitlementRow.resident_id == resident_id)
+    if after is not None:
+        query = query.where(EntitlementRow.id > after)
+    rows = await session.scalars(query.order_by(EntitlementRow.id).limit(limit))
+    return [store.entitlement_snapshot(row) for row in rows]
+
+
+async def list_payments(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    within: str | None = None,
+    resident_id: str | None = None,
+    month: date | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[PaymentRow]:
+    """Ledger lines by id in the token's area (and ``within``)."""
+    query = select(PaymentRow).where(store.in_area(PaymentRow.path, principal.area, within))
+    if resident_id is not None:
+        query = query.where(PaymentRow.resident_id == resident_id)
+    if month is not None:
+        query = query.where(PaymentRow.month == month.replace(day=1))
+    if after is not None:
+        query = query.where(PaymentRow.id > after)
+    return list(await session.scalars(query.order_by(PaymentRow.id).limit(limit)))
