@@ -34,6 +34,7 @@ K8S = DEPLOY / "k8s"
 BASE = K8S / "base"
 OVERLAYS = K8S / "overlays"
 PROMETHEUS = DEPLOY / "prometheus"
+GRAFANA = DEPLOY / "grafana"
 METRICS_SOURCE = ROOT / "shared" / "src" / "shared" / "metrics.py"
 #: Where every Prometheus metric is defined: the platform's, and the metrics service's targets.
 METRICS_SOURCES = (METRICS_SOURCE, ROOT / "services" / "metrics" / "src" / "metrics" / "gauges.py")
@@ -80,7 +81,12 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def kustomization_files() -> list[Path]:
-    return sorted([*K8S.rglob("kustomization.yaml"), PROMETHEUS / "kustomization.yaml"])
+    return sorted(
+        [
+            *K8S.rglob("kustomization.yaml"),
+            *(d / "kustomization.yaml" for d in (PROMETHEUS, GRAFANA)),
+        ]
+    )
 
 
 @functools.cache
@@ -732,6 +738,129 @@ def test_alert_rules_with_promtool(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------
+# Grafana dashboard
+# ------------------------------------------------------------------------------------------
+
+#: Grafana's variables, replaced by something PromQL parses.
+_GRAFANA_VARIABLES = {
+    "$__rate_interval": "5m",
+    "$__interval": "1m",
+    "$__range": "1h",
+    "$target": ".*",
+    "$district": ".*",
+    "$service": ".*",
+}
+
+
+def grafana_dashboard() -> Doc:
+    dashboard: Doc = json.loads((GRAFANA / "shequ.json").read_text(encoding="utf-8"))
+    return dashboard
+
+
+def grafana_queries() -> list[tuple[str, str]]:
+    """(panel title, PromQL) of every panel and variable query, variables substituted."""
+    dashboard = grafana_dashboard()
+    found = [
+        (panel["title"], target["expr"])
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    ]
+    found += [
+        (variable["name"], variable["query"]["query"])
+        for variable in dashboard["templating"]["list"]
+        if variable["type"] == "query"
+    ]
+    out = []
+    for title, expr in found:
+        for name, value in _GRAFANA_VARIABLES.items():
+            expr = expr.replace(name, value)
+        assert "$" not in expr, f"{title}: unknown variable in {expr}"
+        out.append((title, expr))
+    return out
+
+
+def test_grafana_dashboard_is_provisioning_ready() -> None:
+    dashboard = grafana_dashboard()
+    assert dashboard["uid"] == "shequ-overview"
+    assert "id" not in dashboard  # provisioned dashboards get theirs from Grafana
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    panels = dashboard["panels"]
+    ids = [panel["id"] for panel in panels]
+    assert len(ids) == len(set(ids))
+    for panel in panels:
+        if panel["type"] == "row":
+            continue
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        for target in panel["targets"]:
+            assert target["datasource"] == panel["datasource"], panel["title"]
+        grid = panel["gridPos"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
+    (provider,) = load_docs(GRAFANA / "provisioning" / "dashboards.yaml")
+    assert provider["apiVersion"] == 1
+    assert provider["providers"][0]["type"] == "file"
+
+
+def test_grafana_dashboard_shows_targets_and_platform_health() -> None:
+    used = {
+        name
+        for _, expr in grafana_queries()
+        for name in re.findall(r"\bshequ_[a-zA-Z0-9_:]*", expr)
+    }
+    for needed in (
+        "shequ_target_status",
+        "shequ_target_progress",
+        "shequ_http_requests_total",
+        "shequ_http_request_duration_seconds_bucket",
+        "shequ_outbox_backlog",
+        "shequ_outbox_oldest_age_seconds",
+        "shequ_relay_leader",
+        "shequ_consumer_lag",
+        "shequ_events_dead_lettered_total",
+    ):
+        assert needed in used, f"no panel shows {needed}"
+
+
+@pytest.mark.parametrize("title_expr", grafana_queries(), ids=lambda q: q[0])
+def test_grafana_queries_use_only_defined_metrics_and_labels(title_expr: tuple[str, str]) -> None:
+    title, expr = title_expr
+    series = defined_series()
+    used = set(re.findall(r"\bshequ_[a-zA-Z0-9_:]*", expr))
+    assert used, f"{title}: no Shequ metric"
+    assert used <= set(series), f"{title}: metrics not defined in the sources: {used - set(series)}"
+    labels = set().union(*(series[name] for name in used))
+    grouped = re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", expr)
+    matched = re.findall(r"[{,]\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)", expr)
+    matched += re.findall(r"label_values\([^,]*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\)", expr)
+    used_labels = {g.strip() for group in grouped for g in group.split(",") if g.strip()}
+    used_labels |= set(matched)
+    assert used_labels <= labels, f"{title}: unknown labels {used_labels - labels}"
+
+
+def test_grafana_queries_parse_with_promtool(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not on PATH (make promtool)")
+    rules = [
+        {"record": f"grafana:query_{n}", "expr": re.sub(r"label_values\((.*), \w+\)", r"\1", expr)}
+        for n, (_, expr) in enumerate(grafana_queries())
+    ]
+    (tmp_path / "queries.yaml").write_text(
+        yaml.safe_dump({"groups": [{"name": "grafana", "rules": rules}]}), encoding="utf-8"
+    )
+    done = subprocess.run(
+        [promtool, "check", "rules", "queries.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------------------------------
 # kustomize build (only where a kustomize or kubectl binary exists)
 # ------------------------------------------------------------------------------------------
 
@@ -761,7 +890,8 @@ def test_kustomize_build_overlay(overlay: str, monkeypatch: pytest.MonkeyPatch) 
         if doc["kind"] != "Namespace":
             assert doc["metadata"].get("namespace") == namespace, doc["metadata"]["name"]
 
-    (config_name,) = by_kind(docs, "ConfigMap")
+    config_maps = by_kind(docs, "ConfigMap")
+    (config_name,) = [name for name in config_maps if name.startswith(CONFIG_MAP)]
     assert config_name.startswith(f"{CONFIG_MAP}-"), "generated name carries a content hash"
     config = by_kind(docs, "ConfigMap")[config_name]["data"]
     assert config == merged_config(overlay)
@@ -796,6 +926,7 @@ def test_kustomize_build_overlay(overlay: str, monkeypatch: pytest.MonkeyPatch) 
         assert all(d["spec"]["replicas"] == 1 for d in deployments.values())
         assert all(t["spec"]["replicas"] == 1 for t in topics.values())
         assert all(only_container(d)["image"].endswith(":dev") for d in deployments.values())
+        assert set(config_maps) == {config_name}
     else:
         hpas = by_kind(docs, "HorizontalPodAutoscaler")
         assert set(hpas) == {"registry", "casework"}
@@ -816,6 +947,9 @@ def test_kustomize_build_overlay(overlay: str, monkeypatch: pytest.MonkeyPatch) 
         assert set(by_kind(docs, "KafkaUser")) == set(SERVICES)
         assert by_kind(docs, "PrometheusRule")
         assert by_kind(docs, "PodMonitor")
+        dashboards = config_maps["shequ-grafana-dashboards"]
+        assert dashboards["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert json.loads(dashboards["data"]["shequ.json"]) == grafana_dashboard()
 
 
 def test_kustomize_build_base() -> None:
