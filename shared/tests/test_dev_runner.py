@@ -131,6 +131,7 @@ def test_service_environment(repo: Path, tmp_path: Path) -> None:
     assert env["LOG_JSON"] == "true"
     assert "DEMO_DATA" not in env
     assert layout.service_env("registry", base)["DEMO_DATA"] == "true"
+    assert layout.service_env("eldercare", base)["DEMO_DATA"] == "true"
     assert base["ENVIRONMENT"] == "production"  # the caller's mapping is left alone
 
 

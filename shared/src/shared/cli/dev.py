@@ -199,7 +199,7 @@ class DevLayout:
             LOG_JSON="true",
             PYTHONUNBUFFERED="1",
         )
-        if service == "registry":
+        if service in ("registry", "eldercare"):
             env["DEMO_DATA"] = "true"
         return env
 
