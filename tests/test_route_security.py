@@ -463,6 +463,13 @@ async def object_for(service: Service, parameter: str) -> InArea | Everywhere:
             "id), Everywhere(why, existing) if every token may see them",
             pytrace=False,
         )
+    if isinstance(found, InArea) and not (service.area_a and service.area_b):
+        pytest.fail(
+            f"{service.name}: objects of {parameter!r} belong to an area, but nothing gives the "
+            f"service its areas A and B: add {service.name!r} to SET_UP in "
+            f"{Path(__file__).name}",
+            pytrace=False,
+        )
     if parameter not in service.objects:
         maker = found.make if isinstance(found, InArea) else found.existing
         service.objects[parameter] = await maker(service)
