@@ -37,12 +37,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from http import HTTPStatus
 from re import Pattern
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
@@ -190,10 +191,56 @@ def _render_problem(problem: Problem, instance: str | None) -> Response:
     )
 
 
+_LOCATIONS = ("body", "query", "path", "header", "cookie", "request")
+
+
+def _route_parameters(request: Request) -> dict[str, str]:
+    """The matched route's parameters by name (and alias) → their location."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return {}
+    found: dict[str, str] = {}
+    pending: list[Dependant] = [dependant]
+    while pending:
+        current = pending.pop()
+        pending.extend(current.dependencies)
+        for location, params in (
+            ("header", current.header_params),
+            ("query", current.query_params),
+            ("path", current.path_params),
+        ):
+            for param in params:
+                found[param.name] = location
+                found[param.alias] = location
+    return found
+
+
+def locate(request: Request, errors: Iterable[FieldError]) -> list[FieldError]:
+    """Prefix each field a rule named (``birth_date``) with its HTTP location
+    (``body.birth_date``, ``query.max_age``, ``path.area_id``) from the matched route.
+
+    Domain rules name fields only; this is the one place that knows where they came from.
+    Fields already carrying a location are kept.
+    """
+    parameters = _route_parameters(request)
+    located = []
+    for error in errors:
+        head = re.split(r"[.\[]", error.field, maxsplit=1)[0]
+        if head in _LOCATIONS:
+            located.append(error)
+            continue
+        location = parameters.get(head, "body")
+        located.append(replace(error, field=f"{location}.{error.field}"))
+    return located
+
+
 async def _handle_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     if exc.status >= 500:
         logger.error("%s: %s", type(exc).__name__, exc.detail, exc_info=exc)
+    if exc.errors:
+        exc.errors = locate(request, exc.errors)
     return _render_problem(exc, request.url.path)
 
 
