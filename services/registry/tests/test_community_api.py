@@ -17,6 +17,7 @@ from registry.adapters.community import (
     VolunteerRow,
     WorkerRow,
 )
+from registry.domain.national_id import check_character
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.tables import OutboxRecord
@@ -42,6 +43,42 @@ async def post(
     assert response.status_code in (200, 201), response.text
     created: dict[str, Any] = response.json()
     return created
+
+
+async def resident_in(
+    client: httpx.AsyncClient, headers: dict[str, str], community_id: str, sequence: int = 2
+) -> str:
+    """A resident registered in a new household of ``community_id``."""
+    body = {"community_id": community_id, "address": "1 Xijie", "registered_on": "2006-01-01"}
+    household = await post(client, "/households", body, headers)
+    first_17 = f"11010519491231{sequence:03d}"
+    resident = {
+        "national_id": first_17 + check_character(first_17),
+        "name": "Zhao Li",
+        "sex": "male" if sequence % 2 else "female",
+        "birth_date": "1949-12-31",
+        "household_id": household["id"],
+        "employment_status": "retired",
+    }
+    return str((await post(client, "/residents", resident, headers))["id"])
+
+
+async def test_a_volunteer_is_a_resident_of_the_token_area(
+    client: httpx.AsyncClient, settings: Settings, writer: dict[str, str]
+) -> None:
+    elsewhere = await resident_in(client, writer, "m3")
+    street = bearer(settings, "registry:read", "registry:write", area="s1")
+    answers = []
+    for resident_id in (elsewhere, "no-such-resident"):
+        body = {"community_id": "m1", "resident_id": resident_id, "registered_on": "2006-06-01"}
+        refused = await client.post("/volunteers", json=body, headers=street)
+        assert refused.status_code == 422, refused.text
+        answers.append((refused.json()["errors"], refused.json()["detail"]))
+    assert answers[0] == answers[1]
+    assert answers[0][0][0]["field"] == "body.resident_id"
+    own = await resident_in(client, writer, "m1", sequence=4)
+    body = {"community_id": "m1", "resident_id": own, "registered_on": "2006-06-01"}
+    assert (await client.post("/volunteers", json=body, headers=street)).status_code == 201
 
 
 def worker(community_id: str, **overrides: Any) -> dict[str, Any]:
@@ -182,12 +219,13 @@ async def test_organisations_volunteers_and_their_hours(
         writer,
     )
     assert team["kind"] == "volunteer_team"
+    resident_id = await resident_in(client, writer, "m1")
     volunteer = await post(
         client,
         "/volunteers",
         {
             "community_id": "m1",
-            "resident_id": "r-123",
+            "resident_id": resident_id,
             "organisation_id": team["id"],
             "registered_on": "2006-06-01",
         },
@@ -250,7 +288,7 @@ async def test_organisations_volunteers_and_their_hours(
         "org.shequ.registry.volunteer.hours_logged.v1",
     ]
     registered = events[0]["data"]
-    assert (registered["resident_id"], registered["organisation_id"]) == ("r-123", team["id"])
+    assert (registered["resident_id"], registered["organisation_id"]) == (resident_id, team["id"])
     assert registered["path"] == ["c1", "d1", "s1", "m1"]
     logged = events[1]["data"]
     assert (logged["hours"], logged["served_on"], logged["entry_id"]) == (

@@ -254,3 +254,47 @@ async def test_imports_take_the_bulk_body_limit_and_other_writes_the_small_one(
         del household["type"], household["ref"]
         too_big_for_a_write = await client.post("/households", json=household, headers=writer)
         assert too_big_for_a_write.status_code == 413
+
+
+def reports_of_rows(report: dict[str, object]) -> list[tuple[object, ...]]:
+    """What an import says of each rejected row, without its line."""
+    rows = report["rejected_rows"]
+    assert isinstance(rows, list)
+    return [(row["field"], row["reason"]) for row in rows]
+
+
+async def test_an_import_tells_nothing_about_numbers_or_refs_of_another_area(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    platform = bearer(settings, "registry:write")
+    await client.post("/imports", content=ndjson(*AREAS, *HOUSEHOLDS, *RESIDENTS), headers=platform)
+    other = {**HOUSEHOLDS[0], "ref": "H-M2", "community_id": "m2"}
+    await client.post("/imports", content=ndjson(other), headers=platform)
+    street_worker = bearer(settings, "registry:write", area="s1")
+
+    # numbers, with a household ref that is not the token's: the same answer for a number
+    # registered elsewhere as for one never registered (the household is checked first)
+    unknown = {
+        **RESIDENTS[1],
+        "national_id": national_id(date(1991, 2, 3), 44),
+        "birth_date": "1991-02-03",
+    }
+    probes = [{**row, "household_ref": "H-M2"} for row in (RESIDENTS[0], unknown)]
+    probes += [{**row, "household_ref": "H-404"} for row in (RESIDENTS[0], unknown)]
+    outside = bearer(settings, "registry:write", area="s2")
+    answer = (await client.post("/imports", content=ndjson(*probes), headers=outside)).json()
+    assert (answer["accepted"], answer["unchanged"], answer["rejected"]) == (0, 0, 4)
+    assert set(reports_of_rows(answer)) == {("household_id", "no such household")}
+
+    # household refs are the importing area's own: a ref taken in another area is not
+    # "unchanged", it is a new household of this one
+    taken_elsewhere = {**HOUSEHOLDS[0], "ref": "H-M2", "community_id": "m1"}
+    mine = (
+        await client.post("/imports", content=ndjson(taken_elsewhere), headers=street_worker)
+    ).json()
+    assert (mine["accepted"], mine["unchanged"]) == (1, 0)
+
+    # a community outside the token's area reads like one that does not exist
+    rows = [{**other, "ref": "X-1"}, {**other, "ref": "X-2", "community_id": "m404"}]
+    answer = (await client.post("/imports", content=ndjson(*rows), headers=street_worker)).json()
+    assert reports_of_rows(answer) == [("community_id", "no such area")] * 2

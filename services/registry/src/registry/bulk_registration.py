@@ -1,12 +1,14 @@
 """Bulk registration: many residents with a handful of statements (imports).
 
 The same rules as :func:`registry.residents.register_resident`, with one outcome per resident
-instead of an error: a number already registered (before, or earlier in the same call) is
-``unchanged``, so re-running an import changes nothing; a resident breaking a rule is
-``rejected`` with the field and the reason, as are residents of households outside the
-caller's area. The accepted residents are inserted with one statement and their
-``ResidentRegistered`` events handed to the unit of work at once (one bulk insert into the
-outbox when it commits).
+instead of an error: a resident breaking a rule is ``rejected`` with the field and the reason;
+a household that does not exist or lies outside the caller's area is the same "no such
+household", checked before the number is looked up, so an import cannot probe for numbers
+without a household of its own area; a number already registered within the caller's area
+(or earlier in the same call) is ``unchanged`` (re-running an import changes nothing), one
+registered elsewhere is ``rejected`` as already registered, like ``POST /residents``'s 409.
+The accepted residents are inserted with one statement and their ``ResidentRegistered``
+events handed to the unit of work at once (one bulk insert into the outbox when it commits).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from registry.adapters.people import household_refs, insert_residents, registered_hashes
+from registry.adapters.people import household_refs, insert_residents, registered_residents
 from registry.domain.national_id import NationalIdFacts
 from registry.domain.people import NewResident, Resident, SealedNationalId
 from registry.pii import PiiProtector
@@ -58,24 +60,30 @@ async def register_residents_in_bulk(
             checked[index] = form.check(today=today)
         except InvalidInput as problem:
             outcomes[index] = _rejected(problem)
-    hashes = {index: pii.lookup_hash(facts.normalised) for index, facts in checked.items()}
-    registered = await registered_hashes(uow.session, hashes.values())
     households = await household_refs(
         uow.session, {residents[index].household_id for index in checked}
     )
-    accepted: list[Resident] = []
-    for index, facts in checked.items():
-        form, lookup_hash = residents[index], hashes[index]
-        household = households.get(form.household_id)
-        if lookup_hash in registered:
-            outcomes[index] = BulkOutcome("unchanged")
-        elif household is None:
+    for index in list(checked):  # the household first: a number is looked up only in reach
+        household = households.get(residents[index].household_id)
+        if household is None or (
+            principal is not None and not principal.may_access(household.path)
+        ):
             outcomes[index] = BulkOutcome(
                 "rejected", field="household_id", reason="no such household"
             )
-        elif principal is not None and not principal.may_access(household.path):
+            del checked[index]
+    hashes = {index: pii.lookup_hash(facts.normalised) for index, facts in checked.items()}
+    registered = await registered_residents(uow.session, hashes.values())
+    accepted: list[Resident] = []
+    for index, facts in checked.items():
+        form, lookup_hash = residents[index], hashes[index]
+        household = households[form.household_id]
+        holder = registered.get(lookup_hash)
+        if holder is not None and (principal is None or principal.may_access(holder.path)):
+            outcomes[index] = BulkOutcome("unchanged", resident_id=holder.id)
+        elif holder is not None:
             outcomes[index] = BulkOutcome(
-                "rejected", field="household_id", reason="outside the caller's area"
+                "rejected", field="national_id", reason="already registered"
             )
         else:
             resident_id = str(uuid.uuid4())
@@ -87,7 +95,7 @@ async def register_residents_in_bulk(
                 household=household,
                 today=today,
             )
-            registered.add(lookup_hash)
+            registered[lookup_hash] = resident
             accepted.append(resident)
             outcomes[index] = BulkOutcome("accepted", resident_id=resident.id)
     if accepted:

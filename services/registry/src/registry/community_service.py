@@ -27,11 +27,12 @@ from registry.adapters.community import (
     VolunteerRow,
     WorkerRow,
 )
-from registry.adapters.paths import in_subtree
+from registry.adapters.paths import in_subtree, path_ids
+from registry.adapters.people import ResidentRow
 from registry.domain import community
 from shared.auth import Principal, ensure_area
 from shared.contracts.registry import Education, Sex, WorkerRole
-from shared.errors import NotFound
+from shared.errors import FieldError, InvalidInput, NotFound
 from shared.unit_of_work import UnitOfWork
 
 
@@ -273,6 +274,8 @@ async def register_volunteer(
     found = await area_service.community_for_new_record(
         session, principal=principal, community_id=community_id, today=day
     )
+    if resident_id is not None:
+        await _resident_in_area(session, resident_id, principal=principal)
     team = (
         await store.get_organisation(session, organisation_id)
         if organisation_id is not None
@@ -290,6 +293,21 @@ async def register_volunteer(
     store.add_volunteer(session, registered)
     uow.record(registered)
     return VolunteerView(registered.volunteer, 0.0, 0)
+
+
+async def _resident_in_area(
+    session: AsyncSession, resident_id: str, *, principal: Principal
+) -> None:
+    """A volunteer's resident must be registered within the caller's area: one answer (422 on
+    ``resident_id``) whether there is no such resident or one elsewhere."""
+    path = await session.scalar(
+        select(ResidentRow.community_path).where(ResidentRow.id == resident_id)
+    )
+    if path is None or not principal.may_access(path_ids(path)):
+        raise InvalidInput(
+            "no such resident",
+            errors=[FieldError("resident_id", "no such resident", "not_found")],
+        )
 
 
 async def log_service_hours(

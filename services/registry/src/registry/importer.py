@@ -7,7 +7,11 @@ reason). Rows are committed in batches, each batch in one transaction with its e
 Re-running an import changes nothing and emits nothing new: areas are identified by their
 code, residents by their national id number (its keyed hash), and households and facilities
 by the file's own references (``ref``), from which stable ids are derived
-(:func:`household_id_for`, :func:`facility_id_for`).
+(:func:`household_id_for`, :func:`facility_id_for`). References are the importing area's own:
+the same ref imported with a token of another area names another household. Rows outside the
+caller's area are rejected with the same words as rows naming nothing (a missing area or
+household), and a resident's household is checked before their number is looked up, so an
+import tells nothing about what exists elsewhere.
 
 An import is many transactions, so it owns its units of work (:func:`import_rows` takes the
 service's sessions and event translator, not a unit): each batch runs in one
@@ -54,12 +58,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from registry import area_service, facility_service, households
 from registry.adapters.areas import AreaRow
 from registry.adapters.facilities import FacilityRow
+from registry.adapters.paths import path_ids
 from registry.adapters.people import HouseholdRow
 from registry.bulk_registration import register_residents_in_bulk
 from registry.domain.areas import AREA_ID_PATTERN
 from registry.domain.people import NewResident
 from registry.pii import PiiProtector
-from shared.auth import Principal
+from shared.auth import Principal, ensure_area
 from shared.contracts.registry import (
     AreaLevel,
     CommunityKind,
@@ -70,7 +75,7 @@ from shared.contracts.registry import (
     RoomPurpose,
     Sex,
 )
-from shared.errors import FieldError, InvalidInput, Problem
+from shared.errors import FieldError, InvalidInput, NotFound, Problem
 from shared.unit_of_work import EventTranslator, UnitOfWork, unit_of_work
 
 Format = Literal["ndjson", "csv"]
@@ -83,14 +88,30 @@ PLATFORM = Principal(subject="registry-import", scopes=frozenset())
 
 
 @functools.lru_cache(maxsize=65536)
-def household_id_for(ref: str) -> str:
-    """The registry id of the household an import file calls ``ref``."""
-    return str(uuid.uuid5(IMPORT_NAMESPACE, f"household:{ref}"))
+def household_id_for(ref: str, scope: str | None = None) -> str:
+    """The registry id of the household an import file calls ``ref``: a file's references are
+    its importer's own, so ``scope`` is the area of the importing token (None: the whole
+    platform) and the same ref imported for another area names another household."""
+    return str(uuid.uuid5(IMPORT_NAMESPACE, _scoped("household", ref, scope)))
 
 
-def facility_id_for(ref: str) -> str:
-    """The registry id of the facility an import file calls ``ref``."""
-    return str(uuid.uuid5(IMPORT_NAMESPACE, f"facility:{ref}"))
+def facility_id_for(ref: str, scope: str | None = None) -> str:
+    """The registry id of the facility an import file calls ``ref`` (scoped like
+    :func:`household_id_for`)."""
+    return str(uuid.uuid5(IMPORT_NAMESPACE, _scoped("facility", ref, scope)))
+
+
+def _scoped(kind: str, ref: str, scope: str | None) -> str:
+    return f"{kind}:{ref}" if scope is None else f"{kind}@{scope}:{ref}"
+
+
+def _scope(principal: Principal | None) -> str | None:
+    return principal.area if principal is not None else None
+
+
+_REFERENCE = {"area": "parent_id", "household": "community_id", "facility": "community_id"}
+"""The field of each record naming where it goes: what a row outside the caller's area is
+rejected on, with the words of a missing area, so no answer tells the two apart."""
 
 
 # -- records -----------------------------------------------------------------------------
@@ -326,6 +347,9 @@ async def _one(
     try:
         async with _savepoint(uow) as unit:
             stored = await _store_one(unit, record, principal=principal, today=today)
+    except NotFound:  # outside the caller's area: answered as if it did not exist
+        report.reject(parsed.line, _REFERENCE[record.type], "no such area")
+        return
     except Problem as problem:
         first = problem.errors[0] if problem.errors else None
         report.reject(
@@ -363,8 +387,11 @@ async def _store_one(
                 principal=principal,
             )
         case HouseholdRecord():
-            household_id = household_id_for(record.ref)
-            if await session.get(HouseholdRow, household_id) is not None:
+            household_id = household_id_for(record.ref, _scope(principal))
+            existing = await session.get(HouseholdRow, household_id)
+            if existing is not None:
+                if principal is not None:
+                    ensure_area(principal, path_ids(existing.community_path))
                 return False
             await households.register_household(
                 uow,
@@ -376,8 +403,11 @@ async def _store_one(
                 household_id=household_id,
             )
         case FacilityRecord():
-            facility_id = facility_id_for(record.ref)
-            if await session.get(FacilityRow, facility_id) is not None:
+            facility_id = facility_id_for(record.ref, _scope(principal))
+            existing_facility = await session.get(FacilityRow, facility_id)
+            if existing_facility is not None:
+                if principal is not None:
+                    ensure_area(principal, path_ids(existing_facility.path))
                 return False
             await facility_service.open_facility(
                 uow,
@@ -405,7 +435,10 @@ async def _residents(
     report: ImportReport,
 ) -> None:
     """Register a run of residents in bulk (a savepoint; row by row if that fails)."""
-    forms = [_resident_form(row.record) for row in rows if isinstance(row.record, ResidentRecord)]
+    scope = _scope(principal)
+    forms = [
+        _resident_form(row.record, scope) for row in rows if isinstance(row.record, ResidentRecord)
+    ]
     try:
         async with _savepoint(uow) as unit:
             outcomes = await register_residents_in_bulk(
@@ -427,10 +460,10 @@ async def _residents(
             report.reject(row.line, outcome.field, outcome.reason or "rejected")
 
 
-def _resident_form(record: ResidentRecord) -> NewResident:
+def _resident_form(record: ResidentRecord, scope: str | None) -> NewResident:
     return NewResident(
         **record.model_dump(exclude={"type", "household_ref", "flags"}),
-        household_id=household_id_for(record.household_ref),
+        household_id=household_id_for(record.household_ref, scope),
         flags=tuple(record.flags),
     )
 

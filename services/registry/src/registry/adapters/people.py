@@ -291,12 +291,15 @@ async def resident_id_by_hash(session: AsyncSession, lookup_hash: str) -> str | 
     )
 
 
-async def registered_hashes(session: AsyncSession, lookup_hashes: Iterable[str]) -> set[str]:
-    """Which of these keyed hashes belong to a registered resident."""
-    registered: set[str] = set()
+async def registered_residents(
+    session: AsyncSession, lookup_hashes: Iterable[str]
+) -> dict[str, Resident]:
+    """The registered residents holding these keyed hashes, by hash."""
+    registered: dict[str, Resident] = {}
     for chunk in chunks(list(set(lookup_hashes))):
-        query = select(ResidentRow.national_id_hash).where(ResidentRow.national_id_hash.in_(chunk))
-        registered.update(await session.scalars(query))
+        query = select(ResidentRow).where(ResidentRow.national_id_hash.in_(chunk))
+        for row in await session.scalars(query):
+            registered[row.national_id_hash] = resident_of(row)
     return registered
 
 
