@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import evaluation, targets_service
-from metrics.adapters.tables import IndicatorSnapshot
 from metrics.bootstrap import load_catalogue
 from metrics.domain.measures import Catalogue
 from metrics.replay import differences, snapshot
@@ -160,19 +159,22 @@ async def test_a_late_event_recomputes_the_later_history(harness: Harness) -> No
     )
 
     async def history(session: AsyncSession) -> list[tuple[date, float | None]]:
-        rows = await session.scalars(
-            select(IndicatorSnapshot)
-            .where(
-                IndicatorSnapshot.indicator_id == "office_service_rooms_300",
-                IndicatorSnapshot.area_id == "140502",
-                IndicatorSnapshot.day >= date(2006, 1, 1),
-            )
-            .order_by(IndicatorSnapshot.day)
+        found = await evaluation.history(
+            session,
+            indicator=CATALOGUE.indicators["office_service_rooms_300"],
+            area_ids=["140502"],
+            start=date(2005, 12, 31),
+            end=date(2008, 1, 1),
         )
-        return [(r.day, r.value) for r in rows]
+        return found["140502"]
 
-    # the 2007 record counts the facility that opened earlier but arrived later
-    assert await harness.run(history) == [(date(2006, 1, 1), 20.0), (date(2007, 5, 1), 40.0)]
+    # the 2007 point counts the facility that opened earlier but arrived later
+    assert await harness.run(history) == [
+        (date(2005, 12, 31), 0.0),
+        (date(2006, 1, 1), 20.0),
+        (date(2007, 5, 1), 40.0),
+        (date(2008, 1, 1), 40.0),
+    ]
 
 
 async def test_a_retired_community_leaves_the_share_from_the_next_day(harness: Harness) -> None:

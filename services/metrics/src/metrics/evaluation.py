@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from metrics.adapters import store
 from metrics.adapters.tables import AreaProjection
 from metrics.domain.measures import SCALE, CommunityValue, Indicator, Requirement, Value
+from metrics.domain.sources import AGE
 
 ONE_DAY = timedelta(days=1)
 
@@ -50,29 +51,50 @@ class Series:
 _EMPTY = Series(0, ())
 
 
+CUTS = 8
+"""Up to this many distinct days, sums are taken per day in one aggregate pass; beyond, the
+rows are read once and summed in memory."""
+
+
 async def _series(
     session: AsyncSession,
     *,
     area_ids: Iterable[str],
     measures: Iterable[str],
-    floor: date,
-    until: date,
+    cuts: set[date],
 ) -> dict[tuple[str, str], Series]:
-    """The series of each (area, measure), exact from ``floor - 1 day`` to ``until``."""
+    """The series of each (area, measure), exact on every day of ``cuts``."""
+    ordered = sorted(cuts)
+    if len(ordered) <= CUTS:
+        sums = await store.ledger_cut_sums(
+            session, area_ids=area_ids, measures=measures, cuts=ordered
+        )
+        return {
+            key: Series(
+                0,
+                [
+                    (cut, total - (totals[i - 1] if i else 0))
+                    for i, (cut, total) in enumerate(zip(ordered, totals, strict=True))
+                ],
+            )
+            for key, totals in sums.items()
+        }
     base, rows = await store.ledger_rows(
-        session, area_ids=area_ids, measures=measures, floor=floor, until=until
+        session, area_ids=area_ids, measures=measures, floor=ordered[0], until=ordered[-1]
     )
     keys = set(base) | set(rows)
     return {key: Series(base.get(key, 0), rows.get(key, ())) for key in keys}
 
 
-def _floor(indicators: Iterable[Indicator], days: Iterable[date]) -> date:
-    """The earliest day whose running total the evaluations need."""
-    found = []
+def _cuts(indicators: Iterable[Indicator], days: Iterable[date]) -> set[date]:
+    """The days whose running totals the evaluations read: each day, and the day before
+    each period's start."""
+    found: set[date] = set()
     for day in days:
-        found.append(day)
-        found += [r.start for i in indicators for r in i.requirements(day) if r.start is not None]
-    return min(found)
+        found.add(day)
+        for indicator in indicators:
+            found |= {r.start - ONE_DAY for r in indicator.requirements(day) if r.start}
+    return found
 
 
 async def evaluate_many(
@@ -100,8 +122,7 @@ async def evaluate_many(
             session,
             area_ids={a for _, a, _ in plain},
             measures={m.key for i in used for m in i.measures},
-            floor=_floor(used, days),
-            until=max(days),
+            cuts=_cuts(used, days),
         )
         for indicator_id, area, day in plain:
             indicator = indicators[indicator_id]
@@ -121,8 +142,7 @@ async def evaluate_many(
             session,
             area_ids=[c.area_id for c in communities],
             measures=measures,
-            floor=min(days),
-            until=max(days),
+            cuts=days,
         )
         inside: dict[str, list[AreaProjection]] = defaultdict(list)
         for area_id, row in known.items():
@@ -159,6 +179,114 @@ async def evaluate(
         wanted=[(i.id, a, day) for i in indicators for a in areas],
     )
     return {(i, a): value for (i, a, _), value in found.items()}
+
+
+async def history(
+    session: AsyncSession,
+    *,
+    indicator: Indicator,
+    area_ids: Iterable[str],
+    start: date,
+    end: date,
+) -> dict[str, list[tuple[date, float | None]]]:
+    """Each area's values from ``start`` to ``end`` as a step function: a point on ``start``
+    (the value holding that day), one on every later day the value changes, and one on
+    ``end``. Computed by :func:`evaluate_many` on every day the value can change (the
+    ledger's days, the days communities come and go, period and year boundaries), so the
+    history, the values API and the targets read one computation."""
+    areas = sorted(set(area_ids))
+    days = await change_days(session, indicator=indicator, area_ids=areas, start=start, end=end)
+    values = await evaluate_many(
+        session,
+        indicators={indicator.id: indicator},
+        wanted=[(indicator.id, a, d) for a in areas for d in days[a]],
+    )
+    found: dict[str, list[tuple[date, float | None]]] = {}
+    for area in areas:
+        points: list[tuple[date, float | None]] = []
+        for day in sorted(days[area]):
+            value = values[(indicator.id, area, day)].value
+            if not points or points[-1][1] != value or day == end:
+                points.append((day, value))
+        found[area] = points
+    return found
+
+
+async def change_days(
+    session: AsyncSession, *, indicator: Indicator, area_ids: Sequence[str], start: date, end: date
+) -> dict[str, set[date]]:
+    """Per area, ``start``, ``end`` and every day between on which the indicator's value
+    may change."""
+    found: dict[str, set[date]] = {area: {start, end} for area in area_ids}
+    if end <= start:
+        return found
+    d = indicator.definition
+    calendar = _calendar_days(indicator, start, end)
+    for days in found.values():
+        days |= calendar
+    if indicator.kind != "share":
+        lag = _rolling_days(d.period)
+        after = start - timedelta(days=lag) if lag else start
+        ledger = await store.ledger_days(
+            session,
+            area_ids=area_ids,
+            measures={m.key for m in indicator.measures},
+            after=after,
+            until=end,
+        )
+        for area, days in ledger.items():
+            for day in days:
+                for moved in (day, day + timedelta(days=lag)) if lag else (day,):
+                    if start < moved <= end:
+                        found[area].add(moved)
+        return found
+    measure = indicator.share_measure
+    assert measure is not None
+    known = await store.areas_by_id(session, area_ids)
+    communities = await store.communities_under(session, list(known.values()))
+    ledger = await store.ledger_days(
+        session,
+        area_ids=[c.area_id for c in communities],
+        measures={measure.key},
+        after=start,
+        until=end,
+    )
+    for community in communities:
+        days = set(ledger.get(community.area_id, ()))
+        if community.valid_from is not None:
+            days.add(community.valid_from)
+        if community.valid_to is not None:
+            days.add(community.valid_to + ONE_DAY)
+        inside = {day for day in days if start < day <= end}
+        if not inside:
+            continue
+        for area_id, row in known.items():
+            if community.path.startswith(row.path):
+                found[area_id] |= inside
+    return found
+
+
+def _rolling_days(period: str | None) -> int:
+    """The length of a rolling ``<n>d`` period (0 for calendar periods or none)."""
+    return int(period[:-1]) if period and period.endswith("d") else 0
+
+
+def _calendar_days(indicator: Indicator, start: date, end: date) -> set[date]:
+    """Days in (start, end] on which the calendar alone changes the value: the first day of
+    each period (facts), of each year (an average age)."""
+    d = indicator.definition
+    step = {"year": 12, "quarter": 3, "month": 1}.get(d.period or "")
+    if step is None and getattr(d, "field", None) == AGE:
+        step = 12
+    if step is None:
+        return set()
+    found = set()
+    month = date(start.year, 1, 1)
+    while month <= end:
+        if start < month and (month.month - 1) % step == 0:
+            found.add(month)
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return found
 
 
 def _no_sums(_requirement: Requirement) -> float:

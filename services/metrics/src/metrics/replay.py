@@ -56,7 +56,6 @@ SNAPSHOT_TABLES: dict[str, tuple[str, ...]] = {
     "entity_projection": ("entity_type", "entity_id"),
     "measure_ledger": ("area_id", "measure", "day"),
     "measure_definition": ("key",),
-    "indicator_snapshot": ("indicator_id", "area_id", "day"),
     "target": ("id",),
     "target_status": ("target_id", "area_id"),
 }

@@ -18,7 +18,6 @@ from metrics.adapters import store
 from metrics.adapters.tables import (
     AreaLineage,
     AreaProjection,
-    IndicatorSnapshot,
     ProjectionState,
     TargetRow,
     TargetStatusRow,
@@ -160,15 +159,14 @@ async def indicator_history(
     start: date,
     end: date,
 ) -> list[tuple[date, float | None]]:
-    """The recorded daily values from ``start`` to ``end``; the first point carries the value
-    holding on ``start`` (recorded earlier) when there is one."""
+    """The values from ``start`` to ``end`` as a step function (a point on ``start``, on each
+    day the value changes, and on ``end``), computed like the values API's."""
     indicator = indicator_or_404(catalogue, indicator_id)
     await get_area(session, principal=principal, area_id=area_id)
-    found = await store.history(
-        session, indicator_id=indicator.id, area_ids=[area_id], start=start, end=end
+    found = await evaluation.history(
+        session, indicator=indicator, area_ids=[area_id], start=start, end=end
     )
-    points = found.get(area_id, [])
-    return [(max(day, start), value) for day, value in points]
+    return found[area_id]
 
 
 async def target_rows_at(
@@ -212,9 +210,12 @@ EXPORTS: dict[str, str] = {
     "indicators": "The indicator catalogue.",
     "targets": "Every target.",
     "target_status": "Each target's latest evaluation per area.",
-    "snapshots": "Daily indicator values per area (the history).",
+    "snapshots": "Every indicator's value per area on each day it changed (the history).",
 }
 """Tables ``GET /export/{table}.csv`` serves, with what they hold."""
+
+SNAPSHOTS_FROM = date(2000, 1, 1)
+"""First day of the exported history."""
 
 
 def _cell(value: Any) -> Any:
@@ -224,7 +225,12 @@ def _cell(value: Any) -> Any:
 
 
 async def export_rows(
-    session: AsyncSession, *, principal: Principal, catalogue: Catalogue, table: str
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    catalogue: Catalogue,
+    table: str,
+    today: date,
 ) -> AsyncIterator[dict[str, Any]]:
     """The rows of an exported table inside the principal's area, as plain values."""
     root_path: str | None = None
@@ -266,8 +272,11 @@ async def export_rows(
                     "definition": d.model_dump_json(by_alias=True, exclude_none=True),
                 }
         case "targets":
+            scopes = {a.area_id: a.path for a in await session.scalars(select(AreaProjection))}
             for target in await session.scalars(select(TargetRow).order_by(TargetRow.id)):
-                yield {c.name: _cell(getattr(target, c.name)) for c in TargetRow.__table__.c}
+                scope = scopes.get(target.scope_area_id, f"/{target.scope_area_id}/")
+                if root_path is None or scope.startswith(root_path) or root_path.startswith(scope):
+                    yield {c.name: _cell(getattr(target, c.name)) for c in TargetRow.__table__.c}
         case "target_status":
             statuses = select(TargetStatusRow).order_by(
                 TargetStatusRow.target_id, TargetStatusRow.path
@@ -280,19 +289,29 @@ async def export_rows(
                     values["path"] = "/".join(path_ids(row.path))
                     yield values
         case "snapshots":
-            paths = {a.area_id: a.path for a in await session.scalars(select(AreaProjection))}
-            snapshots = select(IndicatorSnapshot).order_by(
-                IndicatorSnapshot.indicator_id, IndicatorSnapshot.area_id, IndicatorSnapshot.day
-            )
-            for snapshot in await session.scalars(snapshots):
-                if inside(paths.get(snapshot.area_id, f"/{snapshot.area_id}/")):
-                    yield {
-                        "indicator_id": snapshot.indicator_id,
-                        "area_id": snapshot.area_id,
-                        "day": snapshot.day.isoformat(),
-                        "value": snapshot.value,
-                        "numerator": snapshot.numerator,
-                        "denominator": snapshot.denominator,
-                    }
+            areas = [
+                a
+                for a in await session.scalars(select(AreaProjection).order_by(AreaProjection.path))
+                if inside(a.path)
+            ]
+            for indicator in catalogue.indicators.values():
+                if indicator.awaiting is not None:
+                    continue
+                found = await evaluation.history(
+                    session,
+                    indicator=indicator,
+                    area_ids=[a.area_id for a in areas],
+                    start=SNAPSHOTS_FROM,
+                    end=today,
+                )
+                for area in areas:
+                    for day, value in found[area.area_id]:
+                        if value is not None or day != SNAPSHOTS_FROM:
+                            yield {
+                                "indicator_id": indicator.id,
+                                "area_id": area.area_id,
+                                "day": day.isoformat(),
+                                "value": value,
+                            }
         case _:
             raise NotFound(f"no exported table {table}; one of {', '.join(EXPORTS)}")

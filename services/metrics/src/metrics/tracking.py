@@ -1,10 +1,9 @@
-"""Daily indicator snapshots and target statuses, kept up to date as events are applied.
+"""Target statuses, kept up to date as events are applied.
 
-After an event, every (indicator, area) whose inputs it changed gets its snapshot recorded on
-each day the change took effect, and the snapshots already recorded on later days are
-recomputed (a late event changes the history after its day). Then every target on a changed
-indicator is re-evaluated today in the changed areas under its scope; a changed status is
-recorded as a domain event in the caller's unit of work, which publishes it through the outbox
+After a batch of events, every target on an indicator the batch changed is re-evaluated today,
+once, in the changed areas under its scope (its forecast reads the indicator's history,
+computed from the ledger by :func:`metrics.evaluation.history`); a changed status is recorded
+as a domain event in the caller's unit of work, which publishes it through the outbox
 (``metrics.target.status_changed``) when it commits.
 """
 
@@ -18,7 +17,6 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import evaluation
 from metrics.adapters import store
@@ -61,6 +59,12 @@ class StatusView:
         )
 
 
+def cumulative(indicator: Indicator) -> bool:
+    """A total that no period restarts (a count or sum of entities, or of facts over
+    ``all``): its forecast is never below its current value."""
+    return indicator.absolute and indicator.definition.period in (None, "all")
+
+
 def within(area: AreaProjection, scope_path: str) -> bool:
     """Whether ``area`` lies in the subtree whose root has ``scope_path``."""
     return area.path.startswith(scope_path)
@@ -100,7 +104,6 @@ class Tracker:
         """Record the snapshots and re-evaluate the targets a batch of applied events
         affects, each once."""
         session = uow.session
-        await self.refresh_snapshots(session, effects.touched)
         if effects.retired_areas:
             await session.execute(
                 delete(TargetStatusRow).where(
@@ -138,53 +141,35 @@ class Tracker:
                 plan.append((target, scope, selected))
         if not plan:
             return
-        indicators = {t.indicator_id: self.catalogue.indicators[t.indicator_id] for t, _, _ in plan}
-        current = await evaluation.evaluate(
-            session,
-            indicators=list(indicators.values()),
-            area_ids={a.area_id for _, _, selected in plan for a in selected},
-            day=self.today(),
+        today = self.today()
+        needed = {
+            triple
+            for target, _, selected in plan
+            for triple in self._needed(target, selected, today)
+        }
+        values = await evaluation.evaluate_many(
+            session, indicators=self.catalogue.indicators, wanted=needed
         )
         days = [day for touched in effects.touched.values() for day in touched]
         since = None if effects.created_areas or effects.created_targets or not days else min(days)
         for target, scope, selected in plan:
             await self.evaluate_target(
-                uow, target, scope=scope, areas=selected, current=current, changed_from=since
+                uow, target, scope=scope, areas=selected, values=values, changed_from=since
             )
 
-    async def refresh_snapshots(
-        self, session: AsyncSession, touched: Mapping[tuple[str, str], set[date]]
-    ) -> None:
-        """Record each touched (indicator, area) on its days and recompute its later records."""
-        pairs = {pair: days for pair, days in touched.items() if days}
-        if not pairs:
-            return
-        wanted = {(i, a, day) for (i, a), days in pairs.items() for day in days}
-        later = await store.snapshot_days(
-            session,
-            indicator_ids={i for i, _ in pairs},
-            area_ids={a for _, a in pairs},
-            since=min(min(days) for days in pairs.values()),
-        )
-        for indicator_id, area_id, day in later:
-            touched_days = pairs.get((indicator_id, area_id))
-            if touched_days and day > min(touched_days):
-                wanted.add((indicator_id, area_id, day))
-        values = await evaluation.evaluate_many(
-            session, indicators=self.catalogue.indicators, wanted=wanted
-        )
-        rows = [
-            {
-                "indicator_id": indicator_id,
-                "area_id": area_id,
-                "day": day,
-                "value": value.value,
-                "numerator": value.numerator,
-                "denominator": value.denominator,
-            }
-            for (indicator_id, area_id, day), value in values.items()
-        ]
-        await store.upsert_snapshots(session, rows)
+    def _needed(
+        self, target: TargetRow, areas: Sequence[AreaProjection], today: date
+    ) -> list[evaluation.Triple]:
+        """The values evaluating ``target`` in ``areas`` may read: today's everywhere, and in
+        the graded areas the baseline date's and (once passed) the deadline's."""
+        indicator = self.catalogue.indicators[target.indicator_id]
+        found = [(indicator.id, a.area_id, today) for a in areas]
+        for area in areas:
+            if self._graded(indicator, target, area):
+                found.append((indicator.id, area.area_id, target.baseline_date))
+                if target.deadline <= today:
+                    found.append((indicator.id, area.area_id, target.deadline))
+        return found
 
     # -- targets -----------------------------------------------------------------------------
 
@@ -195,13 +180,14 @@ class Tracker:
         *,
         scope: AreaProjection,
         areas: Sequence[AreaProjection],
-        current: Mapping[tuple[str, str], Value] | None = None,
+        values: Mapping[evaluation.Triple, Value] | None = None,
         changed_from: date | None = None,
     ) -> list[StatusView]:
         """Evaluate ``target`` today in ``areas`` (under its scope), store the results and record
         a :class:`~metrics.domain.targets.TargetStatusChanged` for each change.
 
-        ``current`` may hold today's values already computed; ``changed_from`` (the earliest
+        ``values`` may hold the values already computed (by (indicator, area, day): today's,
+        the baseline date's, the deadline's); ``changed_from`` (the earliest
         day the inputs changed, None: unknown) lets an area keep its stored baseline and
         deadline value when the change came after those days.
         """
@@ -221,10 +207,17 @@ class Tracker:
                 .with_for_update()
             )
         }
-        if current is None or any((indicator.id, a) not in current for a in ids):
-            current = await evaluation.evaluate(
-                session, indicators=[indicator], area_ids=ids, day=today
+        known = dict(values or {})
+        missing = [t for t in self._needed(target, areas, today) if t not in known]
+        if missing:
+            known.update(
+                await evaluation.evaluate_many(
+                    session, indicators={indicator.id: indicator}, wanted=missing
+                )
             )
+
+        def value_on(area_id: str, day: date) -> float | None:
+            return known[(indicator.id, area_id, day)].value
 
         def stored(area_id: str, after: date) -> TargetStatusRow | None:
             row = existing.get(area_id)
@@ -240,32 +233,29 @@ class Tracker:
                 baselines[area_id] = kept.baseline
             else:
                 unknown.append(area_id)
-        baselines.update(await self._baselines(session, indicator, target, unknown))
+        for area_id in unknown:
+            fixed = area_id == target.scope_area_id and target.baseline_value is not None
+            baselines[area_id] = (
+                target.baseline_value if fixed else value_on(area_id, target.baseline_date)
+            )
         at_deadline: dict[str, float | None] = {}
-        if target.deadline <= today and graded:
-            missing = []
+        if target.deadline <= today:
             for area_id in graded:
                 kept = stored(area_id, target.deadline)
-                if kept is not None:
-                    at_deadline[area_id] = kept.forecast
-                else:
-                    missing.append(area_id)
-            if missing:
-                values = await evaluation.evaluate(
-                    session, indicators=[indicator], area_ids=missing, day=target.deadline
+                at_deadline[area_id] = (
+                    kept.forecast if kept is not None else value_on(area_id, target.deadline)
                 )
-                at_deadline.update({a: values[(indicator.id, a)].value for a in missing})
         window_start = max(target.baseline_date, today - timedelta(days=self.window_days - 1))
         histories: dict[str, list[tuple[date, float | None]]] = {}
         if target.deadline > today:
-            histories = await store.history(
-                session, indicator_id=indicator.id, area_ids=graded, start=window_start, end=today
+            histories = await evaluation.history(
+                session, indicator=indicator, area_ids=graded, start=window_start, end=today
             )
         views: list[StatusView] = []
         now = datetime.now(UTC)
         comparison = cast(rules.Comparison, target.comparison)
         for area in areas:
-            value = current[(indicator.id, area.area_id)].value
+            value = value_on(area.area_id, today)
             row = existing.get(area.area_id)
             if row is None:
                 row = TargetStatusRow(target_id=target.id, area_id=area.area_id)
@@ -275,7 +265,7 @@ class Tracker:
             row.evaluated_on, row.updated_at = today, now
             if area.area_id in graded:
                 baseline = baselines.get(area.area_id)
-                predicted = rules.forecast(
+                projected = rules.project(
                     history=[
                         rules.Point(day, v)
                         for day, v in histories.get(area.area_id, [])
@@ -289,8 +279,13 @@ class Tracker:
                     deadline=target.deadline,
                     window_days=self.window_days,
                     percent=indicator.percent,
+                    cumulative=cumulative(indicator),
                 )
+                predicted = projected.value
                 row.baseline, row.forecast = baseline, predicted
+                row.forecast_method = projected.method
+                row.forecast_from = projected.fitted_from
+                row.forecast_slope = projected.slope_per_day
                 row.progress = rules.progress(
                     value, baseline=baseline, target=target.target_value, comparison=comparison
                 )
@@ -304,6 +299,7 @@ class Tracker:
                 )
             else:
                 row.baseline = row.progress = row.forecast = row.status = None
+                row.forecast_method = row.forecast_from = row.forecast_slope = None
             if row.status != previous or row.status_since is None:
                 row.status_since = today if row.status is not None else None
             if previous is not None and row.status is not None and row.status != previous:
@@ -316,27 +312,6 @@ class Tracker:
         """Whether the area has its own status: relative indicators everywhere under the
         scope, totals only in the scope itself."""
         return not indicator.absolute or area.area_id == target.scope_area_id
-
-    async def _baselines(
-        self, session: AsyncSession, indicator: Indicator, target: TargetRow, area_ids: list[str]
-    ) -> dict[str, float | None]:
-        """The baseline per area: the target's own for its scope if given, else the value
-        measured on the baseline date."""
-        found: dict[str, float | None] = {}
-        measured = [
-            a
-            for a in area_ids
-            if not (a == target.scope_area_id and target.baseline_value is not None)
-        ]
-        if target.scope_area_id in area_ids and target.baseline_value is not None:
-            found[target.scope_area_id] = target.baseline_value
-        if measured:
-            values = await evaluation.evaluate(
-                session, indicators=[indicator], area_ids=measured, day=target.baseline_date
-            )
-            for area in measured:
-                found[area] = values[(indicator.id, area)].value
-        return found
 
     def _announce(
         self,

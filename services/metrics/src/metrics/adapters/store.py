@@ -7,13 +7,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics.adapters.tables import (
     AreaProjection,
     EntityProjection,
-    IndicatorSnapshot,
     MeasureLedger,
     path_text,
 )
@@ -38,30 +37,15 @@ async def add_to_ledger(session: AsyncSession, deltas: Mapping[LedgerKey, int]) 
         for (area, measure, day), delta in sorted(deltas.items())
         if delta
     ]
+    if not rows:
+        return
     table = MeasureLedger.__table__
-    for chunk in _chunks(rows):
-        statement = dialect_insert(session, table).values(list(chunk))  # type: ignore[arg-type]
-        statement = statement.on_conflict_do_update(
-            index_elements=["area_id", "measure", "day"],
-            set_={"delta": table.c.delta + statement.excluded.delta},
-        )
-        await session.execute(statement)
-
-
-async def upsert_snapshots(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert or replace indicator snapshot rows."""
-    table = IndicatorSnapshot.__table__
-    for chunk in _chunks(sorted(rows, key=lambda r: (r["indicator_id"], r["area_id"], r["day"]))):
-        statement = dialect_insert(session, table).values(list(chunk))  # type: ignore[arg-type]
-        statement = statement.on_conflict_do_update(
-            index_elements=["indicator_id", "area_id", "day"],
-            set_={
-                "value": statement.excluded.value,
-                "numerator": statement.excluded.numerator,
-                "denominator": statement.excluded.denominator,
-            },
-        )
-        await session.execute(statement)
+    statement = dialect_insert(session, table)  # type: ignore[arg-type]
+    statement = statement.on_conflict_do_update(
+        index_elements=["area_id", "measure", "day"],
+        set_={"delta": table.c.delta + statement.excluded.delta},
+    )
+    await session.execute(statement, rows)  # one compiled statement, sent in batches
 
 
 async def ledger_sums(
@@ -132,6 +116,68 @@ async def ledger_rows(
         for area_id, measure, day, delta in recent:
             rows[(area_id, measure)].append((day, int(delta)))
     return base, rows
+
+
+async def ledger_cut_sums(
+    session: AsyncSession,
+    *,
+    area_ids: Iterable[str],
+    measures: Iterable[str],
+    cuts: Sequence[date],
+) -> dict[tuple[str, str], list[int]]:
+    """For each (area, measure), the sum of its deltas up to each of ``cuts`` (in order), in
+    one pass over the ledger per 500 areas."""
+    areas, keys = sorted(set(area_ids)), sorted(set(measures))
+    found: dict[tuple[str, str], list[int]] = {}
+    if not areas or not keys or not cuts:
+        return found
+    columns = [
+        func.sum(case((MeasureLedger.day <= cut, MeasureLedger.delta), else_=0)) for cut in cuts
+    ]
+    for chunk in _chunks(areas):
+        rows = await session.execute(
+            select(MeasureLedger.area_id, MeasureLedger.measure, *columns)
+            .where(
+                MeasureLedger.area_id.in_(chunk),
+                MeasureLedger.measure.in_(keys),
+                MeasureLedger.day <= max(cuts),
+            )
+            .group_by(MeasureLedger.area_id, MeasureLedger.measure)
+        )
+        for area_id, measure, *totals in rows:
+            found[(area_id, measure)] = [int(t or 0) for t in totals]
+    return found
+
+
+async def ledger_days(
+    session: AsyncSession,
+    *,
+    area_ids: Iterable[str],
+    measures: Iterable[str],
+    after: date,
+    until: date,
+) -> dict[str, set[date]]:
+    """Per area, the days in (after, until] with a non-zero ledger row of any of
+    ``measures``."""
+    areas, keys = sorted(set(area_ids)), sorted(set(measures))
+    found: dict[str, set[date]] = defaultdict(set)
+    if not areas or not keys:
+        return found
+    for chunk in _chunks(areas):
+        rows = await session.execute(
+            select(MeasureLedger.area_id, MeasureLedger.day)
+            .where(
+                MeasureLedger.area_id.in_(chunk),
+                MeasureLedger.measure.in_(keys),
+                MeasureLedger.day > after,
+                MeasureLedger.day <= until,
+                MeasureLedger.delta != 0,
+            )
+            .distinct()
+        )
+        for area_id, day in rows:
+            found[area_id].add(day)
+    return found
 
 
 async def entities(
@@ -222,75 +268,6 @@ async def areas_within(
         .order_by(AreaProjection.path)
     )
     return list(rows)
-
-
-async def snapshot_days(
-    session: AsyncSession, *, indicator_ids: Iterable[str], area_ids: Iterable[str], since: date
-) -> set[tuple[str, str, date]]:
-    """(indicator, area, day) of the snapshots on or after ``since`` of the given pairs' ids."""
-    indicators, areas = sorted(set(indicator_ids)), sorted(set(area_ids))
-    if not indicators or not areas:
-        return set()
-    rows = await session.execute(
-        select(
-            IndicatorSnapshot.indicator_id, IndicatorSnapshot.area_id, IndicatorSnapshot.day
-        ).where(
-            IndicatorSnapshot.indicator_id.in_(indicators),
-            IndicatorSnapshot.area_id.in_(areas),
-            IndicatorSnapshot.day >= since,
-        )
-    )
-    return {(i, a, d) for i, a, d in rows}
-
-
-async def history(
-    session: AsyncSession,
-    *,
-    indicator_id: str,
-    area_ids: Sequence[str],
-    start: date,
-    end: date,
-) -> dict[str, list[tuple[date, float | None]]]:
-    """Snapshots of one indicator per area from ``start`` to ``end``, preceded by the last one
-    before ``start`` (so the value on ``start`` is known), in day order."""
-    found: dict[str, list[tuple[date, float | None]]] = {area: [] for area in area_ids}
-    if not area_ids:
-        return found
-    latest_before = (
-        select(IndicatorSnapshot.area_id, func.max(IndicatorSnapshot.day).label("day"))
-        .where(
-            IndicatorSnapshot.indicator_id == indicator_id,
-            IndicatorSnapshot.area_id.in_(area_ids),
-            IndicatorSnapshot.day < start,
-        )
-        .group_by(IndicatorSnapshot.area_id)
-        .subquery()
-    )
-    before = await session.execute(
-        select(IndicatorSnapshot.area_id, IndicatorSnapshot.day, IndicatorSnapshot.value).join(
-            latest_before,
-            and_(
-                IndicatorSnapshot.area_id == latest_before.c.area_id,
-                IndicatorSnapshot.day == latest_before.c.day,
-                IndicatorSnapshot.indicator_id == indicator_id,
-            ),
-        )
-    )
-    for area_id, day, value in before:
-        found[area_id].append((day, value))
-    rows = await session.execute(
-        select(IndicatorSnapshot.area_id, IndicatorSnapshot.day, IndicatorSnapshot.value)
-        .where(
-            IndicatorSnapshot.indicator_id == indicator_id,
-            IndicatorSnapshot.area_id.in_(area_ids),
-            IndicatorSnapshot.day >= start,
-            IndicatorSnapshot.day <= end,
-        )
-        .order_by(IndicatorSnapshot.area_id, IndicatorSnapshot.day)
-    )
-    for area_id, day, value in rows:
-        found[area_id].append((day, value))
-    return found
 
 
 def subtree_condition(path: str) -> Any:

@@ -1,5 +1,6 @@
 """Tables owned by the metrics service: projections built from other services' events, the
-per-area measure ledger, daily indicator snapshots, targets and their status per area."""
+per-area measure ledger (every indicator's history is computed from it), targets and their
+status per area."""
 
 from __future__ import annotations
 
@@ -125,20 +126,6 @@ class MeasureDefinition(Base):
     definition: Mapped[str] = mapped_column(Text)
 
 
-class IndicatorSnapshot(Base):
-    """An indicator's value in an area on a day, recorded on every day its inputs changed;
-    the value holds until the next recorded day."""
-
-    __tablename__ = "indicator_snapshot"
-
-    indicator_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    area_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    value: Mapped[float | None] = mapped_column(Float, default=None)
-    numerator: Mapped[float | None] = mapped_column(Float, default=None)
-    denominator: Mapped[float | None] = mapped_column(Float, default=None)
-
-
 class TargetRow(Base):
     """A plan target: from the catalogue file (``origin='catalogue'``) or the API."""
 
@@ -175,6 +162,9 @@ class TargetStatusRow(Base):
     baseline: Mapped[float | None] = mapped_column(Float, default=None)
     progress: Mapped[float | None] = mapped_column(Float, default=None)
     forecast: Mapped[float | None] = mapped_column(Float, default=None)
+    forecast_method: Mapped[str | None] = mapped_column(String(16), default=None)
+    forecast_from: Mapped[date | None] = mapped_column(Date, default=None)
+    forecast_slope: Mapped[float | None] = mapped_column(Float, default=None)
     status: Mapped[str | None] = mapped_column(String(16), default=None)
     evaluated_on: Mapped[date] = mapped_column(Date)
     status_since: Mapped[date | None] = mapped_column(Date, default=None)

@@ -1,4 +1,6 @@
-"""CSV responses: the rows of any table the API shows, flattened to one line each."""
+"""CSV responses: the rows of any table the API shows, flattened to one line each. Every CSV
+route answers through :func:`csv_response`, whose cells are neutralised against spreadsheet
+formula injection (:func:`neutral`)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,18 @@ def flat(value: Any) -> Any:
     return value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (or hide one)."""
+
+
+def neutral(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: a string starting like a formula gets a leading
+    apostrophe (numbers stay numbers)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _row(item: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
     data = item.model_dump(mode="json") if isinstance(item, BaseModel) else dict(item)
     return {key: flat(value) for key, value in data.items()}
@@ -36,9 +50,9 @@ def _row(item: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
 def _encode(header: list[str], rows: Iterable[Mapping[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+    writer.writerow({name: neutral(name) for name in header})
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({key: neutral(value) for key, value in row.items()})
     return buffer.getvalue()
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from metrics import service
 from metrics.api.csv_export import rows_csv
-from metrics.api.deps import CatalogueDep, Reader
+from metrics.api.deps import CatalogueDep, Reader, TrackerDep
 from shared.errors import NotFound
 from shared.runtime import SessionDep
 
@@ -27,16 +27,18 @@ async def export_table(
     ],
     session: SessionDep,
     catalogue: CatalogueDep,
+    tracker: TrackerDep,
     principal: Reader,
 ) -> Response:
-    """A whole table as CSV, confined to the token's area: areas, indicators, targets,
-    target_status (every target's evaluation per area) or snapshots (the daily history)."""
+    """A whole table as CSV, confined to the token's area: areas, indicators, targets (those
+    whose scope contains or lies inside the area), target_status (every target's evaluation
+    per area) or snapshots (every indicator's value per area on each day it changed)."""
     if table not in service.EXPORTS:
         raise NotFound(f"no exported table {table}; one of {', '.join(service.EXPORTS)}")
     rows = [
         row
         async for row in service.export_rows(
-            session, principal=principal, catalogue=catalogue, table=table
+            session, principal=principal, catalogue=catalogue, table=table, today=tracker.today()
         )
     ]
     return rows_csv(rows, filename=table)

@@ -16,8 +16,9 @@ value meets the target, else 0. No value: no progress.
    the line is evaluated on the deadline; it needs at least two days of history in the window,
    at least one of them recorded before T;
 3. else (too little history) the straight line from (baseline date, baseline) through
-   (T, value);
-4. a percentage forecast is clipped to 0…100, any forecast to ≥ 0.
+   (T, value); on the baseline day itself, or without a baseline, the value;
+4. a cumulative total (a count or sum not restarted by a period) is never forecast below its
+   current value; a percentage forecast is clipped to 0…100, any forecast to ≥ 0.
 
 **Status** on day T, in this order:
 
@@ -121,6 +122,81 @@ def least_squares(points: Sequence[Point], *, first: date, last: date) -> tuple[
     return slope, (sy - slope * sx) / n
 
 
+ForecastMethod = Literal["known", "trend", "baseline_line", "current_value"]
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A forecast and the figures it was computed from (the dashboard shows them on hover).
+
+    ``method``: ``known`` (the deadline has passed: the value on the deadline), ``trend``
+    (least-squares line through the daily values from ``fitted_from`` to today),
+    ``baseline_line`` (the line from the baseline through today's value, ``fitted_from`` the
+    baseline date) or ``current_value`` (too little history: the value itself).
+    ``slope_per_day`` is the line's slope; ``floored`` says the line fell below today's value
+    of a cumulative total and the forecast was raised to it.
+    """
+
+    value: float | None
+    method: ForecastMethod
+    fitted_from: date | None = None
+    slope_per_day: float | None = None
+    floored: bool = False
+
+
+def project(
+    *,
+    history: Sequence[Point],
+    today: date,
+    value: float | None,
+    value_at_deadline: float | None,
+    baseline: float | None,
+    baseline_date: date,
+    deadline: date,
+    window_days: int,
+    percent: bool,
+    cumulative: bool = False,
+) -> Forecast:
+    """The value expected on the deadline, with the figures used (see the module docstring
+    for the rule)."""
+    if deadline <= today:
+        return Forecast(value_at_deadline, "known")
+    if value is None:
+        return Forecast(None, "current_value")
+    first = max(baseline_date, today - timedelta(days=window_days - 1))
+    recorded = sorted((p for p in history if p.day < today), key=lambda p: p.day)
+    before = [p for p in recorded if p.day <= first]
+    inside = [p for p in recorded if p.day > first]
+    series = ([before[-1]] if before else []) + inside + [Point(today, value)]
+    start = max(first, series[0].day)
+    predicted: float
+    result: Forecast
+    if start < today and len(series) >= 2:
+        slope, intercept = least_squares(series, first=start, last=today)
+        predicted = intercept + slope * (deadline - start).days
+        result = Forecast(None, "trend", fitted_from=start, slope_per_day=round(slope, 9))
+    elif baseline is not None and baseline_date < today:
+        slope = (value - baseline) / (today - baseline_date).days
+        predicted = value + slope * (deadline - today).days
+        result = Forecast(
+            None, "baseline_line", fitted_from=baseline_date, slope_per_day=round(slope, 9)
+        )
+    else:
+        predicted = value
+        result = Forecast(None, "current_value")
+    floored = cumulative and predicted < value
+    predicted = max(0.0, value if floored else predicted)
+    if percent:
+        predicted = min(100.0, predicted)
+    return Forecast(
+        round(predicted, 6),
+        result.method,
+        fitted_from=result.fitted_from,
+        slope_per_day=result.slope_per_day,
+        floored=floored,
+    )
+
+
 def forecast(
     *,
     history: Sequence[Point],
@@ -132,31 +208,21 @@ def forecast(
     deadline: date,
     window_days: int,
     percent: bool,
+    cumulative: bool = False,
 ) -> float | None:
-    """The value expected on the deadline (see the module docstring for the rule)."""
-    if deadline <= today:
-        return value_at_deadline
-    if value is None:
-        return None
-    first = max(baseline_date, today - timedelta(days=window_days - 1))
-    recorded = sorted((p for p in history if p.day < today), key=lambda p: p.day)
-    before = [p for p in recorded if p.day <= first]
-    inside = [p for p in recorded if p.day > first]
-    series = ([before[-1]] if before else []) + inside + [Point(today, value)]
-    start = max(first, series[0].day)
-    predicted: float
-    if start < today and len(series) >= 2:
-        slope, intercept = least_squares(series, first=start, last=today)
-        predicted = intercept + slope * (deadline - start).days
-    elif baseline is not None and baseline_date < today:
-        slope = (value - baseline) / (today - baseline_date).days
-        predicted = value + slope * (deadline - today).days
-    else:
-        predicted = value
-    predicted = max(0.0, predicted)
-    if percent:
-        predicted = min(100.0, predicted)
-    return round(predicted, 6)
+    """The value expected on the deadline (:func:`project` without the figures)."""
+    return project(
+        history=history,
+        today=today,
+        value=value,
+        value_at_deadline=value_at_deadline,
+        baseline=baseline,
+        baseline_date=baseline_date,
+        deadline=deadline,
+        window_days=window_days,
+        percent=percent,
+        cumulative=cumulative,
+    ).value
 
 
 def status(
