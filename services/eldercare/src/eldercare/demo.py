@@ -33,20 +33,20 @@ COMMUNITIES = [
     ("140500", "140502", "140502002", "140502002001"),
     ("140500", "140525", "140525001", "140525001001"),
 ]
-# (birth year, sex, flags, disabled, Barthel score band: full / mild / moderate / severe)
+# (age this year, sex, flags, disabled, Barthel score band: full / mild / moderate / severe)
 ELDERS: list[tuple[int, Sex, tuple[ResidentFlag, ...], bool, str]] = [
-    (1934, "female", ("living_alone",), False, "severe"),
-    (1936, "male", ("empty_nest",), True, "moderate"),
-    (1941, "female", (), False, "moderate"),
-    (1945, "female", ("living_alone",), False, "mild"),
-    (1950, "male", (), False, "mild"),
-    (1953, "female", ("empty_nest",), False, "full"),
-    (1958, "male", (), False, "full"),
-    (1960, "female", ("living_alone",), False, "full"),
-    (1961, "male", (), False, "full"),
-    (1962, "female", (), False, "full"),
-    (1966, "male", (), False, "full"),
-    (1970, "female", (), False, "full"),
+    (92, "female", ("living_alone",), False, "severe"),
+    (90, "male", ("empty_nest",), True, "moderate"),
+    (85, "female", (), False, "moderate"),
+    (81, "female", ("living_alone",), False, "mild"),
+    (76, "male", (), False, "mild"),
+    (73, "female", ("empty_nest",), False, "full"),
+    (68, "male", (), False, "full"),
+    (66, "female", ("living_alone",), False, "full"),
+    (65, "male", (), False, "full"),
+    (64, "female", (), False, "full"),
+    (60, "male", (), False, "full"),
+    (56, "female", (), False, "full"),
 ]
 SCORES: dict[str, dict[str, int]] = {
     "full": {name: max(allowed) for name, allowed in BARTHEL_ITEMS.items()},
@@ -88,14 +88,14 @@ async def load_demo_data(
             return False
     today, now = clock.today(), clock.now()
     async with unit_of_work(sessions, translate=translate) as uow:
-        for number, (year, sex, flags, disabled, _) in enumerate(ELDERS, start=1):
+        for number, (age, sex, flags, disabled, _) in enumerate(ELDERS, start=1):
             path = COMMUNITIES[number % len(COMMUNITIES)]
             facts = ResidentFacts(
                 resident_id=f"demo-elder-{number:02d}",
                 community_id=path[-1],
                 path=path,
                 sex=sex,
-                birth_year=year,
+                birth_year=today.year - age,
                 disabled=disabled,
                 flags=frozenset(flags),
                 version=1,
@@ -108,8 +108,8 @@ async def load_demo_data(
     )
     enrolled = [
         (f"demo-elder-{n:02d}", band)
-        for n, (year, *_, band) in enumerate(ELDERS, start=1)
-        if today.year - year >= policy.threshold
+        for n, (age, *_, band) in enumerate(ELDERS, start=1)
+        if age >= policy.threshold
     ]
     async with unit_of_work(sessions, translate=translate) as uow:
         for resident_id, band in enrolled:
