@@ -82,7 +82,11 @@ async def test_events_to_api_status_event_gauges_and_exports(
         for change, field in [
             ({"scope_area_id": "nowhere"}, "body.scope_area_id"),
             ({"indicator_id": "nope"}, "body.indicator_id"),
-            ({"deadline": "2000-01-01"}, "body"),
+            ({"deadline": "2000-01-01"}, "body.deadline"),
+            ({"target_value": 120}, "body.target_value"),
+            ({"target_value": -1}, "body.target_value"),
+            ({"baseline_value": 100.5}, "body.baseline_value"),
+            ({"indicator_id": "libraries_opened", "target_value": -3}, "body.target_value"),
         ]:
             refused = await client.post("/targets", json={**body, **change}, headers=writer)
             assert refused.status_code == 422, refused.text

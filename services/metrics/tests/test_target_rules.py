@@ -7,7 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from metrics.domain import targets as rules
 from metrics.domain.targets import Point, forecast, least_squares, meets, progress, status
+from shared.errors import InvalidInput
 
 TODAY = date(2026, 6, 1)
 
@@ -165,3 +167,95 @@ def test_status_with_a_strict_comparison_and_a_decreasing_target() -> None:
     assert status(value=37.5, forecast_value=None, target=38.0, comparison="<=", **kwargs) == (
         "achieved"
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        ({"target_value": 100.5}, ["target_value"]),
+        ({"target_value": -1.0}, ["target_value"]),
+        ({"baseline_value": 101.0}, ["baseline_value"]),
+        ({"deadline": date(2026, 1, 1)}, ["deadline"]),
+        ({"deadline": date(2025, 1, 1), "target_value": 200.0}, ["target_value", "deadline"]),
+        ({"percent": False, "target_value": 500.0, "baseline_value": -2.0}, ["baseline_value"]),
+    ],
+)
+def test_impossible_targets_are_refused_naming_each_field(
+    changes: dict[str, object], fields: list[str]
+) -> None:
+    arguments: dict[str, object] = {
+        "target_value": 80.0,
+        "baseline_value": 10.0,
+        "baseline_date": date(2026, 1, 1),
+        "deadline": date(2027, 12, 31),
+        "percent": True,
+        **changes,
+    }
+    with pytest.raises(InvalidInput) as refused:
+        rules.check_target(**arguments)  # type: ignore[arg-type]
+    assert [e.field for e in refused.value.errors] == fields
+
+
+def test_possible_targets_pass() -> None:
+    rules.check_target(
+        target_value=100.0,
+        baseline_value=None,
+        baseline_date=date(2026, 1, 1),
+        deadline=date(2026, 1, 2),
+        percent=True,
+    )
+    rules.check_target(
+        target_value=5000.0,
+        baseline_value=0.0,
+        baseline_date=date(2026, 1, 1),
+        deadline=date(2030, 12, 31),
+        percent=False,
+    )
+
+
+def test_a_cumulative_total_is_never_forecast_below_its_value() -> None:
+    falling = [Point(date(2026, 1, 1), 10.0), Point(date(2026, 6, 1), 8.0)]
+    common = {
+        "history": falling,
+        "today": date(2026, 11, 1),
+        "value": 7.0,
+        "value_at_deadline": None,
+        "baseline": 10.0,
+        "baseline_date": date(2026, 1, 1),
+        "deadline": date(2027, 12, 31),
+        "window_days": 365,
+        "percent": False,
+    }
+    projected = rules.project(**common, cumulative=True)  # type: ignore[arg-type]
+    assert projected.value == 7.0
+    assert projected.floored
+    assert projected.method == "trend"
+    assert projected.fitted_from == date(2026, 1, 1)
+    assert projected.slope_per_day is not None
+    assert projected.slope_per_day < 0
+    free = rules.project(**common, cumulative=False)  # type: ignore[arg-type]
+    assert free.value is not None
+    assert free.value < 7.0
+    assert not free.floored
+
+
+def test_forecast_methods_name_the_figures_used() -> None:
+    base = {
+        "today": date(2026, 11, 1),
+        "value": 40.0,
+        "baseline": 20.0,
+        "baseline_date": date(2026, 1, 1),
+        "deadline": date(2027, 12, 31),
+        "window_days": 365,
+        "percent": True,
+    }
+    known = rules.project(
+        history=[],
+        value_at_deadline=33.0,
+        **{**base, "deadline": date(2026, 10, 1)},  # type: ignore[arg-type]
+    )
+    assert (known.method, known.value) == ("known", 33.0)
+    line = rules.project(history=[], value_at_deadline=None, **base)  # type: ignore[arg-type]
+    assert line.method == "baseline_line"
+    assert line.fitted_from == date(2026, 1, 1)
+    assert line.slope_per_day == pytest.approx(20.0 / 304, rel=1e-6)

@@ -138,6 +138,13 @@ async def create_target(
             errors=[FieldError("scope_area_id", "not a current area id")],
         )
     ensure_area(principal, scope.ids)
+    domain.check_target(
+        target_value=new.target_value,
+        baseline_value=new.baseline_value,
+        baseline_date=new.baseline_date,
+        deadline=new.deadline,
+        percent=indicator.percent,
+    )
     target_id = new.target_id or f"t-{uuid.uuid4().hex[:12]}"
     if await session.get(TargetRow, target_id) is not None:
         raise Conflict(f"target {target_id} exists already")

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from metrics.adapters.tables import AreaProjection, TargetRow, TargetStatusRow, path_ids
 from metrics.domain.measures import Indicator
@@ -115,12 +115,6 @@ class TargetIn(BaseModel):
     baseline_date: date = Field(description="Start of the plan period.")
     deadline: date = Field(description="Last day to meet the target.")
     source_plan: str = Field(min_length=1, max_length=300, description="Plan setting it.")
-
-    @model_validator(mode="after")
-    def _dates(self) -> TargetIn:
-        if self.deadline <= self.baseline_date:
-            raise ValueError("deadline must be after baseline_date")
-        return self
 
 
 class TargetOut(BaseModel):

@@ -27,6 +27,9 @@ value meets the target, else 0. No value: no progress.
 - ``on_track``: the forecast meets the target;
 - ``at_risk``: otherwise (also when there is no value or no forecast).
 
+**Possible targets.** A target value or baseline is never negative, a percentage never above
+100, and the deadline lies after the baseline date (:func:`check_target`).
+
 **Domain events.** Setting a target through the API records :class:`TargetCreated`; a
 change of a target's status in an area records :class:`TargetStatusChanged` (a first
 evaluation records none). ``metrics.adapters.events`` maps them to the published contracts.
@@ -39,9 +42,39 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from shared.errors import FieldError, InvalidInput
+
 Status = Literal["achieved", "on_track", "at_risk", "missed"]
 Comparison = Literal[">=", ">", "<=", "<"]
 STATUSES: tuple[Status, ...] = ("achieved", "on_track", "at_risk", "missed")
+
+
+def check_target(
+    *,
+    target_value: float,
+    baseline_value: float | None,
+    baseline_date: date,
+    deadline: date,
+    percent: bool,
+) -> None:
+    """Refuse a target no area can reach or no plan can set: a negative value (every
+    indicator counts, sums, divides or averages non-negative figures), a percentage above
+    100, a deadline not after the baseline date. Raises InvalidInput naming each field."""
+    errors: list[FieldError] = []
+    for field, value in (("target_value", target_value), ("baseline_value", baseline_value)):
+        if value is None:
+            continue
+        if value < 0:
+            errors.append(FieldError(field, "must not be negative", "negative"))
+        elif percent and value > 100:
+            errors.append(FieldError(field, "a percentage is at most 100", "above_100_percent"))
+    if deadline <= baseline_date:
+        errors.append(FieldError("deadline", "must be after baseline_date", "before_baseline"))
+    if errors:
+        raise InvalidInput(
+            "the target is impossible: " + "; ".join(f"{e.field} {e.message}" for e in errors),
+            errors=errors,
+        )
 
 
 def meets(value: float | None, comparison: Comparison, target: float) -> bool:
