@@ -52,6 +52,7 @@ SCOPES: Mapping[str, str] = {
     "registry:write": "Register, update and move residents and households.",
     "casework:read": "Read cases, their history and assignments.",
     "casework:write": "Open, assign, update and close cases.",
+    "casework:admin": "Edit the casework matter catalogue and the working-day calendar.",
     "employment:read": "Read job seekers, vacancies and placements.",
     "employment:write": "Record job seekers, vacancies, referrals and placements.",
     "eldercare:read": "Read elderly residents' care plans and visits.",

@@ -17,6 +17,7 @@ CONTRACTS = ContractRegistry()
 
 # Importing the modules registers their contracts in CONTRACTS.
 from shared.contracts import eldercare as _eldercare  # noqa: E402,F401
+from shared.contracts import casework as _casework  # noqa: E402,F401
 from shared.contracts import metrics as _metrics  # noqa: E402,F401
 from shared.contracts import registry as _registry  # noqa: E402,F401
 

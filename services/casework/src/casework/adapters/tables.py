@@ -1,13 +1,10 @@
-"""Tables owned by the casework service (the platform's outbox/inbox tables come from shared)."""
+"""Every table of the casework service, so ``Base.metadata`` is complete (migrations, schema
+tests). The platform's outbox, inbox and idempotency tables come from ``shared``."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from casework.adapters.base import Base
+from casework.adapters.cases import CaseRow, VisitRow
+from casework.adapters.reference import CalendarDayRow, MatterRow, ResidentFactRow
 
-from shared.db import new_metadata
-
-
-class Base(DeclarativeBase):
-    """Declarative base of the casework service's tables."""
-
-    metadata = new_metadata()
+__all__ = ["Base", "CalendarDayRow", "CaseRow", "MatterRow", "ResidentFactRow", "VisitRow"]
