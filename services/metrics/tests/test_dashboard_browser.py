@@ -421,6 +421,8 @@ async def test_dashboard_in_chinese_on_a_demo_city_agrees_with_the_api(
             await page.get_by_test_id("overview-level").select_option("community")
             await settled(page)
 
+            await page.evaluate("window.scrollTo(0, 0)")
+            await page.screenshot(path=str(ARTIFACTS / "metrics-dashboard-zh-CN-top.png"))
             await page.screenshot(
                 path=str(ARTIFACTS / "metrics-dashboard-zh-CN.png"), full_page=True
             )

@@ -439,14 +439,15 @@ function drawOverview(v) {
     const chosen = colouring.map((t) => rows.get(t.id));
     const status = worst(chosen);
     const counts = STATUSES.map((s) => [s, chosen.filter((r) => r && r.status === s).length]).filter(([, n]) => n);
-    const summary = single
-      ? `${fmt.quantity(chosen[0] ? chosen[0].value : null, single)} · ${fmt.status(status)}`
+    const detail = single
+      ? fmt.quantity(chosen[0] ? chosen[0].value : null, single)
       : counts.length
         ? counts
             .reverse()
             .map(([s, n]) => fmt.t("tileCount", { status: fmt.status(s), count: fmt.number(n) }))
             .join(" · ")
         : fmt.t("tileNoTarget");
+    const summary = single ? `${detail} · ${fmt.status(status)}` : detail;
     const node = h(
       "button",
       {
@@ -460,7 +461,7 @@ function drawOverview(v) {
       },
       h("span", { class: "tile-name", text: area.name }),
       h("span", { class: "tile-status", text: status ? fmt.status(status) : fmt.t("tileNoTarget") }),
-      h("span", { class: "tile-detail", text: summary }),
+      h("span", { class: "tile-detail", text: detail }),
     );
     withTooltip(node, () => [
       `${area.name} · ${fmt.level(area.level)}`,
