@@ -83,6 +83,11 @@ async def test_demo_data_and_the_api_end_to_end(
     )
     assert assessed.status_code == 201, assessed.text
     assert (assessed.json()["barthel_score"], assessed.json()["care_level"]) == (90, 1)
+    due_later = await demo.get("/reassessments", params={"by": "2100-01-01"}, headers=staff)
+    assert sorted(a["resident_id"] for a in due_later.json()) == sorted(
+        e["resident_id"] for e in elders
+    )  # one per elder: the newest
+    assert (await demo.get("/reassessments", headers=staff)).json() == []  # none due today
     wrong = await demo.post(
         f"/elders/{first}/assessments",
         json={"barthel": {**FULL, "bathing": 10}, "iadl_dependent": []},

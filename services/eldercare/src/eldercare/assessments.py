@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eldercare import clock
 from eldercare.adapters import store
-from eldercare.adapters.tables import AssessmentRow
+from eldercare.adapters.tables import AssessmentRow, ElderRow
 from eldercare.domain.assessment import AssessmentSnapshot, assess
 from eldercare.elders import enrolled_elder, get_elder
 from shared.auth import Principal
@@ -79,10 +79,15 @@ async def list_assessments(
 async def reassessments_due(
     session: AsyncSession, *, principal: Principal, by: date, within: str | None = None
 ) -> list[AssessmentSnapshot]:
-    """Each enrolled elder's newest assessment whose reassessment is due by ``by``."""
+    """Each enrolled elder's newest assessment whose reassessment is due by ``by`` (elders
+    who died or left drop out)."""
     rows = await session.scalars(
         select(AssessmentRow)
-        .where(store.in_area(AssessmentRow.path, principal.area, within))
+        .join(ElderRow, ElderRow.resident_id == AssessmentRow.resident_id)
+        .where(
+            store.in_area(AssessmentRow.path, principal.area, within),
+            ElderRow.status == "enrolled",
+        )
         .order_by(AssessmentRow.resident_id, AssessmentRow.assessed_on.desc())
     )
     newest: dict[str, AssessmentSnapshot] = {}
