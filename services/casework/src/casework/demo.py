@@ -1,4 +1,4 @@
-"""Demo cases for ``make dev``: a dozen cases in Jincheng's demo communities in every state of
+"""Demo cases for ``make dev``: eleven cases in Jincheng's demo communities in every state of
 the life cycle (submitted, returned, accepted, delegated and forwarded with their hops,
 settled, decided, closed and rated, withdrawn, suspended, extended, overdue, a mediation and a
 petition), made through the service's own use cases.
