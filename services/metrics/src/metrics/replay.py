@@ -83,6 +83,9 @@ class ReplayResult:
     invalid: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    apply_seconds: float = 0.0
+    """Reading and applying the records (without migrating, loading the catalogue and the
+    final evaluation of every target)."""
 
 
 async def _is_fresh(sessions: async_sessionmaker[AsyncSession]) -> bool:
@@ -122,9 +125,13 @@ async def replay(
             await prepare(uow, catalogue=catalogue, tracker=tracker)
         handlers = subscription(projector, tracker)
         topics = topics_of(CONTRACTS, handlers.event_types)
+        applying = 0.0
         async for records in _batches(settings, topics, idle_ms, timeout_s):
+            began = time.monotonic()
             result.records += len(records)
             await _apply_records(sessions, records, handlers, result)
+            applying += time.monotonic() - began
+        result.apply_seconds = round(applying, 3)
         async with unit_of_work(sessions, translate=events.translate) as uow:
             await tracker.evaluate_all(uow)
     finally:
