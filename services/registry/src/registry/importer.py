@@ -63,6 +63,7 @@ from registry.adapters.people import HouseholdRow
 from registry.bulk_registration import register_residents_in_bulk
 from registry.domain.areas import AREA_ID_PATTERN
 from registry.domain.people import NewResident
+from registry.domain.text import clean_text
 from registry.pii import PiiProtector
 from shared.auth import Principal, ensure_area
 from shared.contracts.registry import (
@@ -127,6 +128,11 @@ class _Record(BaseModel):
         if isinstance(values, dict):
             return {key: value for key, value in values.items() if value != ""}
         return values
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        return clean_text(value)
 
 
 class AreaRecord(_Record):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from registry import area_service
 from registry.adapters.areas import AreaRow, linked_ids
 from registry.adapters.paths import path_ids
+from registry.api.bodies import Body
 from registry.api.deps import Reader, WriteCommand, after_id
 from registry.domain.areas import (
     AREA_ID_PATTERN,
@@ -42,7 +43,7 @@ MAX_SPLIT_HOUSEHOLDS = 100_000
 """Households one new community of a split may take."""
 
 
-class AreaIn(BaseModel):
+class AreaIn(Body):
     """An area to register."""
 
     model_config = ConfigDict(extra="forbid")
@@ -58,7 +59,7 @@ class AreaIn(BaseModel):
     valid_from: date = Field(description="First day the area exists in this form.")
 
 
-class NewCommunityIn(BaseModel):
+class NewCommunityIn(Body):
     """A community a merge creates."""
 
     model_config = ConfigDict(extra="forbid")
@@ -82,7 +83,7 @@ class NewCommunityIn(BaseModel):
         )
 
 
-class SplitCommunityIn(BaseModel):
+class SplitCommunityIn(Body):
     """A community a split creates, with the households it takes."""
 
     model_config = ConfigDict(extra="forbid")
@@ -115,7 +116,7 @@ class SplitCommunityIn(BaseModel):
         )
 
 
-class MergeIn(BaseModel):
+class MergeIn(Body):
     """Communities of one street to merge into a new one."""
 
     model_config = ConfigDict(extra="forbid")
@@ -129,7 +130,7 @@ class MergeIn(BaseModel):
     )
 
 
-class SplitIn(BaseModel):
+class SplitIn(Body):
     """New communities to split a community into."""
 
     model_config = ConfigDict(extra="forbid")
@@ -142,7 +143,7 @@ class SplitIn(BaseModel):
     )
 
 
-class RetireIn(BaseModel):
+class RetireIn(Body):
     """When an area is abolished."""
 
     model_config = ConfigDict(extra="forbid")

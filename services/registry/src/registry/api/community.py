@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from registry import community_service as service
+from registry.api.bodies import Body
 from registry.api.deps import AreaId, AsOf, Reader, Within, WriteCommand, after_id
 from registry.domain import community
 from shared.contracts.registry import Education, Sex, WorkerRole
@@ -26,7 +27,7 @@ Appointment = community.Appointment
 # -- bodies --------------------------------------------------------------------------------
 
 
-class WorkerIn(BaseModel):
+class WorkerIn(Body):
     """A community worker's appointment to record."""
 
     model_config = ConfigDict(extra="forbid")
@@ -43,7 +44,7 @@ class WorkerIn(BaseModel):
     appointed_on: date = Field(description="Start of the appointment (not in the future).")
 
 
-class WorkerLeave(BaseModel):
+class WorkerLeave(Body):
     """Ending an appointment."""
 
     model_config = ConfigDict(extra="forbid")
@@ -104,7 +105,7 @@ class WorkerStatsOut(BaseModel):
     meets_cross_appointment_target: bool | None
 
 
-class OrganisationIn(BaseModel):
+class OrganisationIn(Body):
     """A social organisation to register with a community."""
 
     model_config = ConfigDict(extra="forbid")
@@ -149,7 +150,7 @@ class OrganisationPage(Page[OrganisationOut]):
     """One page of organisations; pass ``next_cursor`` as ``cursor`` for the next."""
 
 
-class VolunteerIn(BaseModel):
+class VolunteerIn(Body):
     """A volunteer to register with a community."""
 
     model_config = ConfigDict(extra="forbid")
@@ -164,7 +165,7 @@ class VolunteerIn(BaseModel):
     registered_on: date = Field(description="Registration date (not in the future).")
 
 
-class HoursIn(BaseModel):
+class HoursIn(Body):
     """Service hours to log."""
 
     model_config = ConfigDict(extra="forbid")

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from registry import facility_service as service
+from registry.api.bodies import Body
 from registry.api.deps import AreaId, AsOf, Reader, Within, WriteCommand, after_id
 from registry.domain import facilities
 from shared.contracts.registry import FacilityKind, RoomPurpose
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/facilities", tags=["facilities"])
 # -- bodies --------------------------------------------------------------------------------
 
 
-class RoomIn(BaseModel):
+class RoomIn(Body):
     """Floor area of the rooms of one purpose."""
 
     model_config = ConfigDict(extra="forbid")
@@ -37,7 +38,7 @@ class RoomIn(BaseModel):
     )
 
 
-class FacilityIn(BaseModel):
+class FacilityIn(Body):
     """A facility to register as open."""
 
     model_config = ConfigDict(extra="forbid")
@@ -50,7 +51,7 @@ class FacilityIn(BaseModel):
     opened_on: date = Field(description="Opening date (not in the future).")
 
 
-class FacilityPatch(BaseModel):
+class FacilityPatch(Body):
     """Changes to a facility: a new kind and/or the whole new set of rooms."""
 
     model_config = ConfigDict(extra="forbid")
@@ -61,7 +62,7 @@ class FacilityPatch(BaseModel):
     )
 
 
-class FacilityClose(BaseModel):
+class FacilityClose(Body):
     """Closing a facility."""
 
     model_config = ConfigDict(extra="forbid")

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from registry import households as household_commands
 from registry import people_queries as queries
 from registry import residents as resident_commands
+from registry.api.bodies import Body
 from registry.api.deps import PiiReader, PiiWriteCommand, Reader
 from registry.domain.people import (
     Household,
@@ -57,7 +58,7 @@ MAX_AGE = 150
 # -- bodies -------------------------------------------------------------------------------
 
 
-class HouseholdIn(BaseModel):
+class HouseholdIn(Body):
     """A household to register."""
 
     model_config = ConfigDict(extra="forbid")
@@ -69,7 +70,7 @@ class HouseholdIn(BaseModel):
     registered_on: date = Field(description="Registration date (not in the future).")
 
 
-class HouseholdMoveIn(BaseModel):
+class HouseholdMoveIn(Body):
     """Where a household relocates to."""
 
     model_config = ConfigDict(extra="forbid")
@@ -94,7 +95,7 @@ class HouseholdOut(BaseModel):
         return cls(**{name: getattr(household, name) for name in cls.model_fields})
 
 
-class ResidentIn(BaseModel):
+class ResidentIn(Body):
     """A resident to register in a household."""
 
     model_config = ConfigDict(extra="forbid")
@@ -126,7 +127,7 @@ class ResidentIn(BaseModel):
         return NewResident(**self.model_dump(exclude={"flags"}), flags=tuple(self.flags))
 
 
-class ResidentPatch(BaseModel):
+class ResidentPatch(Body):
     """Changes to a living resident's state; absent fields stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
@@ -145,7 +146,7 @@ class ResidentPatch(BaseModel):
     )
 
 
-class ResidentMoveIn(BaseModel):
+class ResidentMoveIn(Body):
     """The household a resident moves to."""
 
     model_config = ConfigDict(extra="forbid")
@@ -154,7 +155,7 @@ class ResidentMoveIn(BaseModel):
     moved_on: date = Field(description="Date of the move (not in the future).")
 
 
-class DeathIn(BaseModel):
+class DeathIn(Body):
     """A resident's death."""
 
     model_config = ConfigDict(extra="forbid")
@@ -162,7 +163,7 @@ class DeathIn(BaseModel):
     died_on: date = Field(description="Date of death (not in the future).")
 
 
-class DepartureIn(BaseModel):
+class DepartureIn(Body):
     """A resident leaving the register (moving away)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -412,7 +413,7 @@ async def look_up_resident(
     return ResidentOut.of(resident, pii=pii, reveal=True)
 
 
-class ResidentLookup(BaseModel):
+class ResidentLookup(Body):
     """A look-up by national id number, in a body so the number stays out of URLs."""
 
     model_config = ConfigDict(extra="forbid")

@@ -12,11 +12,19 @@ from datetime import date
 
 from shared.errors import FieldError, InvalidInput
 
+EARLIEST = date(1900, 1, 1)
+"""No date of the register lies before this: a year 900 is a typo, not a record."""
+
 
 def not_in_future(day: date, *, today: date, field: str, detail: str | None = None) -> date:
-    """``day``, unless it lies after ``today``: something that has happened cannot be dated
-    in the future. ``detail`` explains the refusal (default: "``field`` ``day`` is in the
-    future")."""
+    """``day``, unless it lies after ``today`` (something that has happened cannot be dated
+    in the future) or before :data:`EARLIEST`. ``detail`` explains a refusal of the future
+    (default: "``field`` ``day`` is in the future")."""
+    if day < EARLIEST:
+        raise InvalidInput(
+            f"{_name(field)} {day} is before {EARLIEST}",
+            errors=[FieldError(field, f"must not be before {EARLIEST}", "too_early")],
+        )
     if day > today:
         raise InvalidInput(
             detail or f"{_name(field)} {day} is in the future",

@@ -204,6 +204,9 @@ class Facility:
         """Register a facility of a (current) community as open since ``opened_on``, which is
         not in the future."""
         not_in_future(opened_on, today=today, field="opened_on")
+        not_before(
+            opened_on, community.valid_from, field="opened_on", what="the community's creation"
+        )
         state = FacilitySnapshot(
             id=facility_id,
             community_id=community.id,

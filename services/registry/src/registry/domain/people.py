@@ -35,6 +35,8 @@ from shared.errors import Conflict, FieldError, InvalidInput
 ResidentStatus = Literal["alive", "dead", "left"]
 HouseholdMoveReason = Literal["area_merge", "area_split", "relocation"]
 
+_CREATION = "the community's creation"
+
 PERMIT_WARNING_DAYS = 30
 """A floating resident's permit expiring within this many days raises one warning event."""
 
@@ -372,6 +374,7 @@ class Household:
         """A new household of ``community`` (checked current by the caller), registered on a
         day that is not in the future."""
         not_in_future(registered_on, today=today, field="registered_on")
+        not_before(registered_on, community.valid_from, field="registered_on", what=_CREATION)
         household = cls(
             id=household_id,
             community_id=community.id,
@@ -399,6 +402,7 @@ class Household:
             )
         not_in_future(moved_on, today=today, field="moved_on")
         not_before(moved_on, self.registered_on, field="moved_on", what="the registration")
+        not_before(moved_on, community.valid_from, field="moved_on", what=_CREATION)
         self.move(community, moved_on=moved_on, reason="relocation", members=members)
 
     def move(
@@ -531,6 +535,7 @@ class Resident:
                 errors=[FieldError("household_id", "is the resident's household", "same")],
             )
         check_life_event_date(moved_on, birth_date=self.birth_date, today=today, field="moved_on")
+        not_before(moved_on, self.registered_on, field="moved_on", what="the registration")
         self.follow(household, moved_on=moved_on)
 
     def follow(self, household: HouseholdRef, *, moved_on: date) -> None:
@@ -574,6 +579,7 @@ class Resident:
     def _end(self, status: ResidentStatus, *, on: date, today: date, field: str) -> None:
         ensure_changeable(self.status, self.id)
         check_life_event_date(on, birth_date=self.birth_date, today=today, field=field)
+        not_before(on, self.registered_on, field=field, what="the registration")
         self.status, self.ended_on = status, on
         self.version += 1
 
