@@ -129,9 +129,9 @@ def test_service_environment(repo: Path, tmp_path: Path) -> None:
     assert env["DATABASE_URL"].startswith("sqlite+aiosqlite:////")  # absolute path
     assert env["HTTP_PORT"] == "8012"
     assert env["LOG_JSON"] == "true"
-    assert "DEMO_DATA" not in env
-    assert layout.service_env("registry", base)["DEMO_DATA"] == "true"
-    assert layout.service_env("eldercare", base)["DEMO_DATA"] == "true"
+    assert "DEMO_DATA" not in layout.service_env("metrics", base)
+    for service in ("registry", "casework", "employment", "eldercare"):
+        assert layout.service_env(service, base)["DEMO_DATA"] == "true"
     assert base["ENVIRONMENT"] == "production"  # the caller's mapping is left alone
 
 

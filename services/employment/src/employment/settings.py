@@ -12,3 +12,15 @@ class Settings(ServiceSettings):
 
     service_name: str = Field(default="employment", description="Service name.")
     http_port: int = Field(default=8003, description="Port the HTTP server binds.")
+    demo_data: bool = Field(
+        default=False,
+        description="Load demo employers, vacancies, courses, seekers and placements at "
+        "start-up if there are none yet; `make dev` turns it on.",
+    )
+    follow_up_interval_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between the runs of the periodic job that turns retention checks "
+        "that fell due into follow-up tasks and puts loans in arrears or default; the first "
+        "run is at start-up.",
+    )

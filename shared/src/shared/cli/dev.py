@@ -199,7 +199,7 @@ class DevLayout:
             LOG_JSON="true",
             PYTHONUNBUFFERED="1",
         )
-        if service in ("registry", "casework", "eldercare"):
+        if service in ("registry", "casework", "employment", "eldercare"):
             env["DEMO_DATA"] = "true"
         return env
 

@@ -1,0 +1,73 @@
+"""Keeping the registry's facts: areas and residents, from the registry's events.
+
+A resident's facts (community, sex, birth year, employment status, disability, registration,
+flags) are kept by version, so a late older event changes nothing. A seeker follows their
+resident: a move or a change of status re-derives the seeker's priority groups (``seeker
+.updated``); a death or departure withdraws the seeker.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from employment.adapters import store
+from employment.adapters.paths import path_text
+from employment.adapters.tables import AreaRow, ResidentRow
+from shared.contracts.registry import (
+    AreaCreated,
+    AreaRetired,
+    ResidentDied,
+    ResidentLeft,
+    ResidentState,
+)
+from shared.unit_of_work import UnitOfWork
+
+
+async def apply_area(uow: UnitOfWork, *, payload: AreaCreated | AreaRetired) -> None:
+    """Record a created area or mark a retired one."""
+    row = await uow.session.get(AreaRow, payload.area_id)
+    if isinstance(payload, AreaCreated):
+        if row is None:
+            uow.session.add(
+                AreaRow(
+                    id=payload.area_id,
+                    level=payload.level,
+                    path=path_text(payload.path),
+                    retired=False,
+                )
+            )
+    elif row is not None:
+        row.retired = True
+
+
+async def apply_resident(uow: UnitOfWork, *, payload: ResidentState, today: date) -> None:
+    """Keep a resident's newer facts and let their seeker follow."""
+    row = await uow.session.get(ResidentRow, payload.resident_id)
+    if row is not None and row.version >= payload.version:
+        return
+    if row is None:
+        row = ResidentRow(id=payload.resident_id)
+        uow.session.add(row)
+    gone = isinstance(payload, ResidentDied | ResidentLeft)
+    row.community_id = payload.community_id
+    row.path = path_text(payload.path)
+    row.sex = payload.sex
+    row.birth_year = payload.birth_year
+    row.employment_status = payload.employment_status
+    row.disabled = payload.disabled
+    row.registration = payload.registration
+    row.flags = list(payload.flags)
+    row.present = not gone
+    row.version = payload.version
+    await uow.session.flush()
+    seeker = await store.seeker_of_resident(uow.session, payload.resident_id)
+    if seeker is None or seeker.state.status == "withdrawn":
+        return
+    uow.track(seeker)
+    if isinstance(payload, ResidentDied):
+        seeker.withdraw(reason="died", on=payload.died_on)
+    elif isinstance(payload, ResidentLeft):
+        seeker.withdraw(reason="left", on=payload.left_on)
+    elif not seeker.apply_registry_facts(store.resident_facts(row), today=today):
+        return
+    await store.save_seeker(uow.session, seeker)
