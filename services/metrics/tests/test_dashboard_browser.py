@@ -377,6 +377,7 @@ async def test_dashboard_in_chinese_on_a_demo_city_agrees_with_the_api(
             await card.get_by_test_id("forecast").focus()
             await expect(tooltip).to_contain_text("预测依据")
             await expect(tooltip).to_contain_text("最小二乘")
+            await expect(tooltip).to_contain_text("趋势：每 30 天 +")
 
             # Status overview: every community, grouped by district, coloured by status.
             tiles = page.get_by_test_id("tile")

@@ -67,6 +67,19 @@ class AreaStatusOut(BaseModel):
     baseline: float | None = Field(description="Baseline of this area.")
     progress: float | None = Field(description="(value − baseline)/(target − baseline), 0…1.")
     forecast: float | None = Field(description="Value expected at the deadline.")
+    forecast_method: Literal["known", "trend", "baseline_line", "current_value"] | None = Field(
+        default=None,
+        description="How the forecast was made: `known` (deadline passed: the value on it), "
+        "`trend` (least-squares line through the daily values since `forecast_from`), "
+        "`baseline_line` (line from the baseline through today's value), `current_value` "
+        "(too little history: the value itself).",
+    )
+    forecast_from: date | None = Field(
+        default=None, description="First day of the values the forecast's line was fitted to."
+    )
+    forecast_slope: float | None = Field(
+        default=None, description="Slope of the forecast's line, in the value's unit per day."
+    )
     status: Status | None = Field(
         description="Null for an area below the scope of a total (count, sum) target: it only "
         "contributes to the scope's total."
@@ -86,6 +99,9 @@ class AreaStatusOut(BaseModel):
             baseline=row.baseline,
             progress=row.progress,
             forecast=row.forecast,
+            forecast_method=row.forecast_method,
+            forecast_from=row.forecast_from,
+            forecast_slope=row.forecast_slope,
             status=row.status,
             status_since=row.status_since,
             evaluated_on=row.evaluated_on,

@@ -5,7 +5,7 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const DAY_MS = 86400000;
 const WIDTH = 640;
 const HEIGHT = 280;
-const PAD = { left: 56, right: 20, top: 24, bottom: 30 };
+const PAD = { left: 56, right: 28, top: 36, bottom: 30 };
 
 export function h(tag, attrs = {}, ...children) {
   return build(document.createElement(tag), attrs, children);
@@ -127,7 +127,7 @@ export function trendChart({ fmt, indicator, title, points, current, start, end,
   const shownForecast = forecast && forecast.value !== null && dayTime(forecast.day) > dayTime(today) && dayTime(forecast.day) <= t1 ? forecast : null;
   const percent = indicator.unit === "percent";
   const highest = Math.max(0, target ?? 0, ...series.map((p) => p.value), shownForecast ? shownForecast.value : 0);
-  const ticks = valueTicks(highest, percent, indicator.kind === "count");
+  const ticks = valueTicks(highest, percent, ["count", "sum"].includes(indicator.kind));
   const top = ticks[ticks.length - 1];
   const plotRight = WIDTH - PAD.right;
   const plotBottom = HEIGHT - PAD.bottom;
@@ -228,7 +228,7 @@ export function trendChart({ fmt, indicator, title, points, current, start, end,
     s("text", {
       class: "latest",
       x: plotRight,
-      y: PAD.top - 8,
+      y: PAD.top - 16,
       "text-anchor": "end",
       "data-testid": "latest",
       "data-value": latest ?? "",

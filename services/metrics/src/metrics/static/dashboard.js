@@ -169,7 +169,17 @@ function figures(target, evaluation, value) {
     fmt.t("figureTarget", { comparison: fmt.comparison(target.comparison), value: fmt.quantity(target.target_value, target) }),
     fmt.t("figureProgress", { percent: fmt.progress(evaluation.progress) }),
   ];
-  if (!passed) lines.push(fmt.t("figureMethod"));
+  const method = evaluation.forecast_method;
+  if (method) {
+    lines.push(fmt.t(`method_${method}`, { from: fmt.date(evaluation.forecast_from) }));
+    if (method !== "known" && evaluation.forecast_slope !== null && evaluation.forecast_slope !== undefined) {
+      const unit = fmt.unit(target);
+      const slope = fmt.change(evaluation.forecast_slope * 30, target.unit);
+      lines.push(fmt.t("figureSlope", { slope: unit ? `${slope} ${unit}` : slope }));
+    }
+  } else if (!passed) {
+    lines.push(fmt.t("figureMethod"));
+  }
   return lines;
 }
 

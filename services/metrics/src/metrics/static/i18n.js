@@ -43,6 +43,11 @@ export const MESSAGES = {
     figureTarget: "目标：{comparison} {value}",
     figureProgress: "进度：{percent}",
     figureMethod: "预测方法：按每日数值拟合最小二乘直线，外推到截止日（数据不足时按基线到当前值的直线）",
+    method_trend: "预测方法：按 {from} 以来每日数值拟合的最小二乘直线，外推到截止日",
+    method_baseline_line: "预测方法：历史不足，按基线（{from}）到当前值的直线外推",
+    method_current_value: "预测方法：历史不足，取当前值",
+    method_known: "截止日已过：取截止日的实际值",
+    figureSlope: "趋势：每 30 天 {slope}",
     status_achieved: "已完成",
     status_on_track: "进展正常",
     status_at_risk: "有风险",
@@ -132,6 +137,11 @@ export const MESSAGES = {
     figureMethod:
       "Method: least-squares line through the daily values, evaluated on the deadline " +
       "(too little history: the line from the baseline through today's value)",
+    method_trend: "Method: least-squares line through the daily values since {from}, on the deadline",
+    method_baseline_line: "Method: too little history; the line from the baseline ({from}) through today's value",
+    method_current_value: "Method: too little history; today's value",
+    method_known: "The deadline has passed: the value on it",
+    figureSlope: "Trend: {slope} per 30 days",
     status_achieved: "achieved",
     status_on_track: "on track",
     status_at_risk: "at risk",
@@ -228,6 +238,12 @@ export function i18n(lang) {
       const text = this.number(value, subject.unit);
       const unit = this.unit(subject);
       return !unit || value === null || value === undefined ? text : `${text} ${unit}`;
+    },
+    /** A change with its sign (+1.5%, −2). */
+    change(value, unit) {
+      if (value === null || value === undefined) return "–";
+      const text = this.number(Math.abs(value), unit);
+      return `${value < 0 ? "−" : "+"}${text}`;
     },
     /** Progress 0…1 as a whole percentage. */
     progress(fraction) {
