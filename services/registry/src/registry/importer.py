@@ -36,7 +36,8 @@ import csv
 import functools
 import json
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -142,7 +143,7 @@ class AreaRecord(_Record):
     id: str = Field(pattern=AREA_ID_PATTERN)
     level: AreaLevel
     name: str = Field(min_length=1, max_length=200)
-    parent_id: str | None = None
+    parent_id: str | None = Field(default=None, max_length=32)
     kind: CommunityKind | None = None
     household_count: int | None = Field(default=None, ge=0, le=100_000)
     valid_from: date
@@ -153,7 +154,7 @@ class HouseholdRecord(_Record):
 
     type: Literal["household"] = "household"
     ref: str = Field(min_length=1, max_length=64)
-    community_id: str
+    community_id: str = Field(max_length=32)
     address: str = Field(min_length=1, max_length=500)
     registered_on: date
 
@@ -193,7 +194,7 @@ class FacilityRecord(_Record):
 
     type: Literal["facility"] = "facility"
     ref: str = Field(min_length=1, max_length=64)
-    community_id: str
+    community_id: str = Field(max_length=32)
     kind: FacilityKind
     rooms: list[RoomRecord] = Field(min_length=1)
     opened_on: date
@@ -263,14 +264,15 @@ async def import_rows(
     *,
     translate: EventTranslator,
     pii: PiiProtector,
-    lines: AsyncIterable[str],
+    lines: AsyncIterable[Line],
     fmt: Format,
     record_type: RecordType | None = None,
     principal: Principal | None = None,
     today: date | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> ImportReport:
-    """Import the rows of ``lines`` (text lines, newline optional) and report on each.
+    """Import the rows of ``lines`` (text lines, newline optional, or :class:`Unreadable`
+    ones, see :func:`text_lines`) and report on each.
 
     Each batch of rows commits on its own, in a unit of work from ``sessions`` whose events
     ``translate`` maps. Rows outside ``principal``'s area are rejected.
@@ -477,10 +479,65 @@ def _resident_form(record: ResidentRecord, scope: str | None) -> NewResident:
 # -- parsing ------------------------------------------------------------------------------
 
 RawRow = tuple[int, dict[str, Any] | str]  # a parsed row, or the reason it could not be
+MAX_LINE_BYTES = 64 * 1024
+"""A longer line is rejected (and skipped without being held in memory)."""
+MAX_RECORD_LINES = 100
+"""A CSV quoted field spanning more lines than this is taken for a stray quote."""
+MAX_RECORD_BYTES = 128 * 1024
+"""A CSV record (with its quoted line breaks) longer than this is taken for a stray quote."""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A line of the input that is not text: too long, or not valid UTF-8."""
+
+    reason: str
+
+
+Line = str | Unreadable
+
+
+async def text_lines(
+    chunks: AsyncIterable[bytes], *, max_line_bytes: int = MAX_LINE_BYTES
+) -> AsyncIterator[Line]:
+    """The lines of a byte stream, each decoded as UTF-8 on its own (so a character split
+    across chunks comes out whole: a newline byte never occurs inside one), with its newline;
+    a line that is longer than ``max_line_bytes`` or not UTF-8 is :class:`Unreadable`. A
+    byte-order mark at the start is dropped."""
+    buffer = bytearray()
+    too_long = False
+    first = True
+    async for chunk in chunks:
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            piece = chunk[start:] if end < 0 else chunk[start:end]
+            if not too_long:
+                buffer += piece
+                too_long = len(buffer) > max_line_bytes
+                if too_long:
+                    buffer.clear()
+            if end < 0:
+                break
+            yield _line(bytes(buffer), too_long=too_long, first=first, limit=max_line_bytes)
+            buffer.clear()
+            too_long, first, start = False, False, end + 1
+    if buffer or too_long:
+        line = _line(bytes(buffer), too_long=too_long, first=first, limit=max_line_bytes)
+        yield line if isinstance(line, Unreadable) else line.removesuffix("\n")
+
+
+def _line(raw: bytes, *, too_long: bool, first: bool, limit: int) -> Line:
+    if too_long:
+        return Unreadable(f"line longer than {limit} bytes")
+    try:
+        return raw.decode("utf-8-sig" if first else "utf-8") + "\n"
+    except UnicodeDecodeError:
+        return Unreadable("not valid UTF-8")
 
 
 async def _batches(
-    lines: AsyncIterable[str], *, fmt: Format, record_type: RecordType | None, size: int
+    lines: AsyncIterable[Line], *, fmt: Format, record_type: RecordType | None, size: int
 ) -> AsyncIterator[list[RawRow]]:
     """Rows in batches of ``size``; a row that is not even JSON/CSV carries its reason."""
     batch: list[RawRow] = []
@@ -500,41 +557,112 @@ async def _batches(
         yield batch
 
 
-async def _ndjson_rows(lines: AsyncIterable[str]) -> AsyncIterator[RawRow]:
+async def _ndjson_rows(lines: AsyncIterable[Line]) -> AsyncIterator[RawRow]:
     number = 0
     async for text in lines:
         number += 1
+        if isinstance(text, Unreadable):
+            yield number, text.reason
+            continue
         if not text.strip():
             continue
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
             yield number, "not a JSON object"
             continue
         yield number, value if isinstance(value, dict) else "not a JSON object"
 
 
-async def _csv_rows(lines: AsyncIterable[str]) -> AsyncIterator[RawRow]:
+async def _csv_rows(lines: AsyncIterable[Line]) -> AsyncIterator[RawRow]:
     """CSV records with their record number (the header is record 1); a quoted field may
-    span lines."""
-    header: list[str] | None = None
-    number = 0
-    pending: list[str] = []
+    span lines (see :class:`CsvRecords`)."""
+    records = CsvRecords()
     async for text in lines:
-        pending.append(text if text.endswith("\n") else text + "\n")
-        if "".join(pending).count('"') % 2:  # inside a quoted field: read on
-            continue
-        for record in csv.reader(_once(pending)):
-            number += 1
-            if header is None:
-                header = [name.strip() for name in record]
+        for row in records.feed(text):
+            yield row
+    for row in records.close():
+        yield row
+
+
+class CsvRecords:
+    """Splits lines into CSV records, in time linear in the input.
+
+    Quotes are counted line by line: while their number is odd a quoted field is open and the
+    lines are held. A record still open after :data:`MAX_RECORD_LINES` lines or
+    :data:`MAX_RECORD_BYTES`, or at the end of the input, has a stray quote: its first line is
+    rejected as one record and the lines after it are read again on their own, so a stray
+    quote costs one row, never the rest of the file. Records the ``csv`` module refuses
+    (strict) are rejected rows too.
+    """
+
+    def __init__(self) -> None:
+        self.header: list[str] | None = None
+        self.number = 0
+        self._pending: list[str] = []
+        self._quotes = 0
+        self._size = 0
+
+    def feed(self, line: Line) -> list[RawRow]:
+        """The records ``line`` completes."""
+        rows: list[RawRow] = []
+        queue: deque[Line] = deque([line])
+        while queue:
+            item = queue.popleft()
+            if isinstance(item, Unreadable):
+                if self._pending:  # inside an open quote: that record is broken
+                    queue.appendleft(item)
+                    queue.extendleft(reversed(self._give_up(rows)))
+                    continue
+                self.number += 1
+                rows.append((self.number, item.reason))
+                continue
+            text = item if item.endswith("\n") else item + "\n"
+            self._pending.append(text)
+            self._quotes += text.count('"')
+            self._size += len(text)
+            if self._quotes % 2:
+                if len(self._pending) > MAX_RECORD_LINES or self._size > MAX_RECORD_BYTES:
+                    queue.extendleft(reversed(self._give_up(rows)))
+                continue
+            self._complete(rows)
+        return rows
+
+    def close(self) -> list[RawRow]:
+        """The records left at the end of the input (an open quote is a stray one)."""
+        rows: list[RawRow] = []
+        while self._pending:
+            for line in self._give_up(rows):
+                rows.extend(self.feed(line))
+        return rows
+
+    def _give_up(self, rows: list[RawRow]) -> list[str]:
+        """Reject the first held line for its stray quote; the lines to read again."""
+        rest = self._pending[1:]
+        self._reset()
+        self.number += 1
+        rows.append((self.number, 'unbalanced quote (")'))
+        return rest
+
+    def _complete(self, rows: list[RawRow]) -> None:
+        try:
+            records = list(csv.reader(self._pending, strict=True))
+        except csv.Error as exc:
+            self._reset()
+            self.number += 1
+            rows.append((self.number, f"not valid CSV: {exc}"))
+            return
+        self._reset()
+        for record in records:
+            self.number += 1
+            if self.header is None:
+                self.header = [name.strip() for name in record]
             elif record:
-                if len(record) != len(header):
-                    yield number, f"{len(record)} fields where the header has {len(header)}"
+                if len(record) != len(self.header):
+                    width = len(self.header)
+                    rows.append((self.number, f"{len(record)} fields where the header has {width}"))
                 else:
-                    yield number, dict(zip(header, record, strict=True))
-        pending = []
+                    rows.append((self.number, dict(zip(self.header, record, strict=True))))
 
-
-def _once(lines: list[str]) -> Iterator[str]:
-    yield from lines
+    def _reset(self) -> None:
+        self._pending, self._quotes, self._size = [], 0, 0

@@ -14,7 +14,6 @@ references and id numbers), so a retry is always safe.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -49,18 +48,6 @@ class ImportReportOut(BaseModel):
     )
 
 
-async def _lines(request: Request) -> AsyncIterator[str]:
-    """The request body, decoded as UTF-8, line by line as it arrives."""
-    buffer = ""
-    async for chunk in request.stream():
-        buffer += chunk.decode("utf-8", errors="replace")
-        *complete, buffer = buffer.split("\n")
-        for line in complete:
-            yield line + "\n"
-    if buffer:
-        yield buffer
-
-
 @router.post("/imports", response_model=ImportReportOut, openapi_extra=BULK_BODY)
 async def run_import(
     request: Request,
@@ -83,7 +70,7 @@ async def run_import(
         runtime.sessions,
         translate=runtime.translate,
         pii=pii,
-        lines=_lines(request),
+        lines=importer.text_lines(request.stream()),
         fmt=format,
         record_type=type,
         principal=principal,
