@@ -1,7 +1,9 @@
 """Inbound events → projections, snapshots and target statuses.
 
 One subscription covers the registry's topics (areas, households, residents, facilities,
-workers, organisations, volunteers and their hours) and the service's own ``target.created``
+workers, organisations, volunteers and their hours), eldercare's (the roster and care levels,
+placements, entitlements granted, visit outcomes, subsidy payments) and the service's own
+``target.created``
 (so a replay restores the targets set through the API). The batch handler gets the new events of
 one poll at once (the runtime records them in the inbox in the same transaction), dispatches
 each with ``match`` on the payload (anything else is refused with
@@ -25,7 +27,7 @@ from metrics.domain.targets import TargetStatusChanged
 from metrics.projection import Effects, EntityKey, Projector, forget, prefetch
 from metrics.tracking import Tracker
 from shared.consumer import ParsedEvent, Subscription, UnexpectedEvent, event_context
-from shared.contracts import CONTRACTS, CloudEvent, EventPayload
+from shared.contracts import CONTRACTS, CloudEvent, EventPayload, eldercare
 from shared.contracts.metrics import TargetCreated
 from shared.contracts.registry import (
     AreaCreated,
@@ -72,6 +74,18 @@ HANDLED: tuple[type[EventPayload], ...] = (
     VolunteerRegistered,
     ServiceHoursLogged,
     TargetCreated,
+    eldercare.ElderEnrolled,
+    eldercare.ElderUpdated,
+    eldercare.ElderDeceased,
+    eldercare.ElderLeft,
+    eldercare.CareLevelChanged,
+    eldercare.PlacementRequested,
+    eldercare.PlacementStarted,
+    eldercare.PlacementEnded,
+    eldercare.EntitlementGranted,
+    eldercare.VisitCompleted,
+    eldercare.VisitMissed,
+    eldercare.SubsidyPaid,
 )
 """Every payload type the metrics service consumes."""
 
@@ -101,6 +115,16 @@ def entity_key(payload: EventPayload) -> EntityKey | None:
             return ("volunteer", payload.volunteer_id)
         case ServiceHoursLogged():
             return ("service_hours", payload.entry_id)
+        case eldercare.ElderState() | eldercare.CareLevelChanged():
+            return ("elder", payload.resident_id)
+        case eldercare.PlacementFacts():
+            return ("care_placement", payload.placement_id)
+        case eldercare.EntitlementGranted():
+            return ("entitlement_granted", payload.entitlement_id)
+        case eldercare.VisitCompleted() | eldercare.VisitMissed():
+            return ("visit_outcome", payload.visit_id)
+        case eldercare.SubsidyPaid():
+            return ("subsidy_payment", payload.payment_id)
     return None
 
 
@@ -144,6 +168,16 @@ async def project(
             await projector.volunteer(session, payload, effects)
         case ServiceHoursLogged():
             await projector.hours(session, payload, effects)
+        case eldercare.ElderState() | eldercare.CareLevelChanged():
+            await projector.elder(session, payload, day, effects)
+        case eldercare.PlacementFacts():
+            await projector.placement(session, payload, day, effects)
+        case eldercare.EntitlementGranted():
+            await projector.entitlement_granted(session, payload, effects)
+        case eldercare.VisitCompleted() | eldercare.VisitMissed():
+            await projector.visit(session, payload, day, effects)
+        case eldercare.SubsidyPaid():
+            await projector.subsidy(session, payload, effects)
         case TargetCreated():
             if await targets_service.restore_target(
                 session, payload, catalogue=projector.catalogue

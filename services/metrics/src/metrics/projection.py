@@ -39,6 +39,7 @@ from metrics.adapters.tables import (
 )
 from metrics.domain.measures import Catalogue
 from metrics.domain.sources import ROOM_PURPOSES
+from shared.contracts import eldercare
 from shared.contracts.registry import (
     AreaCreated,
     AreaRetired,
@@ -627,5 +628,129 @@ class Projector:
             path=p.path,
             day=p.served_on,
             attributes={"hours": p.hours},
+            effects=effects,
+        )
+
+    # -- eldercare ---------------------------------------------------------------------------
+
+    async def elder(
+        self,
+        session: AsyncSession,
+        p: eldercare.ElderState | eldercare.CareLevelChanged,
+        day: date,
+        effects: Effects,
+    ) -> None:
+        """An elder's roster state (events of one elder arrive in order: they share a key);
+        the care level is kept across states that do not carry it."""
+        before = await entity(session, "elder", p.resident_id)
+        stored = before.attribute_values() if before is not None else {}
+        if isinstance(p, eldercare.CareLevelChanged):
+            if before is None or not before.active:
+                return
+            attributes = {**stored, "care_level": p.care_level}
+            active, effective, ended = True, p.changed_on, None
+        else:
+            attributes = {
+                "sex": p.sex,
+                "birth_year": p.birth_year,
+                "care_level": stored.get("care_level", -1),
+                "disabled": p.disabled,
+                "living_alone": p.living_alone,
+                "empty_nest": p.empty_nest,
+            }
+            match p:
+                case eldercare.ElderDeceased():
+                    active, effective, ended = False, p.died_on, p.died_on
+                case eldercare.ElderLeft():
+                    active, effective, ended = False, p.left_on, p.left_on
+                case eldercare.ElderEnrolled():
+                    active, effective, ended = True, max(p.enrolled_on, day), None
+                case _:
+                    active, effective, ended = True, day, None
+        state = State(
+            kind="elder",
+            entity_id=p.resident_id,
+            community_id=p.community_id,
+            path=p.path,
+            attributes=attributes,
+            active=active,
+            effective=effective,
+            ended_on=ended,
+        )
+        await self.apply_state(session, state, effects)
+
+    async def placement(
+        self, session: AsyncSession, p: eldercare.PlacementFacts, day: date, effects: Effects
+    ) -> None:
+        """A placement waiting, active or ended (a placement's events arrive in order)."""
+        match p:
+            case eldercare.PlacementRequested() if p.waiting_position is not None:
+                status, active, effective, ended = "waiting", True, p.requested_on, None
+            case eldercare.PlacementStarted():
+                status, active, effective, ended = "active", True, p.started_on, None
+            case eldercare.PlacementEnded():
+                status, active, effective, ended = "ended", False, p.ended_on, p.ended_on
+            case _:
+                return
+        state = State(
+            kind="care_placement",
+            entity_id=p.placement_id,
+            community_id=p.community_id,
+            path=p.path,
+            attributes={"kind": p.kind, "status": status},
+            active=active,
+            effective=max(effective, day) if active else effective,
+            ended_on=ended,
+        )
+        await self.apply_state(session, state, effects)
+
+    async def entitlement_granted(
+        self, session: AsyncSession, p: eldercare.EntitlementGranted, effects: Effects
+    ) -> None:
+        """An entitlement granted, on the day granted."""
+        days = (p.granted_on - p.due_on).days
+        await self.apply_fact(
+            session,
+            kind="entitlement_granted",
+            fact_id=p.entitlement_id,
+            community_id=p.community_id,
+            path=p.path,
+            day=p.granted_on,
+            attributes={"kind": p.kind, "days_after_due": days, "within_30_days": days <= 30},
+            effects=effects,
+        )
+
+    async def visit(
+        self,
+        session: AsyncSession,
+        p: eldercare.VisitCompleted | eldercare.VisitMissed,
+        day: date,
+        effects: Effects,
+    ) -> None:
+        """A visit's outcome (one fact per visit: a late completion stays missed)."""
+        missed = isinstance(p, eldercare.VisitMissed) or p.checked_in_at > p.window_end
+        await self.apply_fact(
+            session,
+            kind="visit_outcome",
+            fact_id=p.visit_id,
+            community_id=p.community_id,
+            path=p.path,
+            day=day,
+            attributes={"service": p.service, "missed": missed},
+            effects=effects,
+        )
+
+    async def subsidy(
+        self, session: AsyncSession, p: eldercare.SubsidyPaid, effects: Effects
+    ) -> None:
+        """A ledger line of a subsidy, on the day paid."""
+        await self.apply_fact(
+            session,
+            kind="subsidy_payment",
+            fact_id=p.payment_id,
+            community_id=p.community_id,
+            path=p.path,
+            day=p.paid_on,
+            attributes={"kind": p.kind, "amount_yuan": p.amount_fen / 100},
             effects=effects,
         )

@@ -167,7 +167,51 @@ REGISTRY_SOURCES = Sources(
                 description="A one-stop casework case closed.",
                 awaiting="casework events (the casework service does not publish cases yet)",
             ),
+            Source(
+                "elder",
+                flow=False,
+                attributes={
+                    "sex": "str",
+                    "birth_year": "int",
+                    "care_level": "int",
+                    "disabled": "bool",
+                    "living_alone": "bool",
+                    "empty_nest": "bool",
+                },
+                description="An elder on the eldercare roster, from enrolment to death or "
+                "leaving; `care_level` is the newest assessment's (0 capable … 3 severe), -1 "
+                "before the first.",
+            ),
+            Source(
+                "care_placement",
+                flow=False,
+                attributes={"kind": "str", "status": "str"},
+                description="An eldercare placement (`kind` home, day_care or institution) "
+                "while `waiting` on a centre's list or `active`, until it ends.",
+            ),
+            Source(
+                "entitlement_granted",
+                flow=True,
+                attributes={"kind": "str", "days_after_due": "int", "within_30_days": "bool"},
+                description="An age entitlement granted by eldercare staff, on the day granted; "
+                "`days_after_due` counts from the day it fell due.",
+            ),
+            Source(
+                "visit_outcome",
+                flow=True,
+                attributes={"service": "str", "missed": "bool"},
+                description="An eldercare visit's outcome, on the day known: `missed` when its "
+                "window ended without a check-in (also if checked in late afterwards).",
+            ),
+            Source(
+                "subsidy_payment",
+                flow=True,
+                attributes={"kind": "str", "amount_yuan": "float"},
+                description="A month of an eldercare subsidy written to the ledger, on the day "
+                "paid.",
+            ),
         )
     }
 )
-"""The kinds fed by the registry's events, plus the casework kind still awaited."""
+"""The kinds fed by the registry's and eldercare's events, plus the casework kind still
+awaited."""
