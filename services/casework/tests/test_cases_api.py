@@ -306,3 +306,17 @@ async def test_mediation_and_petition(
     visit = await post(client, "/visits", clerk, {"resident_id": "r-6", "matters": [petition]}, 201)
     shown = (await client.get(f"/cases/{visit['cases'][0]['id']}", headers=clerk)).json()
     assert shown["related_case_ids"] == [case_id]
+
+
+async def test_a_retried_visit_opens_its_cases_once(
+    client: httpx.AsyncClient, clerk: dict[str, str], remember: Remember
+) -> None:
+    await remember("r-8")
+    headers = {**clerk, "Idempotency-Key": "visit-r-8-1"}
+    body = {"resident_id": "r-8", "matters": [CARD]}
+    first = await client.post("/visits", json=body, headers=headers)
+    again = await client.post("/visits", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    listed = (await client.get("/cases?resident_id=r-8", headers=clerk)).json()["items"]
+    assert len(listed) == 1

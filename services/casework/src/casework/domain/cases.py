@@ -222,6 +222,8 @@ class CaseFacts:
 
 @dataclass(frozen=True)
 class CaseSubmitted:
+    """An application for one matter was submitted."""
+
     case: CaseFacts
     on_the_spot: bool
     time_limit_days: int
@@ -230,6 +232,8 @@ class CaseSubmitted:
 
 @dataclass(frozen=True)
 class CaseAccepted:
+    """A complete application was accepted; the clock started."""
+
     case: CaseFacts
     accepted_on: date
     due_on: date
@@ -237,18 +241,24 @@ class CaseAccepted:
 
 @dataclass(frozen=True)
 class CaseReturned:
+    """An application was returned for missing documents."""
+
     case: CaseFacts
     missing_documents: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class CaseResubmitted:
+    """A returned application was brought back."""
+
     case: CaseFacts
     missing_documents: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class CaseSettled:
+    """The window settled an on-the-spot matter."""
+
     case: CaseFacts
     outcome: Outcome
     settled_on: date
@@ -256,12 +266,16 @@ class CaseSettled:
 
 @dataclass(frozen=True)
 class CaseDelegated:
+    """An agent took the case (代办)."""
+
     case: CaseFacts
     agent_id: str
 
 
 @dataclass(frozen=True)
 class CaseHopRecorded:
+    """One agency hop, with who and when."""
+
     case: CaseFacts
     hop: HopKind
     actor_id: str
@@ -270,12 +284,16 @@ class CaseHopRecorded:
 
 @dataclass(frozen=True)
 class CaseForwarded:
+    """The case went to its department."""
+
     case: CaseFacts
     delegated: bool
 
 
 @dataclass(frozen=True)
 class CaseDecided:
+    """The department decided; the clock stopped."""
+
     case: CaseFacts
     outcome: Outcome
     decided_on: date
@@ -284,6 +302,8 @@ class CaseDecided:
 
 @dataclass(frozen=True)
 class CaseClosed:
+    """A settled or decided case was closed."""
+
     case: CaseFacts
     closed_on: date
     within_time_limit: bool
@@ -295,18 +315,24 @@ class CaseClosed:
 
 @dataclass(frozen=True)
 class CaseWithdrawn:
+    """The applicant withdrew an open case."""
+
     case: CaseFacts
     from_state: State
 
 
 @dataclass(frozen=True)
 class CaseRated:
+    """The applicant rated a closed case."""
+
     case: CaseFacts
     rating: int
 
 
 @dataclass(frozen=True)
 class CaseReopened:
+    """A closed case was reopened with a new clock."""
+
     case: CaseFacts
     reopened_on: date
     due_on: date
@@ -314,12 +340,16 @@ class CaseReopened:
 
 @dataclass(frozen=True)
 class CaseSuspended:
+    """The clock stopped while waiting for the applicant."""
+
     case: CaseFacts
     remaining_days: int
 
 
 @dataclass(frozen=True)
 class CaseResumed:
+    """The clock runs again."""
+
     case: CaseFacts
     remaining_days: int
     due_on: date
@@ -327,6 +357,8 @@ class CaseResumed:
 
 @dataclass(frozen=True)
 class CaseExtended:
+    """The time limit was extended."""
+
     case: CaseFacts
     days: int
     time_limit_days: int
@@ -335,6 +367,8 @@ class CaseExtended:
 
 @dataclass(frozen=True)
 class CaseDueSoon:
+    """The sweep found little time left (once)."""
+
     case: CaseFacts
     due_on: date
     remaining_days: int
@@ -342,6 +376,8 @@ class CaseDueSoon:
 
 @dataclass(frozen=True)
 class CaseOverdue:
+    """The sweep found the limit passed (once)."""
+
     case: CaseFacts
     due_on: date
     days_overdue: int
@@ -349,6 +385,8 @@ class CaseOverdue:
 
 @dataclass(frozen=True)
 class CaseEscalated:
+    """An overdue case went to the street office (once)."""
+
     case: CaseFacts
     street_id: str
     due_on: date
@@ -356,6 +394,8 @@ class CaseEscalated:
 
 @dataclass(frozen=True)
 class PetitionEscalated:
+    """An unanswered petition went to the street office (once)."""
+
     case: CaseFacts
     street_id: str
     due_on: date
@@ -364,6 +404,8 @@ class PetitionEscalated:
 
 @dataclass(frozen=True)
 class MediationSessionHeld:
+    """A mediation session was held."""
+
     case: CaseFacts
     session_number: int
     held_on: date
@@ -372,6 +414,8 @@ class MediationSessionHeld:
 
 @dataclass(frozen=True)
 class MediationAgreementReached:
+    """A dispute ended in an agreement."""
+
     case: CaseFacts
     agreed_on: date
     follow_up_on: date

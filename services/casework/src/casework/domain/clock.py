@@ -48,7 +48,7 @@ class Clock:
 
     def due_on(self, calendar: WorkingCalendar) -> date | None:
         """The last working day within the limit while the clock runs (None when it does not
-        run: suspended or stopped). A clock past its limit is due on the day it ran out."""
+        run: suspended or stopped); the day it resumed when the limit was used up before."""
         if self.running_since is None:
             return None
         return calendar.add_working_days(self.running_since, self.allowed_days - self.used_days)
