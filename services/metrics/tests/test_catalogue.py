@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,19 @@ def test_duplicate_indicator_ids_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(CatalogueError, match="used twice"):
         load_catalogue(settings)
+
+
+def test_every_plan_target_is_also_restated_for_the_current_plan_period() -> None:
+    targets = {t.id: t for t in load_catalogue(Settings()).targets}
+    historic = [t for t in targets.values() if t.deadline.year == 2007]
+    assert historic
+    for old in historic:
+        (new,) = [t for t in targets.values() if t.id.startswith(f"{old.id}-by-")]
+        assert (new.indicator, new.scope, new.comparison, new.target) == (
+            old.indicator,
+            old.scope,
+            old.comparison,
+            old.target,
+        )
+        assert new.baseline_date == date(2026, 1, 1)
+        assert new.deadline in (date(2028, 12, 31), date(2030, 12, 31))

@@ -336,3 +336,81 @@ async def test_any_interleaving_of_aggregates_gives_the_same_state(
         assert differences(left, right) == []
     finally:
         await other.close()
+
+
+async def test_a_batch_gives_the_state_of_the_same_events_one_by_one(
+    harness: Harness, tmp_path: Path
+) -> None:
+    events = [
+        envelope(facility(JINCHENG, "f1", "c1", rooms=office_rooms(320))),
+        envelope(
+            facility(JINCHENG, "f1", "c1", rooms=office_rooms(280), version=2),
+            at=at_noon(date(2026, 3, 1)),
+        ),
+        envelope(
+            facility(JINCHENG, "f2", "c2", rooms=office_rooms(310), opened_on=date(2026, 2, 1))
+        ),
+        envelope(worker(JINCHENG, "w1", "c3", birth_year=1975, cross_appointed=True)),
+        envelope(resident(JINCHENG, "r1", "c3"), at=at_noon(date(2026, 2, 1))),
+        envelope(volunteer(JINCHENG, "v1", "c3", on=date(2026, 2, 2))),
+    ]
+    await harness.send(*events)
+    batched = await Harness(
+        f"sqlite+aiosqlite:///{tmp_path / 'batched.db'}", CATALOGUE, today=TODAY
+    ).start()
+    try:
+        areas = [envelope(a, at=at_noon(date(2026, 1, 5))) for a in JINCHENG.area_events()]
+        assert await batched.send_batch(*areas, *events, events[0]) == len(areas) + len(events)
+        left, right = await snapshot(harness.database_url), await snapshot(batched.database_url)
+        for dump in (left, right):
+            dump.pop("inbox")
+            dump.pop("projection_state")
+        assert differences(left, right) == []
+    finally:
+        await batched.close()
+
+
+async def test_the_history_is_the_values_apis_computation_also_when_only_the_year_turns(
+    harness: Harness,
+) -> None:
+    await harness.send(worker(JINCHENG, "w1", "c1", birth_year=1980, on=date(2020, 1, 1)))
+    found = await harness.run(
+        lambda session: evaluation.history(
+            session,
+            indicator=CATALOGUE.indicators["worker_average_age"],
+            area_ids=["140500"],
+            start=date(2024, 6, 1),
+            end=TODAY,
+        )
+    )
+    # no event since 2020, yet the age moves on every 1 January, and the last point is today's
+    assert found["140500"] == [
+        (date(2024, 6, 1), 44.0),
+        (date(2025, 1, 1), 45.0),
+        (date(2026, 1, 1), 46.0),
+        (TODAY, 46.0),
+    ]
+    assert await value(harness, "worker_average_age", "140500") == 46.0
+
+
+async def test_the_current_plan_targets_are_live_on_track_and_at_risk(harness: Harness) -> None:
+    current = "jincheng-office-rooms-300-by-2028"
+    for n, (community, day) in enumerate(
+        [("c1", date(2026, 2, 1)), ("c2", date(2026, 5, 1)), ("c3", date(2026, 8, 1))]
+    ):
+        await harness.send(
+            facility(JINCHENG, f"f{n}", community, rooms=office_rooms(320), opened_on=day)
+        )
+    rising = await harness.status(current, "140502")
+    assert rising is not None
+    assert (rising.status, rising.value) == ("on_track", 60.0)
+    assert rising.forecast_method == "trend"
+    assert rising.forecast_from == date(2026, 1, 1)
+    assert rising.forecast is not None
+    assert rising.forecast >= 80
+    flat = await harness.status(current, "140525")
+    assert flat is not None
+    assert (flat.status, flat.value, flat.forecast) == ("at_risk", 0.0, 0.0)
+    historic = await harness.status(ROOMS_TARGET, "140502")
+    assert historic is not None
+    assert historic.status == "missed"  # the 2007 deadline has passed

@@ -240,7 +240,7 @@ async def test_events_to_api_status_event_gauges_and_exports(
         }
         assert next(i for i in indicators if i["id"] == "office_service_rooms_300")[
             "target_ids"
-        ] == ["jincheng-office-rooms-300", body["id"]]
+        ] == ["jincheng-office-rooms-300", "jincheng-office-rooms-300-by-2028", body["id"]]
 
         # confinement: a token for another district sees neither the district nor its rows
         other = bearer(settings, "metrics:read", area=f"e{tag}")
@@ -248,6 +248,28 @@ async def test_events_to_api_status_event_gauges_and_exports(
         confined = (await client.get(f"/targets/{body['id']}", headers=other)).json()
         assert {a["area_id"] for a in confined["areas"]} == {f"e{tag}", f"e{tag}s", f"n{tag}0"}
         assert (await client.get("/targets", headers={})).status_code == 401
+
+        # the targets export honours the token's area; no cell reaches a spreadsheet as a formula
+        local = {
+            **body,
+            "id": f"local-{tag}",
+            "name": '=HYPERLINK("http://x","a")',
+            "scope_area_id": district,
+            "indicator_id": "libraries_opened",
+            "target_value": 1,
+            "source_plan": "@SUM(A1)",
+        }
+        made = await client.post(
+            "/targets", json=local, headers={**writer, "Idempotency-Key": f"local-{tag}"}
+        )
+        assert made.status_code == 201, made.text
+        everything = await client.get("/export/targets.csv", headers=reader)
+        rows = {r["id"]: r for r in csv.DictReader(io.StringIO(everything.text))}
+        assert rows[local["id"]]["name"] == "'" + local["name"]
+        assert rows[local["id"]]["source_plan"] == "'@SUM(A1)"
+        mine = await client.get("/export/targets.csv", headers=other)
+        ids = {r["id"] for r in csv.DictReader(io.StringIO(mine.text))}
+        assert ids == {body["id"]}  # the city's target covers its area; not the other district's
 
         page = await client.get("/dashboard")
         assert page.status_code == 200
