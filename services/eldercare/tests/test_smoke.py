@@ -1,4 +1,5 @@
-"""Smoke test: the eldercare service starts on a real database and broker and reports ready."""
+"""Smoke test: the eldercare service starts on SQLite (as in `make dev`, with its demo data)
+and a real broker and reports ready."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import pytest
 
 from eldercare.app import create_app
 from eldercare.settings import Settings
-from shared.testing.service import running_service
+from shared.testing.service import bearer, running_service
 
 pytestmark = pytest.mark.integration
 
 
 async def test_starts_migrates_and_is_ready(sqlite_url: str, kafka_bootstrap: str) -> None:
     settings = Settings(
-        environment="development", database_url=sqlite_url, kafka_bootstrap_servers=kafka_bootstrap
+        environment="development",
+        database_url=sqlite_url,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        demo_data=True,
     )
     async with running_service(create_app, settings) as client:
         assert (await client.get("/healthz")).json() == {"status": "alive"}
@@ -30,3 +34,7 @@ async def test_starts_migrates_and_is_ready(sqlite_url: str, kafka_bootstrap: st
             await asyncio.sleep(0.1)
             exposition = (await client.get("/metrics")).text
         assert 'shequ_relay_leader{service="eldercare"} 1.0' in exposition
+        reader = bearer(settings, "eldercare:read")
+        elders = (await client.get("/elders", headers=reader)).json()["items"]
+        assert len(elders) == 11
+        assert any(e["care_level"] == 3 for e in elders)
