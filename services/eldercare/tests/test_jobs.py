@@ -212,3 +212,36 @@ async def test_death_closes_care_cancels_orders_and_admits_the_next_in_line(
     assert published["started"] == 2
     assert published["waiting_position_changed"] == 2  # r0002: 1 → 2 (r0003 joined), 2 → 1
     assert published["cancelled"] == 1
+
+
+async def test_missed_visits_are_flagged_once_in_batches_and_volunteers_come_from_the_registry(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    today = date(2026, 5, 4)
+    start = datetime(2026, 5, 4, 1, tzinfo=UTC)
+    await announce(sessions, [facts(1, 1940)], today)
+    async with unit_of_work(sessions, translate=translate) as uow:
+        await roster.volunteer_registered(
+            uow, volunteer_id="v-1", community_id="m9", path=("c1", "d1", "s9", "m9")
+        )
+        order = await orders.create_order(
+            uow, principal=STAFF, resident_id="r0001", service="companionship", today=today
+        )
+        assigned = await orders.assign_order(
+            uow, principal=STAFF, order_id=order.id, assignee_kind="volunteer", assignee_id="v-1"
+        )
+        for hour in range(7):
+            await orders.schedule_visit(
+                uow,
+                principal=STAFF,
+                order_id=order.id,
+                window_start=start + timedelta(hours=hour),
+                window_end=start + timedelta(hours=hour + 1),
+            )
+    assert (assigned.assignee_kind, assigned.assignee_id) == ("volunteer", "v-1")
+    now = start + timedelta(hours=5)  # five windows have ended
+    async with unit_of_work(sessions, translate=translate) as uow:
+        assert await orders.flag_missed(uow, now=now, limit=2) == 2
+    assert await jobs.missed_visits(sessions, translate=translate, now=now) == 3
+    assert await jobs.missed_visits(sessions, translate=translate, now=now) == 0
+    assert (await events_of(sessions))["missed"] == 5

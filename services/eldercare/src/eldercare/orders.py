@@ -166,13 +166,13 @@ async def check_out(
 
 
 async def flag_missed(uow: UnitOfWork, *, now: datetime, limit: int = 500) -> int:
-    """Raise the alert of every scheduled visit whose window ended without a check-in (each
-    once: a missed visit is no longer scheduled); how many."""
+    """Raise the alert of the scheduled visits (at most ``limit``) whose window ended without
+    a check-in (each once: a missed visit is no longer scheduled); how many."""
     overdue = await store.visits(
-        uow.session, VisitRow.status == "scheduled", VisitRow.window_end <= now
+        uow.session, VisitRow.status == "scheduled", VisitRow.window_end <= now, limit=limit
     )
     missed = 0
-    for visit in overdue[:limit]:
+    for visit in overdue:
         uow.track(visit)
         if visit.miss(now=now):
             missed += 1

@@ -202,13 +202,17 @@ async def save_order(session: AsyncSession, order: Order) -> None:
     _copy(row, _fields(order.state))
 
 
-async def visits(session: AsyncSession, *conditions: ColumnElement[bool]) -> list[Visit]:
-    """The visits matching ``conditions`` with their orders, locked."""
+async def visits(
+    session: AsyncSession, *conditions: ColumnElement[bool], limit: int | None = None
+) -> list[Visit]:
+    """The visits matching ``conditions`` with their orders (the first ``limit`` by window
+    end), locked."""
     query = (
         select(VisitRow, OrderRow)
         .join(OrderRow, OrderRow.id == VisitRow.order_id)
         .where(*conditions)
         .order_by(VisitRow.window_end, VisitRow.id)
+        .limit(limit)
         .with_for_update(of=VisitRow)
     )
     found: list[Visit] = []
