@@ -153,6 +153,11 @@ function button(label, onclick, attrs = {}) {
   return h("button", { type: "button", class: "small", onclick, ...attrs, text: label });
 }
 
+/** A target's title with its deadline's year, to tell a plan's targets from earlier ones. */
+function targetLabel(target) {
+  return `${fmt.targetName(target)}${fmt.t("deadlineYear", { year: target.deadline.slice(0, 4) })}`;
+}
+
 /** The figures behind a target's forecast, for its tooltip. */
 function figures(target, evaluation, value) {
   const passed = target.deadline <= today;
@@ -312,7 +317,7 @@ function drawDownloads(area) {
 
 function drawTargets(v) {
   const { area, targets, now } = v;
-  const cards = targets.map((target) => {
+  const card = (target) => {
     const e = target.evaluation;
     const value = now.has(target.indicator_id) ? now.get(target.indicator_id) : e && e.value;
     const key = `${target.id}@${area.area_id}`;
@@ -366,8 +371,17 @@ function drawTargets(v) {
       progressBar(e && e.progress, e && e.status, `${name}: ${fmt.t("progress", { percent: fmt.progress(e && e.progress) })}`),
       forecast,
     );
-  });
-  $("targets").replaceChildren(...(cards.length ? cards : [h("p", { class: "muted", text: fmt.t("noTargets") })]));
+  };
+  // Running targets first (nearest deadline first), then those whose deadline has passed.
+  const running = targets.filter((t) => t.deadline >= today).sort((a, b) => a.deadline.localeCompare(b.deadline));
+  const passed = targets.filter((t) => t.deadline < today).sort((a, b) => b.deadline.localeCompare(a.deadline));
+  const both = running.length > 0 && passed.length > 0;
+  const group = (key, list) =>
+    list.length
+      ? [both ? h("h4", { class: "group-title", text: fmt.t(key) }) : null, h("div", { class: "cards" }, list.map(card))]
+      : [];
+  const blocks = [...group("targetsRunning", running), ...group("targetsPassed", passed)];
+  $("targets").replaceChildren(...(blocks.length ? blocks : [h("p", { class: "muted", text: fmt.t("noTargets") })]));
 }
 
 function worst(rows) {
@@ -422,7 +436,7 @@ function drawOverview(v) {
     },
     h("option", { value: "current", selected: choices.colour === "current", text: fmt.t("colourCurrent") }),
     h("option", { value: "all", selected: choices.colour === "all", text: fmt.t("colourAll") }),
-    relative.map((t) => h("option", { value: t.id, selected: choices.colour === t.id, text: fmt.targetName(t) })),
+    relative.map((t) => h("option", { value: t.id, selected: choices.colour === t.id, text: targetLabel(t) })),
   );
   $("overview-controls").replaceChildren(
     h("label", { for: "overview-level", text: fmt.t("overviewLevel") }),
@@ -478,7 +492,7 @@ function drawOverview(v) {
       ...relative.map((t) => {
         const row = rows.get(t.id);
         return fmt.t("tileTarget", {
-          name: fmt.targetName(t),
+          name: targetLabel(t),
           value: fmt.quantity(row ? row.value : null, t),
           status: fmt.status(row && row.status),
         });
@@ -509,7 +523,7 @@ function drawDrill(v) {
       "tr",
       {},
       h("th", { scope: "col", text: fmt.t("areaColumn") }),
-      ...shown.map((t) => h("th", { scope: "col", title: fmt.targetName(t), text: fmt.targetName(t) })),
+      ...shown.map((t) => h("th", { scope: "col", text: targetLabel(t) })),
     ),
   );
   table.tBodies[0].replaceChildren(
