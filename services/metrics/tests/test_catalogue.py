@@ -26,7 +26,7 @@ def test_the_shipped_catalogue_is_valid_and_tracks_the_jincheng_plan() -> None:
     )
     assert targets["jincheng-culture-sports"].comparison == ">"
     assert targets["jincheng-volunteers-22"].target == 22
-    assert catalogue.indicators["cases_closed_on_time"].awaiting  # no casework events yet
+    assert catalogue.indicators["cases_closed_on_time"].awaiting is None  # casework publishes
     share = catalogue.indicators["office_service_rooms_300"]
     fields = set(share.measures[0].fields)
     assert "room_area.office" in fields

@@ -2,7 +2,8 @@
 
 One subscription covers the registry's topics (areas, households, residents, facilities,
 workers, organisations, volunteers and their hours), eldercare's (the roster and care levels,
-placements, entitlements granted, visit outcomes, subsidy payments) and the service's own
+placements, entitlements granted, visit outcomes, subsidy payments), casework's (cases closed,
+rated, overdue and delegated) and the service's own
 ``target.created``
 (so a replay restores the targets set through the API). The batch handler gets the new events of
 one poll at once (the runtime records them in the inbox in the same transaction), dispatches
@@ -24,10 +25,17 @@ from metrics import targets_service
 from metrics.adapters import events, store
 from metrics.adapters.tables import ProjectionState
 from metrics.domain.targets import TargetStatusChanged
-from metrics.projection import Effects, EntityKey, Projector, forget, prefetch
+from metrics.projection import (
+    Effects,
+    EntityKey,
+    Projector,
+    case_fact_id,
+    forget,
+    prefetch,
+)
 from metrics.tracking import Tracker
 from shared.consumer import ParsedEvent, Subscription, UnexpectedEvent, event_context
-from shared.contracts import CONTRACTS, CloudEvent, EventPayload, eldercare
+from shared.contracts import CONTRACTS, CloudEvent, EventPayload, casework, eldercare
 from shared.contracts.metrics import TargetCreated
 from shared.contracts.registry import (
     AreaCreated,
@@ -86,6 +94,10 @@ HANDLED: tuple[type[EventPayload], ...] = (
     eldercare.VisitCompleted,
     eldercare.VisitMissed,
     eldercare.SubsidyPaid,
+    casework.CaseClosed,
+    casework.CaseRated,
+    casework.CaseOverdue,
+    casework.CaseDelegated,
 )
 """Every payload type the metrics service consumes."""
 
@@ -125,6 +137,14 @@ def entity_key(payload: EventPayload) -> EntityKey | None:
             return ("visit_outcome", payload.visit_id)
         case eldercare.SubsidyPaid():
             return ("subsidy_payment", payload.payment_id)
+        case casework.CaseClosed():
+            return ("case_closed", case_fact_id(payload))
+        case casework.CaseRated():
+            return ("case_rated", case_fact_id(payload))
+        case casework.CaseOverdue():
+            return ("case_overdue", case_fact_id(payload))
+        case casework.CaseDelegated():
+            return ("case_delegated", case_fact_id(payload))
     return None
 
 
@@ -178,6 +198,13 @@ async def project(
             await projector.visit(session, payload, day, effects)
         case eldercare.SubsidyPaid():
             await projector.subsidy(session, payload, effects)
+        case (
+            casework.CaseClosed()
+            | casework.CaseRated()
+            | casework.CaseOverdue()
+            | casework.CaseDelegated()
+        ):
+            await projector.case_fact(session, payload, day, effects)
         case TargetCreated():
             if await targets_service.restore_target(
                 session, payload, catalogue=projector.catalogue

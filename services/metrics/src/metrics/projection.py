@@ -39,7 +39,7 @@ from metrics.adapters.tables import (
 )
 from metrics.domain.measures import Catalogue
 from metrics.domain.sources import ROOM_PURPOSES
-from shared.contracts import eldercare
+from shared.contracts import casework, eldercare
 from shared.contracts.registry import (
     AreaCreated,
     AreaRetired,
@@ -754,3 +754,47 @@ class Projector:
             attributes={"kind": p.kind, "amount_yuan": p.amount_fen / 100},
             effects=effects,
         )
+
+    # -- casework ----------------------------------------------------------------------------
+
+    async def case_fact(
+        self,
+        session: AsyncSession,
+        p: casework.CaseClosed | casework.CaseRated | casework.CaseOverdue | casework.CaseDelegated,
+        day: date,
+        effects: Effects,
+    ) -> None:
+        """A casework fact on the day it happened; its id is the case and version, so a
+        reopened case closing (or rated) again is a new fact, and a redelivery replaces it."""
+        attributes: dict[str, Any] = {"matter_type": p.matter_code, "department": p.department}
+        match p:
+            case casework.CaseClosed():
+                kind, day = "case_closed", p.closed_on
+                attributes |= {
+                    "within_time_limit": p.within_time_limit,
+                    "working_days_used": p.working_days_used,
+                    "delegated": p.delegated,
+                    "reopened": p.reopened,
+                }
+            case casework.CaseRated():
+                kind = "case_rated"
+                attributes |= {"rating": p.rating, "satisfied": p.rating >= 4}
+            case casework.CaseOverdue():
+                kind = "case_overdue"
+            case casework.CaseDelegated():
+                kind = "case_delegated"
+        await self.apply_fact(
+            session,
+            kind=kind,
+            fact_id=case_fact_id(p),
+            community_id=p.community_id,
+            path=p.path,
+            day=day,
+            attributes=attributes,
+            effects=effects,
+        )
+
+
+def case_fact_id(p: casework.CaseEvent) -> str:
+    """The id of the fact a casework event records: its case and the case's version."""
+    return f"{p.case_id}@{p.version}"

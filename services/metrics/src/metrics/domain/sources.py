@@ -161,11 +161,41 @@ REGISTRY_SOURCES = Sources(
                 flow=True,
                 attributes={
                     "matter_type": "str",
+                    "department": "str",
                     "within_time_limit": "bool",
-                    "satisfaction": "float",
+                    "working_days_used": "int",
+                    "delegated": "bool",
+                    "reopened": "bool",
                 },
-                description="A one-stop casework case closed.",
-                awaiting="casework events (the casework service does not publish cases yet)",
+                description="A one-stop casework case closed (casework `case.closed`), on the "
+                "day closed; `within_time_limit` when settled or decided within its limit, "
+                "`delegated` for an agency case. A reopened case closing again is a new fact.",
+            ),
+            Source(
+                "case_rated",
+                flow=True,
+                attributes={
+                    "matter_type": "str",
+                    "department": "str",
+                    "rating": "int",
+                    "satisfied": "bool",
+                },
+                description="An applicant's rating of a closed case, 1–5 (casework "
+                "`case.rated`), on the day rated; `satisfied` for 4 or 5.",
+            ),
+            Source(
+                "case_overdue",
+                flow=True,
+                attributes={"matter_type": "str", "department": "str"},
+                description="A case found past its time limit (casework `case.overdue`, once "
+                "per case and clock), on the day found.",
+            ),
+            Source(
+                "case_delegated",
+                flow=True,
+                attributes={"matter_type": "str", "department": "str"},
+                description="A case handed to an agent of the community affairs agency system "
+                "(casework `case.delegated`), on the day delegated.",
             ),
             Source(
                 "elder",
@@ -213,5 +243,4 @@ REGISTRY_SOURCES = Sources(
         )
     }
 )
-"""The kinds fed by the registry's and eldercare's events, plus the casework kind still
-awaited."""
+"""The kinds fed by the registry's, casework's and eldercare's events."""
