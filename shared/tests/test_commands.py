@@ -142,6 +142,16 @@ async def test_a_retry_with_the_key_writes_once_and_replays(
     assert other.json()["errors"][0]["field"] == "header.Idempotency-Key"
 
 
+async def test_without_a_key_every_request_writes(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    for _ in range(2):
+        answer = await client.post("/items", json={"key": "a", "seq": 1}, headers=bearer())
+        assert answer.status_code == 201
+    assert await count_of(sessions, tally.TallyItem) == 2
+    assert await count_of(sessions, OutboxRecord) == 2
+
+
 async def test_the_stored_response_holds_neither_the_key_nor_the_body_in_clear(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

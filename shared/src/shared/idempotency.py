@@ -27,7 +27,6 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -40,7 +39,6 @@ from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
@@ -212,40 +210,6 @@ async def purge_expired(session: AsyncSession, *, now: datetime | None = None) -
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < horizon)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def run_idempotent(
-    session: AsyncSession,
-    *,
-    request: Request,
-    key: str | None,
-    subject: str,
-    operation: Callable[[], Awaitable[tuple[int, Any]]],
-    fingerprint_key: bytes | None = None,
-) -> JSONResponse:
-    """Transitional: the pre-command-runner entry point, kept only until every route runs
-    through :mod:`shared.commands` (removed in the same change)."""
-    principal = Principal(subject=subject, scopes=frozenset())
-    if key is None:
-        async with session.begin():
-            status, body = await operation()
-        return JSONResponse(jsonable_encoder(body), status_code=status)
-    fp = await fingerprint(request, key=fingerprint_key)
-    try:
-        async with session.begin():
-            stored = await replay(session, principal=principal, key=key, fingerprint=fp)
-            if stored is not None:
-                return stored
-            claimed = await claim(session, principal=principal, key=key, fingerprint=fp)
-            status, body = await operation()
-            encoded = claimed.settle(status, body)
-    except IntegrityError:
-        async with session.begin():
-            stored = await replay(session, principal=principal, key=key, fingerprint=fp)
-        if stored is not None:
-            return stored
-        raise in_progress() from None
-    return JSONResponse(encoded, status_code=status)
 
 
 __all__ = [

@@ -24,7 +24,6 @@ from sqlalchemy import Integer, String, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared import outbox
 from shared.auth import Principal
 from shared.consumer import Subscription, UnexpectedEvent
 from shared.contracts import CloudEvent, ContractRegistry, EventPayload
@@ -103,13 +102,14 @@ class Tallied:
 
     key: str
     seq: int
+    poison: bool = False
 
 
 def translate(event: object) -> tuple[EventPayload, str]:
     """The tally domain's event translator (domain event → integration event)."""
     if not isinstance(event, Tallied):
         raise TypeError(f"no integration event for {type(event).__name__}")
-    return TallyRecorded(key=event.key, seq=event.seq), event.key
+    return TallyRecorded(key=event.key, seq=event.seq, poison=event.poison), event.key
 
 
 async def count(uow: UnitOfWork, *, principal: Principal, key: str, seq: int) -> dict[str, object]:
@@ -122,10 +122,11 @@ async def count(uow: UnitOfWork, *, principal: Principal, key: str, seq: int) ->
 
 
 async def record(session: AsyncSession, *, key: str, seq: int, poison: bool = False) -> None:
-    """The use case: store an item and its event in the caller's transaction."""
+    """Store an item and its event in the caller's transaction (a unit of work over it)."""
+    uow = UnitOfWork(session, translate=translate, contracts=TALLY)
     session.add(TallyItem(key=key, seq=seq))
-    event = TALLY.new_event(TallyRecorded(key=key, seq=seq, poison=poison), aggregate_id=key)
-    outbox.add(session, event, contracts=TALLY)
+    uow.record(Tallied(key=key, seq=seq, poison=poison))
+    await uow.publish_collected()
 
 
 async def handle(session: AsyncSession, event: CloudEvent, payload: EventPayload) -> None:
