@@ -65,6 +65,16 @@ def write(tmp_path: Path, indicators: str, targets: str = "targets: []\n") -> Se
             "only indicators on facts take a period",
         ),
         (
+            "indicators:\n- {id: a, name: A, kind: count, entity: facility, "
+            "where: {age: {gte: 60}}}\n",
+            "facility has no attribute age",
+        ),
+        (
+            "indicators:\n- {id: a, name: A, kind: count, entity: employment_change, "
+            "period: year, where: {age: {gte: 60}}}\n",
+            "employment_change has no attribute age",
+        ),
+        (
             "indicators:\n- {id: a, name: A, kind: sum, entity: resident, sum: [sex]}\n",
             "sex is not a numeric attribute",
         ),

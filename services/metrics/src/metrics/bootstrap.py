@@ -55,10 +55,12 @@ async def record_measures(session: AsyncSession, *, catalogue: Catalogue) -> lis
             )
         )
         for row in rows:
-            value = measure.contribution(row.attribute_values())
-            if value:
+            attributes = row.attribute_values()
+            value = measure.contribution(attributes)
+            ledger_key = measure.ledger_key(attributes)
+            if value and ledger_key is not None:
                 for area in path_ids(row.path):
-                    deltas[(area, key, row.since)] += value
+                    deltas[(area, ledger_key, row.since)] += value
         filled.append(key)
     await store.add_to_ledger(session, deltas)
     if filled:

@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics.adapters import store
 from metrics.adapters.tables import AreaProjection
-from metrics.domain.measures import SCALE, CommunityValue, Indicator, Requirement, Value
+from metrics.domain.measures import (
+    BORN,
+    SCALE,
+    CommunityValue,
+    CompiledMeasure,
+    Indicator,
+    Requirement,
+    Value,
+)
 from metrics.domain.sources import AGE
 
 ONE_DAY = timedelta(days=1)
@@ -118,26 +126,32 @@ async def evaluate_many(
     if plain:
         used = [indicators[i] for i in {i for i, _, _ in plain}]
         days = {d for _, _, d in plain}
+        compiled = {m.key: m for i in used for m in i.measures}
         series = await _series(
             session,
             area_ids={a for _, a, _ in plain},
-            measures={m.key for i in used for m in i.measures},
+            measures={k for m in compiled.values() for k in m.ledger_keys(max(days))},
             cuts=_cuts(used, days),
         )
         for indicator_id, area, day in plain:
             indicator = indicators[indicator_id]
 
             def get(requirement: Requirement, area: str = area, day: date = day) -> float:
-                return series.get((area, requirement.measure), _EMPTY).between(
-                    requirement.start, day
+                return _measured(
+                    series, area, compiled[requirement.measure], requirement.start, day
                 )
 
             results[(indicator_id, area, day)] = indicator.compute(day, get)
     if shares:
         known = await store.areas_by_id(session, {a for _, a, _ in shares})
         communities = await store.communities_under(session, list(known.values()))
-        measures = {m.key for i, _, _ in shares if (m := indicators[i].share_measure)}
         days = {d for _, _, d in shares}
+        measures = {
+            k
+            for i, _, _ in shares
+            if (m := indicators[i].share_measure)
+            for k in m.ledger_keys(max(days))
+        }
         series = await _series(
             session,
             area_ids=[c.area_id for c in communities],
@@ -154,7 +168,7 @@ async def evaluate_many(
             values = [
                 CommunityValue(
                     community_id=c.area_id,
-                    value=series.get((c.area_id, measure.key), _EMPTY).between(None, day),
+                    value=_measured(series, c.area_id, measure, None, day),
                     household_count=c.household_count,
                 )
                 for c in inside.get(area, ())
@@ -162,6 +176,23 @@ async def evaluate_many(
             ]
             results[(indicator_id, area, day)] = indicator.compute(day, _no_sums, values)
     return results
+
+
+def _measured(
+    series: Mapping[tuple[str, str], Series],
+    area: str,
+    measure: CompiledMeasure,
+    start: date | None,
+    day: date,
+) -> float:
+    """A measure's value in an area on ``day`` (from ``start``); with age conditions, the sum
+    over the years of birth whose age on ``day`` qualifies."""
+    if not measure.ages:
+        return series.get((area, measure.key), _EMPTY).between(start, day)
+    return sum(
+        series.get((area, f"{measure.key}{BORN}{year}"), _EMPTY).between(start, day)
+        for year in measure.birth_years(day)
+    )
 
 
 async def evaluate(
@@ -230,7 +261,7 @@ async def change_days(
         ledger = await store.ledger_days(
             session,
             area_ids=area_ids,
-            measures={m.key for m in indicator.measures},
+            measures={k for m in indicator.measures for k in m.ledger_keys(end)},
             after=after,
             until=end,
         )
@@ -247,7 +278,7 @@ async def change_days(
     ledger = await store.ledger_days(
         session,
         area_ids=[c.area_id for c in communities],
-        measures={measure.key},
+        measures=set(measure.ledger_keys(end)),
         after=start,
         until=end,
     )
@@ -276,7 +307,8 @@ def _calendar_days(indicator: Indicator, start: date, end: date) -> set[date]:
     each period (facts), of each year (an average age)."""
     d = indicator.definition
     step = {"year": 12, "quarter": 3, "month": 1}.get(d.period or "")
-    if step is None and getattr(d, "field", None) == AGE:
+    by_age = getattr(d, "field", None) == AGE or any(m.ages for m in indicator.measures)
+    if step is None and by_age:
         step = 12
     if step is None:
         return set()

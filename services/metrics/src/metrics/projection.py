@@ -37,7 +37,7 @@ from metrics.adapters.tables import (
     path_ids,
     path_text,
 )
-from metrics.domain.measures import Catalogue
+from metrics.domain.measures import Catalogue, measure_key
 from metrics.domain.sources import ROOM_PURPOSES
 from shared.contracts import casework, eldercare
 from shared.contracts.registry import (
@@ -171,8 +171,9 @@ class Projector:
         found = {}
         for measure in self.catalogue.measures_of(kind):
             value = measure.contribution(attributes)
-            if value:
-                found[measure.key] = value
+            key = measure.ledger_key(attributes)
+            if value and key is not None:
+                found[key] = value
         return found
 
     def _add(
@@ -197,8 +198,8 @@ class Projector:
         """Mark the indicators the event's (non-zero) ledger deltas change as touched."""
         changed = [key for key, delta in effects.deltas.items() if delta]
         by_measure: dict[str, list[tuple[str, date]]] = defaultdict(list)
-        for area, measure, day in changed:
-            by_measure[measure].append((area, day))
+        for area, key, day in changed:
+            by_measure[measure_key(key)].append((area, day))
         for indicator in self.catalogue.indicators.values():
             for compiled in indicator.measures:
                 for area, day in by_measure.get(compiled.key, ()):

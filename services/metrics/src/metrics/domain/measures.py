@@ -96,14 +96,52 @@ class CompiledMeasure:
     conditions: tuple[Condition, ...]
     fields: tuple[str, ...]
     definition: Mapping[str, Any] = field(compare=False, hash=False)
+    ages: tuple[Condition, ...] = ()
+    """Conditions on the age on the evaluation day: the ledger then keeps the measure per
+    year of birth (:meth:`ledger_key`) and an evaluation sums the years that qualify."""
 
     def contribution(self, attributes: Attributes) -> int:
-        """The entity's contribution in thousandths: 0 unless every condition holds."""
+        """The entity's contribution in thousandths: 0 unless every condition holds (the age
+        conditions are applied when evaluating)."""
         if not all(c.holds(attributes) for c in self.conditions):
             return 0
         if not self.fields:
             return SCALE
         return sum(to_milli(float(attributes.get(f) or 0)) for f in self.fields)
+
+    def ledger_key(self, attributes: Attributes) -> str | None:
+        """The ledger key an entity contributes to: the measure's, or with age conditions
+        ``<key>@<birth year>`` (None without a birth year)."""
+        if not self.ages:
+            return self.key
+        born = attributes.get("birth_year")
+        return f"{self.key}{BORN}{born}" if isinstance(born, int) else None
+
+    def birth_years(self, day: date) -> list[int]:
+        """The years of birth whose age on ``day`` meets every age condition."""
+        return [
+            year
+            for year in range(FIRST_BIRTH_YEAR, day.year + 1)
+            if all(c.holds({AGE: day.year - year}) for c in self.ages)
+        ]
+
+    def ledger_keys(self, until: date) -> list[str]:
+        """Every ledger key the measure may have up to ``until``."""
+        if not self.ages:
+            return [self.key]
+        return [f"{self.key}{BORN}{year}" for year in range(FIRST_BIRTH_YEAR, until.year + 1)]
+
+
+BORN = "@"
+"""Separates a measure's key from the year of birth in the ledger keys of age measures."""
+
+FIRST_BIRTH_YEAR = 1900
+"""The earliest year of birth an age condition considers."""
+
+
+def measure_key(ledger_key: str) -> str:
+    """The measure a ledger key belongs to."""
+    return ledger_key.split(BORN, 1)[0]
 
 
 @dataclass(frozen=True)
@@ -258,7 +296,7 @@ def _coerce(kind: str, value: Any, where: str) -> Any:
 def _conditions(source: Source, where: Mapping[str, Match], at: str) -> tuple[Condition, ...]:
     found: list[Condition] = []
     for attribute, match in sorted(where.items()):
-        kind = source.attributes.get(attribute)
+        kind = source.attribute(attribute)
         place = f"{at}.where.{attribute}"
         if kind is None:
             known = ", ".join(sorted(source.attributes)) or "none"
@@ -305,6 +343,8 @@ def compile_measure(
             f"{at}.entity: unknown kind {measure.entity!r} ({', '.join(sorted(sources.kinds))})"
         )
     conditions = _conditions(source, measure.where, at)
+    if source.flow and any(c.attribute == AGE for c in conditions):
+        raise CatalogueError(f"{at}.where.{AGE}: facts are counted on their day, not by age")
     fields = tuple(sum_fields if sum_fields is not None else (measure.sum or ()))
     for name in fields:
         kind = source.attribute(name) if allow_age else source.attributes.get(name)
@@ -321,9 +361,10 @@ def compile_measure(
         key=f"{source.name}.{digest[:12]}",
         entity=source.name,
         flow=source.flow,
-        conditions=conditions,
+        conditions=tuple(c for c in conditions if c.attribute != AGE),
         fields=stored,
         definition=definition,
+        ages=tuple(c for c in conditions if c.attribute == AGE),
     )
 
 

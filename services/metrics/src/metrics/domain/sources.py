@@ -28,7 +28,8 @@ ROOM_PURPOSES: tuple[str, ...] = get_args(RoomPurpose)
 
 AGE = "age"
 """Virtual attribute of entities with a ``birth_year``: age in whole years on the evaluation
-day (the year of the day minus the year of birth). Only ``average`` indicators may use it."""
+day (the year of the day minus the year of birth), so "aged 60 or more" means on the day
+asked, not when an event happened. Averages may average it; filters may compare it."""
 
 
 @dataclass(frozen=True)
