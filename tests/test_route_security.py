@@ -68,7 +68,10 @@ PUBLIC = {
 }
 """Routes anyone may call; every other route needs a bearer token with a scope."""
 
-SERVICE_SETTINGS: dict[str, dict[str, Any]] = {"registry": {"demo_data": True}}
+SERVICE_SETTINGS: dict[str, dict[str, Any]] = {
+    "registry": {"demo_data": True},
+    "eldercare": {"demo_data": True},
+}
 """Settings of a service's own beyond the common ones (:meth:`Platform.service`)."""
 
 
@@ -193,8 +196,14 @@ async def metrics_set_up(service: Service) -> None:
     await eventually(known, timeout_s=120)
 
 
+async def eldercare_set_up(service: Service) -> None:
+    """The demo elders' community 140502001001 (district 140502) and district 140525."""
+    service.area_a, service.area_b = "140502001001", "140525"
+
+
 SET_UP: dict[str, Callable[[Service], Awaitable[None]]] = {
     "registry": registry_set_up,
+    "eldercare": eldercare_set_up,
     "metrics": metrics_set_up,
 }
 """How each service gets its areas A and B (a service without routes naming objects needs
@@ -360,6 +369,55 @@ async def metrics_table(service: Service) -> str:
     return next(iter(EXPORTS))
 
 
+async def eldercare_elder(service: Service) -> str:
+    """A demo elder of area A (the demo puts elders 4 and 8 in 140502001001)."""
+    return "demo-elder-04"
+
+
+async def eldercare_entitlement(service: Service) -> str:
+    listed = await service.client.get(
+        "/entitlements", params={"resident_id": "demo-elder-04"}, headers=service.of_a
+    )
+    assert listed.status_code == 200, listed.text
+    found: str = listed.json()["items"][0]["id"]
+    return found
+
+
+async def eldercare_centre(service: Service) -> str:
+    body = {
+        "kind": "day_care",
+        "name": "Route security centre",
+        "community_id": service.area_a,
+        "path": ["140500", "140502", "140502001", service.area_a],
+        "capacity": 3,
+    }
+    return await service.create("/centres", body, service.of_a)
+
+
+async def eldercare_placement(service: Service) -> str:
+    body = {"resident_id": "demo-elder-08", "kind": "home"}
+    return await service.create("/placements", body, service.of_a)
+
+
+async def eldercare_order(service: Service) -> str:
+    body = {"resident_id": "demo-elder-04", "service": "cleaning"}
+    order_id = await service.create("/orders", body, service.of_a)
+    assigned = await service.client.post(
+        f"/orders/{order_id}/assign",
+        json={"assignee_kind": "carer", "assignee_id": "carer-rs"},
+        headers=service.of_a,
+    )
+    assert assigned.status_code == 200, assigned.text
+    return order_id
+
+
+async def eldercare_visit(service: Service) -> str:
+    body = {"window_start": f"{TODAY}T01:00:00Z", "window_end": "2099-01-01T00:00:00Z"}
+    return await service.create(
+        f"/orders/{await eldercare_order(service)}/visits", body, service.of_a
+    )
+
+
 OBJECTS: dict[tuple[str, str], InArea | Everywhere] = {
     ("registry", "area_id"): InArea(demo_community),
     ("registry", "facility_id"): InArea(registry_facility),
@@ -374,6 +432,12 @@ OBJECTS: dict[tuple[str, str], InArea | Everywhere] = {
     ),
     ("metrics", "target_id"): InArea(metrics_target),
     ("metrics", "table"): Everywhere("the names of the tables metrics exports", metrics_table),
+    ("eldercare", "resident_id"): InArea(eldercare_elder),
+    ("eldercare", "entitlement_id"): InArea(eldercare_entitlement),
+    ("eldercare", "centre_id"): InArea(eldercare_centre),
+    ("eldercare", "placement_id"): InArea(eldercare_placement),
+    ("eldercare", "order_id"): InArea(eldercare_order),
+    ("eldercare", "visit_id"): InArea(eldercare_visit),
 }
 """(service, path parameter) → how to get an object for it. A new path parameter needs an
 entry, or its routes fail."""
@@ -421,6 +485,34 @@ BODIES: dict[tuple[str, str, str], Body] = {
         {"hours": 2.5, "served_on": TODAY}
     ),
     ("registry", "POST", "/workers/{worker_id}/leave"): fixed({"left_on": TODAY}),
+    ("eldercare", "POST", "/elders/{resident_id}/assessments"): fixed(
+        {
+            "barthel": {
+                "feeding": 10,
+                "bathing": 5,
+                "grooming": 5,
+                "dressing": 10,
+                "bowels": 10,
+                "bladder": 10,
+                "toilet_use": 10,
+                "transfers": 15,
+                "mobility": 15,
+                "stairs": 10,
+            },
+            "iadl_dependent": [],
+        }
+    ),
+    ("eldercare", "POST", "/entitlements/{entitlement_id}/decline"): fixed(
+        {"reason": "not_qualified"}
+    ),
+    ("eldercare", "POST", "/placements/{placement_id}/end"): fixed({}),
+    ("eldercare", "POST", "/orders/{order_id}/assign"): fixed(
+        {"assignee_kind": "carer", "assignee_id": "carer-rs"}
+    ),
+    ("eldercare", "POST", "/orders/{order_id}/cancel"): fixed({}),
+    ("eldercare", "POST", "/orders/{order_id}/visits"): fixed(
+        {"window_start": f"{TODAY}T01:00:00Z", "window_end": f"{TODAY}T03:00:00Z"}
+    ),
 }
 """A request body that passes validation, for routes that name an object and take a body
 (objects it refers to lie in area B, so only the named object is out of reach)."""
