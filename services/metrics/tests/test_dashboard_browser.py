@@ -376,6 +376,9 @@ async def test_dashboard_in_chinese_on_a_demo_city_agrees_with_the_api(
             await expect(tooltip).to_be_hidden()
             await card.get_by_test_id("forecast").focus()
             await expect(tooltip).to_contain_text("预测依据")
+            await expect(card.get_by_test_id("forecast")).to_have_attribute(
+                "aria-describedby", "tooltip"
+            )
             await expect(tooltip).to_contain_text("最小二乘")
             await expect(tooltip).to_contain_text("趋势：每 30 天 +")
 

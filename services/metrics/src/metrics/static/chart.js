@@ -57,13 +57,20 @@ export function hideTooltip() {
 
 /** Attach a tooltip (hover and keyboard focus) to an element; ``lines()`` is read when shown. */
 export function withTooltip(node, lines) {
-  const show = () => showTooltip(lines(), node);
+  const show = () => {
+    showTooltip(lines(), node);
+    node.setAttribute("aria-describedby", "tooltip");
+  };
+  const hide = () => {
+    hideTooltip();
+    node.removeAttribute("aria-describedby");
+  };
   node.addEventListener("mouseenter", show);
   node.addEventListener("focus", show);
-  node.addEventListener("mouseleave", hideTooltip);
-  node.addEventListener("blur", hideTooltip);
+  node.addEventListener("mouseleave", hide);
+  node.addEventListener("blur", hide);
   node.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") hideTooltip();
+    if (event.key === "Escape") hide();
   });
   return node;
 }
@@ -248,6 +255,7 @@ export function trendChart({ fmt, indicator, title, points, current, start, end,
     guide.setAttribute("x1", cx);
     guide.setAttribute("x2", cx);
     showTooltip([stop.text, ...stop.lines], at || marker);
+    svg.setAttribute("aria-describedby", "tooltip");
   };
   const clear = () => {
     selected = -1;
@@ -255,6 +263,7 @@ export function trendChart({ fmt, indicator, title, points, current, start, end,
     guide.setAttribute("x1", -20);
     guide.setAttribute("x2", -20);
     hideTooltip();
+    svg.removeAttribute("aria-describedby");
   };
   const overlay = svg.querySelector(".overlay");
   overlay.addEventListener("mousemove", (event) => {
