@@ -11,15 +11,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import evaluation, targets_service
 from metrics.bootstrap import load_catalogue
-from metrics.domain.catalogue import IndicatorDef, default_catalogue_dir, read_indicator_file
-from metrics.domain.measures import Catalogue, compile_catalogue
-from metrics.domain.sources import REGISTRY_SOURCES
+from metrics.domain.measures import Catalogue
 from metrics.replay import differences, snapshot
 from metrics.settings import Settings
 from metrics.testing import (
@@ -419,69 +416,41 @@ async def test_the_current_plan_targets_are_live_on_track_and_at_risk(harness: H
     assert historic.status == "missed"  # the 2007 deadline has passed
 
 
-AGED = [
-    {
-        "id": "residents_60_plus",
-        "name": "Residents aged 60 or more today",
-        "kind": "count",
-        "unit": "residents",
-        "entity": "resident",
-        "where": {"age": {"gte": 60}},
-    },
-    {
-        "id": "aged_share",
-        "name": "Residents aged 60 or more per 100 residents",
-        "kind": "ratio",
-        "unit": "percent",
-        "scale": 100,
-        "numerator": {"entity": "resident", "where": {"age": {"gte": 60}}},
-        "denominator": {"entity": "resident"},
-    },
-]
+async def test_indicators_filter_on_the_age_on_the_day_asked(harness: Harness) -> None:
+    h, catalogue = harness, CATALOGUE
+    people = [
+        resident(JINCHENG, f"r{born}", "c1").model_copy(update={"birth_year": born})
+        for born in (1966, 1970, 1990)
+    ]
+    await h.send(*people, at=at_noon(date(2020, 2, 1)))
 
-
-async def test_indicators_filter_on_the_age_on_the_day_asked(sqlite_url: str) -> None:
-    shipped = read_indicator_file(default_catalogue_dir() / "indicators.yaml")
-    aged = [TypeAdapter(IndicatorDef).validate_python(d) for d in AGED]
-    catalogue = compile_catalogue(REGISTRY_SOURCES, [*shipped, *aged])
-    h = await Harness(sqlite_url, catalogue, today=TODAY).start()
-    try:
-        await h.send(*JINCHENG.area_events(), at=at_noon(date(2026, 1, 5)))
-        people = [
-            resident(JINCHENG, f"r{born}", "c1").model_copy(update={"birth_year": born})
-            for born in (1966, 1970, 1990)
-        ]
-        await h.send(*people, at=at_noon(date(2020, 2, 1)))
-
-        async def on(indicator: str, day: date, area: str = "140500") -> float | None:
-            async def run(session: AsyncSession) -> float | None:
-                found = await evaluation.evaluate(
-                    session, indicators=[catalogue.indicators[indicator]], area_ids=[area], day=day
-                )
-                return found[(indicator, area)].value
-
-            result: float | None = await h.run(run)
-            return result
-
-        # the band frozen at registration said 50-59; the age on each day is what counts
-        assert await on("residents_60_plus", date(2025, 12, 31)) == 0.0
-        assert await on("residents_60_plus", date(2026, 1, 1)) == 1.0
-        assert await on("residents_60_plus", date(2030, 1, 1), "c1") == 2.0
-        assert await on("aged_share", TODAY, "140502") == pytest.approx(33.333333)
-        history = await h.run(
-            lambda session: evaluation.history(
-                session,
-                indicator=catalogue.indicators["residents_60_plus"],
-                area_ids=["c1"],
-                start=date(2019, 6, 1),
-                end=date(2030, 6, 1),
+    async def on(indicator: str, day: date, area: str = "140500") -> float | None:
+        async def run(session: AsyncSession) -> float | None:
+            found = await evaluation.evaluate(
+                session, indicators=[catalogue.indicators[indicator]], area_ids=[area], day=day
             )
+            return found[(indicator, area)].value
+
+        result: float | None = await h.run(run)
+        return result
+
+    # the band frozen at registration said 50-59; the age on each day is what counts
+    assert await on("residents_60_plus", date(2025, 12, 31)) == 0.0
+    assert await on("residents_60_plus", date(2026, 1, 1)) == 1.0
+    assert await on("residents_60_plus", date(2030, 1, 1), "c1") == 2.0
+    assert await on("aged_share", TODAY, "140502") == pytest.approx(33.333333)
+    history = await h.run(
+        lambda session: evaluation.history(
+            session,
+            indicator=catalogue.indicators["residents_60_plus"],
+            area_ids=["c1"],
+            start=date(2019, 6, 1),
+            end=date(2030, 6, 1),
         )
-        assert history["c1"] == [
-            (date(2019, 6, 1), 0.0),
-            (date(2026, 1, 1), 1.0),
-            (date(2030, 1, 1), 2.0),
-            (date(2030, 6, 1), 2.0),
-        ]
-    finally:
-        await h.close()
+    )
+    assert history["c1"] == [
+        (date(2019, 6, 1), 0.0),
+        (date(2026, 1, 1), 1.0),
+        (date(2030, 1, 1), 2.0),
+        (date(2030, 6, 1), 2.0),
+    ]
