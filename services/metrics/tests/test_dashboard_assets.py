@@ -1,6 +1,6 @@
 """The dashboard's static files, without a browser: everything the page loads is served from
-the package (nothing from another origin, so it works offline), and both message tables of
-``i18n.js`` hold the same keys."""
+the package (nothing from another origin, so it works offline), both message tables of
+``i18n.js`` hold the same keys, and every shipped indicator has a Chinese title."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from importlib import resources
 
 from metrics.api.dashboard import ASSETS
+from metrics.domain.catalogue import default_catalogue_dir, read_indicator_file
 
 
 def static(name: str) -> str:
@@ -43,3 +44,11 @@ def test_both_languages_have_every_message() -> None:
     assert len(_keys(chinese)) > 50
     assert _keys(chinese) == _keys(english)
     assert re.search(r"[\u4e00-\u9fff]", chinese)
+
+
+def test_every_shipped_indicator_has_a_chinese_title_and_unit() -> None:
+    definitions = read_indicator_file(default_catalogue_dir() / "indicators.yaml")
+    untitled = [d.id for d in definitions if not d.name_zh]
+    assert untitled == [], "give these a name_zh (the dashboard opens in Chinese)"
+    unitless = [d.id for d in definitions if d.unit not in {"", "percent"} and not d.unit_zh]
+    assert unitless == [], "give these a unit_zh"
