@@ -12,7 +12,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser promtool dev stop test test-unit lint format bench schemas clean
+.PHONY: help install browser promtool wrk dev stop test test-unit lint format bench schemas clean
 
 help: ## List the targets
 	@echo "Shequ: make <target>"
@@ -86,9 +86,19 @@ format: install ## Rewrite the code with ruff (format and safe fixes)
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-bench: install ## Benchmarks (PostgreSQL on 127.0.0.1:5432): bulk import, consumer runtime, relay
+wrk: ## Install Debian's wrk (HTTP load generator of the API bench) if it is missing (root or sudo)
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		echo "wrk not found; installing Debian's package"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo "sudo -n" ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk \
+		|| { echo "Could not install wrk (apt-get install wrk)" >&2; exit 1; }; \
+	fi
+
+bench: install wrk ## Benchmarks (PostgreSQL on 127.0.0.1:5432): bulk import, consumer runtime, relay, API reads
 	$(RUN) python bench/registry_import.py
 	$(RUN) python bench/consumer_relay.py
+	$(RUN) python bench/metrics_ingest.py
+	$(RUN) python bench/api_reads.py
 
 schemas: install ## Regenerate docs/events/*.json, docs/asyncapi.yaml and the events catalogue
 	$(RUN) shequ schemas
