@@ -65,11 +65,13 @@ PUBLIC = {
     ("GET", "/redoc"),
     ("GET", "/dashboard"),  # the page only; its data comes from the secured API
     ("GET", "/dashboard/assets/{name}"),
+    ("POST", "/tracking"),  # casework: a case by number and verification code, no login
 }
 """Routes anyone may call; every other route needs a bearer token with a scope."""
 
 SERVICE_SETTINGS: dict[str, dict[str, Any]] = {
     "registry": {"demo_data": True},
+    "casework": {"demo_data": True},
     "eldercare": {"demo_data": True},
 }
 """Settings of a service's own beyond the common ones (:meth:`Platform.service`)."""
@@ -201,8 +203,46 @@ async def eldercare_set_up(service: Service) -> None:
     service.area_a, service.area_b = "140502001001", "140525"
 
 
+async def casework_set_up(service: Service) -> None:
+    """The demo residents' community 140502001001 (district 140502) and district 140525."""
+    service.area_a, service.area_b = "140502001001", "140525"
+
+
+CASEWORK_CARD = {
+    "matter_code": "reemployment_concession_card",
+    "documents": ["id_card", "household_register", "unemployment_registration_card", "photo"],
+}
+
+
+async def casework_visit(service: Service) -> str:
+    """A visit of the demo resident demo-r-01 (area A) for a concession card."""
+    body = {"resident_id": "demo-r-01", "matters": [CASEWORK_CARD]}
+    return await service.create("/visits", body, service.of_a)
+
+
+async def casework_case(service: Service) -> str:
+    visit = await service.client.get(
+        f"/visits/{await casework_visit(service)}", headers=service.of_a
+    )
+    assert visit.status_code == 200, visit.text
+    found: str = visit.json()["cases"][0]["id"]
+    return found
+
+
+async def casework_matter(_service: Service) -> str:
+    return "legal_aid"
+
+
+async def casework_matter_body(service: Service) -> dict[str, Any]:
+    found = await service.client.get("/matters/legal_aid", headers=service.of_a)
+    assert found.status_code == 200, found.text
+    body: dict[str, Any] = found.json()
+    return body
+
+
 SET_UP: dict[str, Callable[[Service], Awaitable[None]]] = {
     "registry": registry_set_up,
+    "casework": casework_set_up,
     "eldercare": eldercare_set_up,
     "metrics": metrics_set_up,
 }
@@ -431,6 +471,11 @@ OBJECTS: dict[tuple[str, str], InArea | Everywhere] = {
         "the indicator catalogue is the same for every area", metrics_indicator
     ),
     ("metrics", "target_id"): InArea(metrics_target),
+    ("casework", "visit_id"): InArea(casework_visit),
+    ("casework", "case_id"): InArea(casework_case),
+    ("casework", "code"): Everywhere(
+        "the matter catalogue is the same for everyone", casework_matter
+    ),
     ("metrics", "table"): Everywhere("the names of the tables metrics exports", metrics_table),
     ("eldercare", "resident_id"): InArea(eldercare_elder),
     ("eldercare", "entitlement_id"): InArea(eldercare_entitlement),
@@ -485,6 +530,21 @@ BODIES: dict[tuple[str, str, str], Body] = {
         {"hours": 2.5, "served_on": TODAY}
     ),
     ("registry", "POST", "/workers/{worker_id}/leave"): fixed({"left_on": TODAY}),
+    ("casework", "POST", "/cases/{case_id}/return"): fixed({"missing_documents": ["photo"]}),
+    ("casework", "POST", "/cases/{case_id}/resubmit"): fixed({"documents": ["photo"]}),
+    ("casework", "POST", "/cases/{case_id}/settle"): fixed({"outcome": "approved"}),
+    ("casework", "POST", "/cases/{case_id}/decide"): fixed({"outcome": "approved"}),
+    ("casework", "POST", "/cases/{case_id}/delegate"): fixed({"agent_id": "w-rs"}),
+    ("casework", "POST", "/cases/{case_id}/hops"): fixed({"hop": "received_by_department"}),
+    ("casework", "POST", "/cases/{case_id}/extend"): fixed({"days": 2, "reason": "rs"}),
+    ("casework", "POST", "/cases/{case_id}/rating"): fixed({"rating": 5}),
+    ("casework", "POST", "/cases/{case_id}/mediation/sessions"): fixed(
+        {"held_on": TODAY, "mediator_id": "w-rs"}
+    ),
+    ("casework", "POST", "/cases/{case_id}/mediation/outcome"): fixed({"agreement": False}),
+    ("casework", "POST", "/cases/{case_id}/mediation/follow-up"): fixed({"visited_on": TODAY}),
+    ("casework", "POST", "/cases/{case_id}/links"): fixed({"case_ids": ["rsMissing"]}),
+    ("casework", "PUT", "/matters/{code}"): casework_matter_body,
     ("eldercare", "POST", "/elders/{resident_id}/assessments"): fixed(
         {
             "barthel": {

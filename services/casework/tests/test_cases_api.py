@@ -211,11 +211,20 @@ async def test_catalogue_and_calendar_are_admin_data(
     )
     assert bad.status_code == 422
     assert (await client.get("/matters/legal_aid", headers=clerk)).json()["time_limit_days"] == 3
+    unknown = await client.put("/matters/no_such_matter", json=changed, headers=admin)
+    assert unknown.status_code == 404
+    taken = await client.post("/matters", json=changed, headers=admin)
+    assert taken.status_code == 409
+    new_matter = {**changed, "code": "pension_certification", "name": "养老金资格认证"}
+    assert (await client.post("/matters", json=new_matter, headers=admin)).status_code == 201
+    assert len((await client.get("/matters", headers=clerk)).json()["items"]) == 19
 
     week = (await client.get("/calendar?from=2026-09-28&to=2026-10-11", headers=clerk)).json()
     assert week["working_days"] == 6  # 28–30 September, 8–10 October (10th made up)
-    response = await client.put(
-        "/calendar/2026-10-09", json={"working": False, "note": "city holiday"}, headers=admin
+    response = await client.post(
+        "/calendar/overrides",
+        json={"day": "2026-10-09", "working": False, "note": "city holiday"},
+        headers=admin,
     )
     assert response.status_code == 200, response.text
     week = (await client.get("/calendar?from=2026-09-28&to=2026-10-11", headers=clerk)).json()

@@ -8,13 +8,12 @@ from datetime import date, timedelta
 from importlib import resources
 
 import yaml
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.adapters import reference
 from casework.domain.catalogue import Catalogue, Matter
 from shared.auth import Principal
-from shared.errors import FieldError, InvalidInput, NotFound
+from shared.errors import Conflict, FieldError, InvalidInput, NotFound
 from shared.unit_of_work import UnitOfWork
 
 MAX_CALENDAR_SPAN_DAYS = 400
@@ -45,20 +44,28 @@ async def get_matter(session: AsyncSession, *, code: str) -> Matter:
     return found
 
 
-async def put_matter(
+async def create_matter(uow: UnitOfWork, *, principal: Principal, definition: Matter) -> Matter:
+    """Add a matter to the catalogue (casework admin); 409 when its code is taken."""
+    if await reference.matter(uow.session, definition.code) is not None:
+        raise Conflict(
+            f"matter {definition.code} exists; replace it with PUT /matters/{definition.code}"
+        )
+    await reference.save_matter(uow.session, definition)
+    return definition
+
+
+async def replace_matter(
     uow: UnitOfWork, *, principal: Principal, code: str, definition: Matter
 ) -> Matter:
-    """Create or replace a matter (casework admin). Open cases keep the terms they were
-    submitted under."""
+    """Replace a matter's definition (casework admin; 404 when unknown). Open cases keep the
+    terms they were submitted under."""
+    if await reference.matter(uow.session, code) is None:
+        raise NotFound(f"no matter {code}")
     if definition.code != code:
         raise InvalidInput(
             "the body's code differs from the path's",
             errors=[FieldError("code", f"must be {code}")],
         )
-    try:
-        Catalogue(matters=[definition])
-    except ValidationError as exc:  # pragma: no cover - Matter is validated already
-        raise InvalidInput(str(exc)) from exc
     await reference.save_matter(uow.session, definition)
     return definition
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +50,7 @@ class CalendarDayIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    day: date = Field(description="The day announced.")
     working: bool | None = Field(
         description="Working day (true), day off (false); null removes the override."
     )
@@ -68,10 +69,18 @@ async def get_matter(code: str, session: SessionDep, principal: Reader) -> Matte
     return await service.get_matter(session, code=code)
 
 
+@router.post("/matters", status_code=status.HTTP_201_CREATED, response_model=Matter)
+async def create_matter(body: Matter, command: AdminCommand) -> JSONResponse:
+    """Add a matter to the catalogue (``casework:admin``); 409 when the code is taken."""
+    return await command.run(
+        service.create_matter, None, status=status.HTTP_201_CREATED, definition=body
+    )
+
+
 @router.put("/matters/{code}", response_model=Matter)
-async def put_matter(code: str, body: Matter, command: AdminCommand) -> JSONResponse:
-    """Create or replace a matter (``casework:admin``); open cases keep their terms."""
-    return await command.run(service.put_matter, None, code=code, definition=body)
+async def replace_matter(code: str, body: Matter, command: AdminCommand) -> JSONResponse:
+    """Replace a matter (``casework:admin``); 404 when unknown. Open cases keep their terms."""
+    return await command.run(service.replace_matter, None, code=code, definition=body)
 
 
 @router.get("/calendar", response_model=CalendarOut)
@@ -90,9 +99,14 @@ async def calendar(
     )
 
 
-@router.put("/calendar/{day}", response_model=CalendarDayOut)
-async def set_calendar_day(day: date, body: CalendarDayIn, command: AdminCommand) -> JSONResponse:
-    """Record the city's own announcement about a day (``casework:admin``)."""
+@router.post("/calendar/overrides", response_model=CalendarDayOut)
+async def set_calendar_day(body: CalendarDayIn, command: AdminCommand) -> JSONResponse:
+    """Record the city's own announcement about a day (``casework:admin``); ``working`` null
+    removes it."""
     return await command.run(
-        service.set_calendar_day, CalendarDayOut.of, day=day, working=body.working, note=body.note
+        service.set_calendar_day,
+        CalendarDayOut.of,
+        day=body.day,
+        working=body.working,
+        note=body.note,
     )

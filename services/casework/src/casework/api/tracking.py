@@ -1,6 +1,9 @@
 """Tracking without a staff login: a resident posts the case number and verification code
 and sees the state and remaining time; wrong pairs are rate-limited and the answer never tells
-a missing number from a wrong code."""
+a missing number from a wrong code.
+
+The route is public, so (like every public route of the platform) it stays out of the OpenAPI
+document, which lists the secured API; ``docs/casework.md`` documents it."""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ class TrackingOut(BaseModel):
     closed_on: date | None
 
 
-@router.post("/tracking", response_model=TrackingOut)
+@router.post("/tracking", response_model=TrackingOut, include_in_schema=False)
 async def track(body: TrackingIn, request: Request, session: SessionDep) -> TrackingOut:
     """No login: the case's state and remaining working days. 404 for a wrong number or code
     alike; 429 with ``Retry-After`` after too many wrong attempts from one address or for one
