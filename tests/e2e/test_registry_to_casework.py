@@ -1,7 +1,8 @@
-"""Registry and casework as separate services on their own databases, joined only by Kafka: a
-resident registered in the registry applies at the casework window (known to casework from the
-registry's events alone), the case goes through every agency hop to its decision, closure and
-rating, and its events arrive on ``casework.case.events`` in order; a resident of 68 is refused
+"""Registry, casework and metrics as separate services on their own databases, joined only by
+Kafka: a resident registered in the registry applies at the casework window (known to casework
+from the registry's events alone), the case goes through every agency hop to its decision,
+closure and rating, its events arrive on ``casework.case.events`` in order, and the metrics
+indicators move (cases closed on time, satisfaction, agency cases); a resident of 68 is refused
 the 70+ longevity certificate with the reason."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,8 @@ import pytest
 
 from casework.app import create_app as create_casework
 from casework.settings import Settings as CaseworkSettings
+from metrics.app import create_app as create_metrics
+from metrics.settings import Settings as MetricsSettings
 from registry.app import create_app as create_registry
 from registry.domain.national_id import check_character
 from registry.settings import Settings as RegistrySettings
@@ -78,8 +82,20 @@ async def submit_when_known(
     return response
 
 
+async def indicator(
+    metrics: httpx.AsyncClient, headers: dict[str, str], indicator_id: str, area: str
+) -> float | None:
+    response = await metrics.get(
+        f"/indicators/{indicator_id}/values", params={"area": area}, headers=headers
+    )
+    if response.status_code != 200:
+        return None
+    found: float | None = response.json()[0]["value"]
+    return found
+
+
 async def test_a_registered_resident_applies_and_the_case_events_arrive_in_order(
-    fresh_postgres_url: str, sqlite_url: str, kafka_bootstrap: str
+    fresh_postgres_url: str, sqlite_url: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     registry_settings = RegistrySettings(
         environment="development",
@@ -89,11 +105,17 @@ async def test_a_registered_resident_applies_and_the_case_events_arrive_in_order
     casework_settings = CaseworkSettings(
         environment="development", database_url=sqlite_url, kafka_bootstrap_servers=kafka_bootstrap
     )
+    metrics_settings = MetricsSettings(
+        environment="development",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'metrics.db'}",
+        kafka_bootstrap_servers=kafka_bootstrap,
+    )
     prefix = f"cw{id(registry_settings) % 100000}"
     year = date.today().year
     async with (
         running_service(create_registry, registry_settings) as registry,
         running_service(create_casework, casework_settings) as casework,
+        running_service(create_metrics, metrics_settings) as metrics,
     ):
         writer = bearer(registry_settings, "registry:read", "registry:write")
         for area_id, level, parent in [
@@ -131,6 +153,16 @@ async def test_a_registered_resident_applies_and_the_case_events_arrive_in_order
         elder = await register_resident(
             registry, writer, household_id, date(year - 68, 1, 15), "006", "retired"
         )
+
+        reader = bearer(metrics_settings, "metrics:read")
+        before: float | None = None
+        for _ in range(300):  # metrics knows the city (from the registry), with no case yet
+            before = await indicator(metrics, reader, "agency_cases", prefix)
+            if before is not None:
+                break
+            await asyncio.sleep(0.2)
+        assert before == 0.0
+        assert await indicator(metrics, reader, "cases_closed_on_time", prefix) is None
 
         clerk = bearer(casework_settings, "casework:read", "casework:write", area=f"{prefix}s")
         visit = await submit_when_known(casework, clerk, {"resident_id": worker, "matters": [CARD]})
@@ -177,3 +209,13 @@ async def test_a_registered_resident_applies_and_the_case_events_arrive_in_order
         closed = next(event["data"] for event in events if event["type"].endswith("closed.v1"))
         assert closed["within_time_limit"] is True
         assert closed["delegated"] is True
+
+        expected = {"cases_closed_on_time": 100.0, "satisfied_share": 100.0, "agency_cases": 1.0}
+        values: dict[str, float | None] = {}
+        for _ in range(300):  # the metrics consumer group's first join takes a few seconds
+            values = {name: await indicator(metrics, reader, name, prefix) for name in expected}
+            if values == expected:
+                break
+            await asyncio.sleep(0.2)
+        assert values == expected
+        assert await indicator(metrics, reader, "satisfaction_average", prefix) == 5.0
