@@ -306,6 +306,8 @@ async def test_dashboard_in_chinese_on_a_demo_city_agrees_with_the_api(
                 "办公和公共服务用房达 300 平方米的社区占比"
             )
             await expect(card.get_by_test_id("value")).to_have_text("57.1%")
+            for wrong in ("null", "undefined", "NaN"):
+                await expect(page.locator("main")).not_to_contain_text(wrong)
             assert await card.get_by_test_id("status").inner_text() in ZH_STATUSES
 
             # One figure, three readings: the card, the chart's last point, the values API.
@@ -533,6 +535,8 @@ async def test_dashboard_shows_targets_drills_down_and_updates_live(
             await expect(page.get_by_test_id("area-name")).to_have_text(f"District {district}")
             await expect(card.get_by_test_id("value")).to_have_text("60.0%")
             await expect(card.get_by_test_id("status")).to_have_text("on track")  # trend: up
+            for wrong in ("null", "undefined", "NaN"):
+                await expect(page.locator("main")).not_to_contain_text(wrong)
             assert f"?area={district}" in page.url
 
             # a new event lifts the district to 80 %: the page follows without a reload

@@ -376,10 +376,10 @@ function drawTargets(v) {
   const running = targets.filter((t) => t.deadline >= today).sort((a, b) => a.deadline.localeCompare(b.deadline));
   const passed = targets.filter((t) => t.deadline < today).sort((a, b) => b.deadline.localeCompare(a.deadline));
   const both = running.length > 0 && passed.length > 0;
-  const group = (key, list) =>
-    list.length
-      ? [both ? h("h4", { class: "group-title", text: fmt.t(key) }) : null, h("div", { class: "cards" }, list.map(card))]
-      : [];
+  const group = (key, list) => [
+    ...(list.length && both ? [h("h4", { class: "group-title", text: fmt.t(key) })] : []),
+    ...(list.length ? [h("div", { class: "cards" }, list.map(card))] : []),
+  ];
   const blocks = [...group("targetsRunning", running), ...group("targetsPassed", passed)];
   $("targets").replaceChildren(...(blocks.length ? blocks : [h("p", { class: "muted", text: fmt.t("noTargets") })]));
 }
