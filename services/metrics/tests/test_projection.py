@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -454,3 +454,47 @@ async def test_indicators_filter_on_the_age_on_the_day_asked(harness: Harness) -
         (date(2030, 1, 1), 2.0),
         (date(2030, 6, 1), 2.0),
     ]
+
+
+async def test_many_days_at_once_equal_each_day_alone(harness: Harness) -> None:
+    rng = random.Random(11)
+    communities = ["c1", "c2", "c3", "c4", "c5", "c6", "c7"]
+    for n in range(25):
+        opened = date(2005, 1, 1) + timedelta(days=rng.randrange(6000))
+        closed = opened + timedelta(days=rng.randrange(1, 3000)) if n % 3 == 0 else None
+        await harness.send(
+            facility(
+                JINCHENG,
+                f"f{n}",
+                rng.choice(communities),
+                rooms=office_rooms(rng.choice([80, 150, 220, 310])),
+                opened_on=opened,
+                closed_on=closed,
+                version=2 if closed else 1,
+            )
+        )
+    await harness.send(
+        AreaRetired(
+            area_id="c5",
+            level="community",
+            path=JINCHENG.path("c5"),
+            valid_to=date(2015, 6, 30),
+            reason="abolished",
+            successor_ids=[],
+        )
+    )
+    indicators = {i: CATALOGUE.indicators[i] for i in ("office_service_rooms_150", "residents")}
+    days = sorted({date(2004, 12, 31) + timedelta(days=rng.randrange(8000)) for _ in range(40)})
+    areas = ["140500", "140502", "140525", "140502s", "c5"]
+    wanted = [(i, a, d) for i in indicators for a in areas for d in days]
+    together = await harness.run(
+        lambda session: evaluation.evaluate_many(session, indicators=indicators, wanted=wanted)
+    )
+    assert len({v.value for v in together.values()}) > 5  # the values do move over the days
+    for indicator_id, area, day in wanted[::7]:
+        alone = await harness.run(
+            lambda session, i=indicator_id, a=area, d=day: evaluation.evaluate_many(
+                session, indicators=indicators, wanted=[(i, a, d)]
+            )
+        )
+        assert together[(indicator_id, area, day)] == alone[(indicator_id, area, day)]

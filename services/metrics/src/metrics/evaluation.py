@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics.adapters import store
 from metrics.adapters.tables import AreaProjection
+from metrics.domain.catalogue import ShareIndicator
 from metrics.domain.measures import (
     BORN,
     SCALE,
@@ -27,6 +28,7 @@ from metrics.domain.measures import (
     Indicator,
     Requirement,
     Value,
+    share_of,
 )
 from metrics.domain.sources import AGE
 
@@ -161,21 +163,86 @@ async def evaluate_many(
         inside: dict[str, list[AreaProjection]] = defaultdict(list)
         for area_id, row in known.items():
             inside[area_id] = [c for c in communities if c.path.startswith(row.path)]
+        asked: dict[tuple[str, str], list[date]] = defaultdict(list)
         for indicator_id, area, day in shares:
+            asked[(indicator_id, area)].append(day)
+        for (indicator_id, area), share_days in asked.items():
             indicator = indicators[indicator_id]
-            measure = indicator.share_measure
-            assert measure is not None
+            swept = _share_sweep(indicator, inside.get(area, []), series, sorted(share_days))
+            for day, value in swept.items():
+                results[(indicator_id, area, day)] = value
+    return results
+
+
+def _share_sweep(
+    indicator: Indicator,
+    communities: Sequence[AreaProjection],
+    series: Mapping[tuple[str, str], Series],
+    days: Sequence[date],
+) -> dict[date, Value]:
+    """A share's value on each of ``days`` (sorted) in an area with ``communities``: the
+    counts of assessed and meeting communities on the first day, then only their changes
+    (a community's state changes on its ledger days and when it comes or goes), so many days
+    cost about as much as one."""
+    measure = indicator.share_measure
+    assert measure is not None
+    assert isinstance(indicator.definition, ShareIndicator)
+    if indicator.awaiting is not None:
+        return dict.fromkeys(days, Value(None))
+    if measure.ages:  # the measure moves with the calendar: each day on its own
+        found = {}
+        for day in days:
             values = [
                 CommunityValue(
-                    community_id=c.area_id,
-                    value=_measured(series, c.area_id, measure, None, day),
-                    household_count=c.household_count,
+                    c.area_id, _measured(series, c.area_id, measure, None, day), c.household_count
                 )
-                for c in inside.get(area, ())
+                for c in communities
                 if c.current_on(day)
             ]
-            results[(indicator_id, area, day)] = indicator.compute(day, _no_sums, values)
-    return results
+            found[day] = indicator.compute(day, _no_sums, values)
+        return found
+    threshold = indicator.definition.threshold
+    first, last = days[0], days[-1]
+    changes: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    assessed = meeting = 0
+    for community in communities:
+        required = threshold.required(community.household_count)
+        if required is None:
+            continue
+        line = series.get((community.area_id, measure.key), _EMPTY)
+
+        def state(
+            day: date, c: AreaProjection = community, s: Series = line, needs: float = required
+        ) -> tuple[int, int]:
+            if not c.current_on(day):
+                return 0, 0
+            return 1, int(round(s.upto(day) / SCALE, 3) >= needs)
+
+        now = state(first)
+        assessed += now[0]
+        meeting += now[1]
+        points = {d for d in line.days if first < d <= last}
+        if community.valid_from is not None and first < community.valid_from <= last:
+            points.add(community.valid_from)
+        if community.valid_to is not None and first < community.valid_to + ONE_DAY <= last:
+            points.add(community.valid_to + ONE_DAY)
+        for point in sorted(points):
+            after = state(point)
+            if after != now:
+                change = changes[point]
+                change[0] += after[0] - now[0]
+                change[1] += after[1] - now[1]
+                now = after
+    found = {}
+    pending = sorted(changes.items())
+    index = 0
+    for day in days:
+        while index < len(pending) and pending[index][0] <= day:
+            assessed += pending[index][1][0]
+            meeting += pending[index][1][1]
+            index += 1
+        found[day] = share_of(meeting, assessed)
+    return found
 
 
 def _measured(

@@ -263,6 +263,11 @@ def share_value(definition: ShareIndicator, communities: Iterable[CommunityValue
         assessed += 1
         if round(community.value, 3) >= required:
             meeting += 1
+    return share_of(meeting, assessed)
+
+
+def share_of(meeting: int, assessed: int) -> Value:
+    """A share's value from its counts of meeting and assessed communities."""
     if assessed == 0:
         return Value(None, numerator=0.0, denominator=0.0)
     return Value(
