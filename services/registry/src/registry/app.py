@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from registry.adapters.events import translate
-from registry.api import areas, community, facilities, imports, people
+from registry.api import areas, community, facilities, imports, people, worklists
 from registry.demo import load_demo_data
 from registry.jobs import schedule_permit_scans
 from registry.pii import install_pii
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             facilities.router,
             community.router,
             imports.router,
+            worklists.router,
         ],
         lifespan=runtime.lifespan,
     )

@@ -131,10 +131,12 @@ async def move_households(
         return 0
     members = await store.living_members([household.id for household in households])
     for household in households:
-        moving = members.get(household.id, [])
-        household.move(target, moved_on=moved_on, reason=reason, members=moving)
-        _hand_over(uow, household, *moving)
-    await store.save()
+        household.move(
+            target, moved_on=moved_on, reason=reason, members=members.get(household.id, [])
+        )
+    await store.save()  # writes the history from the events, before they are handed over
+    for household in households:
+        _hand_over(uow, household, *members.get(household.id, []))
     return len(households)
 
 

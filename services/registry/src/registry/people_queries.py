@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.adapters.paths import in_subtree
+from registry.adapters.history import HouseholdVersionRow, ResidentVersionRow
+from registry.adapters.paths import in_subtree, path_ids
 from registry.adapters.people import (
     HouseholdRow,
     ResidentRow,
@@ -42,9 +43,12 @@ from shared.reads import ReadConnection, select_rows
 
 @dataclass(frozen=True)
 class ResidentFilter:
-    """Which residents a list or count answers on; ages are on ``on`` (default today).
+    """Which residents a list or count answers on; ages are on ``on`` (default ``as_of``,
+    else today).
 
-    ``within`` is an area subtree (the area included); ``flags`` must all be held.
+    ``within`` is an area subtree (the area included); ``flags`` must all be held; ``as_of``
+    answers with each resident's version valid on that day (:mod:`registry.adapters.history`)
+    instead of the current one.
     """
 
     within: str | None = None
@@ -56,6 +60,7 @@ class ResidentFilter:
     max_age: int | None = None
     status: ResidentStatus | None = None
     on: date | None = None
+    as_of: date | None = None
 
 
 # -- households -----------------------------------------------------------------------------
@@ -81,23 +86,119 @@ async def list_households(
     principal: Principal | None = None,
     after: str | None = None,
     limit: int = 100,
+    as_of: date | None = None,
 ) -> list[Household]:
-    """Households by id, in the subtree of ``within`` (default: the caller's area).
+    """Households by id, in the subtree of ``within`` (default: the caller's area); with
+    ``as_of``, those registered on that day, where they were then.
 
     ``after`` is the last id of the previous page (keyset pagination).
     """
-    query = select(HouseholdRow).order_by(HouseholdRow.id).limit(limit)
     scope = await scope_path(session, within=within, principal=principal)
+    if as_of is not None:
+        return await _households_as_of(session, scope=scope, as_of=as_of, after=after, limit=limit)
+    query = select(HouseholdRow).order_by(HouseholdRow.id).limit(limit)
     query = query.where(in_subtree(HouseholdRow.community_path, scope))
     if after is not None:
         query = query.where(HouseholdRow.id > after)
     return [household_of(row) for row in (await session.scalars(query)).all()]
 
 
+async def _households_as_of(
+    session: AsyncSession, *, scope: str | None, as_of: date, after: str | None, limit: int
+) -> list[Household]:
+    versions = HouseholdVersionRow
+    query = (
+        select(
+            HouseholdRow.id,
+            HouseholdRow.registered_on,
+            versions.community_id,
+            versions.community_path,
+            versions.address,
+            versions.version,
+        )
+        .join(versions, versions.household_id == HouseholdRow.id)
+        .where(valid_on(versions, as_of), in_subtree(versions.community_path, scope))
+        .order_by(HouseholdRow.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(HouseholdRow.id > after)
+    return [
+        Household(
+            id=row.id,
+            community_id=row.community_id,
+            path=path_ids(row.community_path),
+            address=row.address,
+            registered_on=row.registered_on,
+            version=row.version,
+        )
+        for row in await session.execute(query)
+    ]
+
+
+async def household_history(
+    session: AsyncSession, *, household_id: str, principal: Principal | None = None
+) -> list[HouseholdVersionRow]:
+    """The versions of a household, oldest first; :class:`NotFound` as :func:`get_household`."""
+    await get_household(session, household_id=household_id, principal=principal)
+    query = (
+        select(HouseholdVersionRow)
+        .where(HouseholdVersionRow.household_id == household_id)
+        .order_by(HouseholdVersionRow.version)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def resident_history(
+    session: AsyncSession, *, resident_id: str, principal: Principal | None = None
+) -> list[ResidentVersionRow]:
+    """The versions of a resident, oldest first; :class:`NotFound` as :func:`get_resident`."""
+    await get_resident(session, resident_id=resident_id, principal=principal)
+    query = (
+        select(ResidentVersionRow)
+        .where(ResidentVersionRow.resident_id == resident_id)
+        .order_by(ResidentVersionRow.version)
+    )
+    return list((await session.scalars(query)).all())
+
+
 # -- residents ------------------------------------------------------------------------------
 
 _RESIDENTS = ResidentRow.__table__
 _RESIDENT_BY_ID = select(_RESIDENTS).where(_RESIDENTS.c.id == bindparam("resident_id"))
+_VERSIONS = ResidentVersionRow.__table__
+_AS_OF = (
+    select(
+        _RESIDENTS.c.id,
+        _RESIDENTS.c.national_id_encrypted,
+        _RESIDENTS.c.national_id_hash,
+        _RESIDENTS.c.name,
+        _RESIDENTS.c.sex,
+        _RESIDENTS.c.birth_date,
+        _RESIDENTS.c.registered_on,
+        *(
+            _VERSIONS.c[name]
+            for name in (
+                "household_id",
+                "community_id",
+                "community_path",
+                "registration",
+                "permit_expires_on",
+                "employment_status",
+                "disabled",
+                "flags_mask",
+                "status",
+                "ended_on",
+                "version",
+            )
+        ),
+        _VERSIONS.c.valid_from.label("version_valid_from"),
+        _VERSIONS.c.valid_to.label("version_valid_to"),
+    )
+    .join(_VERSIONS, _VERSIONS.c.resident_id == _RESIDENTS.c.id)
+    .subquery("resident_as_of")
+)
+"""Each resident with each of its versions: the rows ``as_of`` lists and counts filter on."""
 
 
 async def get_resident(
@@ -143,10 +244,12 @@ async def list_residents(
     """Residents by id matching ``filters`` within the caller's area; ``after`` is the last id
     of the previous page (keyset pagination). Plain rows, no ORM objects: this is the
     hottest read of the register."""
-    query = select(_RESIDENTS).order_by(_RESIDENTS.c.id).limit(limit)
+    columns = _RESIDENTS.c if filters.as_of is None else _AS_OF.c
+    source = _RESIDENTS if filters.as_of is None else _AS_OF
+    query = select(source).order_by(columns.id).limit(limit)
     query = await _filtered(db, query, filters=filters, principal=principal)
     if after is not None:
-        query = query.where(_RESIDENTS.c.id > after)
+        query = query.where(columns.id > after)
     return [resident_of(row) for row in await select_rows(db, query)]
 
 
@@ -157,7 +260,8 @@ async def count_residents(
     principal: Principal | None = None,
 ) -> int:
     """How many residents match ``filters`` within the caller's area."""
-    query = select(func.count().label("total")).select_from(_RESIDENTS)
+    source = _RESIDENTS if filters.as_of is None else _AS_OF
+    query = select(func.count().label("total")).select_from(source)
     query = await _filtered(db, query, filters=filters, principal=principal)
     return int((await select_rows(db, query))[0].total)
 
@@ -175,24 +279,39 @@ async def _filtered(
     principal: Principal | None,
 ) -> Select[Any]:
     scope = await scope_path(db, within=filters.within, principal=principal)
-    conditions: list[ColumnElement[bool]] = [in_subtree(ResidentRow.community_path, scope)]
+    row: Any = ResidentRow if filters.as_of is None else _AS_OF.c
+    conditions: list[ColumnElement[bool]] = [in_subtree(row.community_path, scope)]
+    if filters.as_of is not None:
+        conditions.append(_AS_OF.c.version_valid_from <= filters.as_of)
+        conditions.append(
+            or_(_AS_OF.c.version_valid_to.is_(None), _AS_OF.c.version_valid_to > filters.as_of)
+        )
     if filters.registration is not None:
-        conditions.append(ResidentRow.registration == filters.registration)
+        conditions.append(row.registration == filters.registration)
     if filters.employment_status is not None:
-        conditions.append(ResidentRow.employment_status == filters.employment_status)
+        conditions.append(row.employment_status == filters.employment_status)
     if filters.flags:
         wanted = flags_mask(filters.flags)
-        conditions.append(ResidentRow.flags_mask.op("&")(wanted) == wanted)
+        conditions.append(row.flags_mask.op("&")(wanted) == wanted)
     if filters.disabled is not None:
-        conditions.append(ResidentRow.disabled.is_(filters.disabled))
+        conditions.append(row.disabled.is_(filters.disabled))
     if filters.status is not None:
-        conditions.append(ResidentRow.status == filters.status)
+        conditions.append(row.status == filters.status)
     if filters.min_age is not None or filters.max_age is not None:
         births = birth_dates_for_ages(
-            min_age=filters.min_age, max_age=filters.max_age, on=filters.on or date.today()
+            min_age=filters.min_age,
+            max_age=filters.max_age,
+            on=filters.on or filters.as_of or date.today(),
         )
         if births.born_after is not None:
-            conditions.append(ResidentRow.birth_date > births.born_after)
+            conditions.append(row.birth_date > births.born_after)
         if births.born_on_or_before is not None:
-            conditions.append(ResidentRow.birth_date <= births.born_on_or_before)
+            conditions.append(row.birth_date <= births.born_on_or_before)
     return query.where(*conditions)
+
+
+def valid_on(versions: type[HouseholdVersionRow], day: date) -> ColumnElement[bool]:
+    """The version of a household valid on ``day``."""
+    return and_(
+        versions.valid_from <= day, or_(versions.valid_to.is_(None), versions.valid_to > day)
+    )

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
 from registry.adapters.base import Base
+from registry.adapters.history import record_history
 from registry.adapters.paths import path_ids, path_text
 from registry.domain import people as domain
 from registry.domain.people import (
@@ -191,6 +192,7 @@ class PeopleStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._rows: dict[int, tuple[Household | Resident, HouseholdRow | ResidentRow]] = {}
+        self._historised: set[int] = set()
 
     async def household(self, household_id: str) -> Household | None:
         """A household, or None."""
@@ -245,9 +247,18 @@ class PeopleStore:
         self._held(entity, row)
 
     async def save(self) -> None:
-        """Write every changed entity to its row and flush, so a concurrent change of the same
-        version is a :class:`Conflict` now; a duplicate id number raises ``IntegrityError``."""
+        """Write every changed entity to its row, and the versions its events record to the
+        history (:mod:`registry.adapters.history`), and flush, so a concurrent change of the
+        same version is a :class:`Conflict` now; a duplicate id number raises
+        ``IntegrityError``."""
         now = datetime.now(UTC)
+        recorded = [
+            event
+            for entity, _ in self._rows.values()
+            for event in entity.events
+            if id(event) not in self._historised
+        ]
+        self._historised.update(id(event) for event in recorded)
         for entity, row in self._rows.values():
             if row.version != entity.version:
                 columns = (
@@ -264,6 +275,7 @@ class PeopleStore:
             raise Conflict(
                 "changed by another request at the same time; fetch it and retry"
             ) from None
+        await record_history(self.session, recorded)
 
     def _held(self, entity: Any, row: Any) -> Any:
         self._rows[id(entity)] = (entity, row)
@@ -317,6 +329,34 @@ async def insert_residents(session: AsyncSession, residents: Sequence[Resident])
         for resident in residents
     ]
     await bulk_insert(session, ResidentRow.__table__, rows)  # type: ignore[arg-type]
+    await record_history(
+        session, [event for resident in residents for event in resident.events], new=True
+    )
+
+
+async def existing_households(
+    session: AsyncSession, household_ids: Sequence[str]
+) -> dict[str, Household]:
+    """Each of these households that exists, by id (read only: not for saving)."""
+    found: dict[str, Household] = {}
+    for chunk in chunks(list(set(household_ids))):
+        query = select(HouseholdRow.__table__).where(HouseholdRow.id.in_(chunk))
+        for row in await session.execute(query):
+            found[row.id] = household_of(row)  # type: ignore[arg-type]
+    return found
+
+
+async def insert_households(session: AsyncSession, households: Sequence[Household]) -> None:
+    """Insert new households with one statement, and their first versions with another."""
+    now = datetime.now(UTC)
+    rows = [
+        {**household_columns(household), "created_at": now, "updated_at": now}
+        for household in households
+    ]
+    await bulk_insert(session, HouseholdRow.__table__, rows)  # type: ignore[arg-type]
+    await record_history(
+        session, [event for household in households for event in household.events], new=True
+    )
 
 
 async def mark_expiring_permits(

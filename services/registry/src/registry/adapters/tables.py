@@ -15,6 +15,7 @@ from registry.adapters.community import (
     WorkerRow,
 )
 from registry.adapters.facilities import FacilityRoomRow, FacilityRow
+from registry.adapters.history import HouseholdVersionRow, ResidentVersionRow
 from registry.adapters.people import HouseholdRow, ResidentRow
 
 __all__ = [
@@ -23,8 +24,10 @@ __all__ = [
     "FacilityRoomRow",
     "FacilityRow",
     "HouseholdRow",
+    "HouseholdVersionRow",
     "OrganisationRow",
     "ResidentRow",
+    "ResidentVersionRow",
     "VolunteerHoursRow",
     "VolunteerRow",
     "WorkerRow",

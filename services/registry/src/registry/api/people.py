@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from registry import households as household_commands
 from registry import people_queries as queries
 from registry import residents as resident_commands
+from registry.adapters.history import HouseholdVersionRow, ResidentVersionRow
+from registry.adapters.paths import path_ids
 from registry.api.bodies import Body
 from registry.api.deps import PiiReader, PiiWriteCommand, Reader
 from registry.domain.people import (
@@ -33,6 +35,7 @@ from registry.domain.people import (
     ResidentStatus,
     age_band,
     age_on,
+    flags_of,
 )
 from registry.pii import PiiDep, PiiProtector, mask_national_id
 from shared.auth import PII_READ, Principal
@@ -232,6 +235,63 @@ class ResidentCount(BaseModel):
     count: int
 
 
+class HouseholdVersionOut(BaseModel):
+    """One version of a household: valid from ``valid_from`` until the day before
+    ``valid_to`` (null: still valid)."""
+
+    version: int
+    change: str = Field(description="`registered` or `moved`.")
+    valid_from: date
+    valid_to: date | None
+    community_id: str
+    path: list[str] = Field(description="Ids from the city down to the community.")
+    address: str
+
+    @classmethod
+    def of(cls, row: HouseholdVersionRow) -> HouseholdVersionOut:
+        """The API view of a stored version."""
+        return cls(
+            **{name: getattr(row, name) for name in cls.model_fields if name != "path"},
+            path=list(path_ids(row.community_path)),
+        )
+
+
+class ResidentVersionOut(BaseModel):
+    """One version of a resident: valid from ``valid_from`` until the day before
+    ``valid_to`` (null: still valid)."""
+
+    version: int
+    change: str = Field(description="`registered`, `updated`, `moved`, `died` or `left`.")
+    valid_from: date
+    valid_to: date | None
+    household_id: str
+    community_id: str
+    path: list[str] = Field(description="Ids from the city down to the community.")
+    registration: RegistrationStatus
+    permit_expires_on: date | None
+    employment_status: EmploymentStatus
+    disabled: bool
+    flags: list[ResidentFlag]
+    status: ResidentStatus
+    ended_on: date | None
+
+    @classmethod
+    def of(cls, row: ResidentVersionRow) -> ResidentVersionOut:
+        """The API view of a stored version."""
+        derived = {"path", "flags"}
+        return cls(
+            **{name: getattr(row, name) for name in cls.model_fields if name not in derived},
+            path=list(path_ids(row.community_path)),
+            flags=flags_of(row.flags_mask),
+        )
+
+
+AsOf = Annotated[
+    date | None,
+    Query(description="Answer as the register stood on this day (each record's version then)."),
+]
+
+
 async def _resident_filter(
     within: Annotated[
         str | None, Query(max_length=32, description="Only this area's subtree.")
@@ -256,6 +316,7 @@ async def _resident_filter(
     status: Annotated[
         ResidentStatus | None, Query(description="Only `alive`, `dead` or `left` (default all).")
     ] = None,
+    as_of: AsOf = None,
 ) -> queries.ResidentFilter:
     return queries.ResidentFilter(
         within=within,
@@ -266,6 +327,7 @@ async def _resident_filter(
         min_age=min_age,
         max_age=max_age,
         status=status,
+        as_of=as_of,
     )
 
 
@@ -311,10 +373,17 @@ async def list_households(
     ] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
+    as_of: AsOf = None,
 ) -> Response:
-    """Households by id within the token's area, with stable cursor pagination."""
+    """Households by id within the token's area, with stable cursor pagination; with
+    `as_of`, those registered on that day, where they were then."""
     found = await queries.list_households(
-        session, within=within, principal=principal, after=_after(cursor), limit=limit + 1
+        session,
+        within=within,
+        principal=principal,
+        after=_after(cursor),
+        limit=limit + 1,
+        as_of=as_of,
     )
     page, next_cursor = page_of(found, limit, lambda household: [household.id])
     return json_response(
@@ -329,6 +398,17 @@ async def get_household(household_id: str, session: ReadSessionDep, principal: R
     """One household; 404 if it does not exist or lies outside the token's area."""
     household = await queries.get_household(session, household_id=household_id, principal=principal)
     return json_response(HouseholdOut.of(household))
+
+
+@households.get("/{household_id}/history", response_model=list[HouseholdVersionOut])
+async def get_household_history(
+    household_id: str, session: ReadSessionDep, principal: Reader
+) -> list[HouseholdVersionOut]:
+    """Every version of a household, oldest first; 404 as for the household."""
+    versions = await queries.household_history(
+        session, household_id=household_id, principal=principal
+    )
+    return [HouseholdVersionOut.of(row) for row in versions]
 
 
 @households.post("/{household_id}/move", response_model=HouseholdOut)
@@ -440,6 +520,16 @@ async def get_resident(
     """One resident; 404 if it does not exist or lies outside the token's area."""
     resident = await queries.get_resident(reads, resident_id=resident_id, principal=principal)
     return json_response(ResidentOut.of(resident, pii=pii, reveal=_reveals(principal)))
+
+
+@residents.get("/{resident_id}/history", response_model=list[ResidentVersionOut])
+async def get_resident_history(
+    resident_id: str, session: ReadSessionDep, principal: Reader
+) -> list[ResidentVersionOut]:
+    """Every version of a resident (household, community, state, status), oldest first; 404
+    as for the resident."""
+    versions = await queries.resident_history(session, resident_id=resident_id, principal=principal)
+    return [ResidentVersionOut.of(row) for row in versions]
 
 
 @residents.patch("/{resident_id}", response_model=ResidentOut)
