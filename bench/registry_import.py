@@ -1,10 +1,12 @@
-"""Benchmark: import 100,000 residents from NDJSON into PostgreSQL, with their events.
+"""Benchmark: import 100,000 households and 100,000 residents from NDJSON into PostgreSQL,
+with their events and history, through the bulk path (one insert per run of rows).
 
-Run with ``make bench`` (or ``uv run python bench/registry_import.py [--residents N]``).
-Reports rows/s for the import and, as a baseline measured in the same run on the same
-database, rows/s for a plain bulk INSERT of the same rows into a bare table (no validation,
-encryption, events or indexes): the ratio import / baseline is what to compare between
-machines and commits. Results go to ``bench/results/registry_import.json``.
+Run with ``make bench`` (or ``uv run python bench/registry_import.py [--residents N]
+[--households N]``). Reports rows/s for each import and, as baselines measured in the same run
+on the same database, rows/s for a plain multi-row INSERT of the same residents, and of the
+same households, into bare tables (no validation, encryption, events, history or indexes):
+the ratios import / baseline are what to compare between machines and commits. Results go to
+``bench/results/registry_import.json``.
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ RESULTS = Path(__file__).parent / "results" / "registry_import.json"
 EMPLOYMENT = ["employed", "laid_off", "unemployed", "retired", "student", "not_in_labour_force"]
 
 
-def write_files(folder: Path, residents: int, seed: int = 11) -> tuple[Path, Path, Path]:
-    """Areas, households and residents NDJSON files (valid, unique id numbers)."""
+def write_files(
+    folder: Path, residents: int, households: int, seed: int = 11
+) -> tuple[Path, Path, Path]:
+    """Areas, households and residents NDJSON files (valid, unique id numbers); residents
+    live in the first ``residents // HOUSEHOLD_SIZE`` households."""
     rng = random.Random(seed)
     areas = [
         {"type": "area", "id": "b0", "level": "city", "name": "Bench", "valid_from": "2000-01-01"},
@@ -75,7 +80,7 @@ def write_files(folder: Path, residents: int, seed: int = 11) -> tuple[Path, Pat
                 "household_count": 2000,
             }
         )
-    households = residents // HOUSEHOLD_SIZE
+    homes = max(1, residents // HOUSEHOLD_SIZE)
     paths = (folder / "areas.ndjson", folder / "households.ndjson", folder / "residents.ndjson")
     paths[0].write_text("".join(json.dumps(a) + "\n" for a in areas))
     with paths[1].open("w") as out:
@@ -106,7 +111,7 @@ def write_files(folder: Path, residents: int, seed: int = 11) -> tuple[Path, Pat
                         "name": f"Resident {number}",
                         "sex": "male" if sequence % 2 else "female",
                         "birth_date": born.isoformat(),
-                        "household_ref": f"H{number % households}",
+                        "household_ref": f"H{number % homes}",
                         "employment_status": rng.choice(EMPLOYMENT),
                         "flags": ["empty_nest"] if number % 17 == 0 else [],
                     }
@@ -123,7 +128,7 @@ async def lines_of(path: Path) -> AsyncIterator[str]:
             yield line
 
 
-async def run(residents: int) -> dict[str, object]:
+async def run(residents: int, households: int) -> dict[str, object]:
     url = create_database("shequ_bench")
     try:
         await asyncio.to_thread(upgrade, "registry", url)
@@ -132,9 +137,9 @@ async def run(residents: int) -> dict[str, object]:
         engine = create_engine(url)
         sessions = session_factory(engine)
         with tempfile.TemporaryDirectory() as folder:
-            areas, households, people = write_files(Path(folder), residents)
+            areas, homes, people = write_files(Path(folder), residents, households)
             timings: dict[str, dict[str, float]] = {}
-            for name, path in [("areas", areas), ("households", households), ("residents", people)]:
+            for name, path in [("areas", areas), ("households", homes), ("residents", people)]:
                 started = time.perf_counter()
                 report = await importer.import_rows(
                     sessions, translate=translate, pii=pii, lines=lines_of(path), fmt="ndjson"
@@ -150,6 +155,7 @@ async def run(residents: int) -> dict[str, object]:
                     "rows_per_s": round(report.rows / seconds, 1),
                 }
             baseline = await baseline_insert(engine, people)
+            household_baseline = await baseline_household_insert(engine, homes)
         async with sessions() as session:
             events = await session.scalar(
                 text("SELECT count(*) FROM outbox WHERE event_type LIKE '%resident.registered%'")
@@ -159,12 +165,18 @@ async def run(residents: int) -> dict[str, object]:
         drop_database(url)
     imported = timings["residents"]["rows_per_s"]
     return {
-        "benchmark": "registry bulk import of residents from NDJSON into PostgreSQL",
+        "benchmark": "registry bulk import of households and residents from NDJSON into PostgreSQL",
         "residents": residents,
+        "households": households,
         "resident_events": events,
         "import": timings,
         "baseline_plain_insert_rows_per_s": baseline,
         "ratio_import_to_baseline": round(imported / baseline, 3),
+        "baseline_plain_insert_households_rows_per_s": household_baseline,
+        "ratio_household_import_to_baseline": round(
+            timings["households"]["rows_per_s"] / household_baseline, 3
+        ),
+        "households_per_row_path_rows_per_s_before": 306.8,
         "target_rows_per_s": 10_000,
         "machine": {
             "cpus": os.cpu_count(),
@@ -208,12 +220,47 @@ async def baseline_insert(engine: object, people: Path) -> float:
     return round(len(rows) / (time.perf_counter() - started), 1)
 
 
+async def baseline_household_insert(engine: object, homes: Path) -> float:
+    """Rows/s of a plain multi-row INSERT of the same households into a bare table."""
+    rows = []
+    with homes.open() as source:
+        for line in source:
+            record = json.loads(line)
+            rows.append(
+                {
+                    "ref": record["ref"],
+                    "community": record["community_id"],
+                    "address": record["address"],
+                    "registered_on": date.fromisoformat(record["registered_on"]),
+                }
+            )
+    async with engine.begin() as connection:  # type: ignore[attr-defined]
+        await connection.execute(
+            text(
+                "CREATE TABLE bench_plain_household"
+                " (ref text, community text, address text, registered_on date)"
+            )
+        )
+    started = time.perf_counter()
+    for start in range(0, len(rows), 1000):
+        async with engine.begin() as connection:  # type: ignore[attr-defined]
+            await connection.execute(
+                text(
+                    "INSERT INTO bench_plain_household"
+                    " VALUES (:ref, :community, :address, :registered_on)"
+                ),
+                rows[start : start + 1000],
+            )
+    return round(len(rows) / (time.perf_counter() - started), 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--residents", type=int, default=100_000)
+    parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--no-save", action="store_true", help="do not write the results file")
     args = parser.parse_args()
-    result = asyncio.run(run(args.residents))
+    result = asyncio.run(run(args.residents, args.households))
     print(json.dumps(result, indent=2))
     if not args.no_save:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")

@@ -298,3 +298,42 @@ async def test_an_import_tells_nothing_about_numbers_or_refs_of_another_area(
     rows = [{**other, "ref": "X-1"}, {**other, "ref": "X-2", "community_id": "m404"}]
     answer = (await client.post("/imports", content=ndjson(*rows), headers=street_worker)).json()
     assert reports_of_rows(answer) == [("community_id", "no such area")] * 2
+
+
+async def test_a_changed_row_imported_again_is_an_update_or_a_conflict(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    writer = bearer(settings, "registry:write")
+    first = await client.post(
+        "/imports", content=ndjson(*AREAS, *HOUSEHOLDS, *RESIDENTS, FACILITY), headers=writer
+    )
+    assert first.json()["rejected"] == 0
+    stored = await counts(settings)
+    changed = ndjson(
+        {**HOUSEHOLDS[0], "address": "9 Xijie"},  # line 1: conflict
+        {**RESIDENTS[0], "employment_status": "employed", "flags": []},  # 2: update
+        {**RESIDENTS[1], "name": "Someone else"},  # 3: conflict
+        {**FACILITY, "rooms": [{"purpose": "office", "area_m2": 150}]},  # 4: update
+        {**AREAS[4], "name": "Renamed"},  # 5: conflict
+        RESIDENTS[1],  # 6: unchanged
+    )
+    report = (await client.post("/imports", content=changed, headers=writer)).json()
+    assert (report["accepted"], report["updated"], report["unchanged"], report["rejected"]) == (
+        0,
+        2,
+        1,
+        3,
+    )
+    assert [(row["line"], row["field"]) for row in report["rejected_rows"]] == [
+        (1, "address"),
+        (3, "name"),
+        (5, "name"),
+    ]
+    assert await counts(settings) == {**stored, "events": stored["events"] + 2}
+    reader = bearer(settings, "registry:read")
+    [updated] = (
+        await client.get("/residents", params={"employment_status": "employed"}, headers=reader)
+    ).json()["items"]
+    assert (updated["name"], updated["flags"], updated["version"]) == ("A", [], 2)
+    again = (await client.post("/imports", content=changed, headers=writer)).json()
+    assert (again["updated"], again["unchanged"], again["rejected"]) == (0, 3, 3)

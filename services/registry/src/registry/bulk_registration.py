@@ -1,4 +1,9 @@
-"""Bulk registration: many residents with a handful of statements (imports).
+"""Bulk registration: many households or residents with a handful of statements (imports).
+
+Households (:func:`register_households_in_bulk`) follow the rules of
+:func:`registry.households.register_household`: a current community of the caller's area (one
+outside it reads like a missing one), a registration day neither before 1900, nor in the
+future, nor before the community began; an id already registered is ``unchanged``.
 
 The same rules as :func:`registry.residents.register_resident`, with one outcome per resident
 instead of an error: a resident breaking a rule is ``rejected`` with the field and the reason;
@@ -15,16 +20,32 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from registry.adapters.people import household_refs, insert_residents, registered_residents
+from registry.adapters.areas import get_community
+from registry.adapters.people import (
+    PeopleStore,
+    existing_households,
+    household_refs,
+    insert_households,
+    insert_residents,
+    registered_residents,
+)
+from registry.domain.areas import CommunityRef
 from registry.domain.national_id import NationalIdFacts
-from registry.domain.people import NewResident, Resident, SealedNationalId
+from registry.domain.people import (
+    Household,
+    NewResident,
+    Resident,
+    SealedNationalId,
+    canonical_flags,
+    require_community_for_households,
+)
 from registry.pii import PiiProtector
 from shared.auth import Principal
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
 from shared.unit_of_work import UnitOfWork
 
 
@@ -33,8 +54,9 @@ class BulkOutcome:
     """What became of one resident of a bulk registration; ``field`` names the form's field
     to blame for a rejection."""
 
-    status: Literal["accepted", "unchanged", "rejected"]
+    status: Literal["accepted", "updated", "unchanged", "rejected"]
     resident_id: str | None = None
+    """The id of the resident (or household) registered or found."""
     field: str | None = None
     reason: str | None = None
 
@@ -75,12 +97,15 @@ async def register_residents_in_bulk(
     hashes = {index: pii.lookup_hash(facts.normalised) for index, facts in checked.items()}
     registered = await registered_residents(uow.session, hashes.values())
     accepted: list[Resident] = []
+    again: list[tuple[int, str, NewResident]] = []
     for index, facts in checked.items():
         form, lookup_hash = residents[index], hashes[index]
         household = households[form.household_id]
         holder = registered.get(lookup_hash)
         if holder is not None and (principal is None or principal.may_access(holder.path)):
-            outcomes[index] = BulkOutcome("unchanged", resident_id=holder.id)
+            outcomes[index] = _again(holder, form)
+            if outcomes[index].status == "updated":
+                again.append((index, holder.id, form))
         elif holder is not None:
             outcomes[index] = BulkOutcome(
                 "rejected", field="national_id", reason="already registered"
@@ -101,7 +126,137 @@ async def register_residents_in_bulk(
     if accepted:
         await insert_residents(uow.session, accepted)
         uow.record(*(event for resident in accepted for event in resident.events))
+    if again:
+        store = PeopleStore(uow.session)
+        for index, resident_id, form in again:
+            outcomes[index] = await _update(store, uow, resident_id, form, today=today)
+        await store.save()
     return outcomes
+
+
+def _again(holder: Resident, form: NewResident) -> BulkOutcome:
+    """What a resident imported again becomes: ``unchanged``, ``updated`` (state to apply),
+    or ``rejected`` naming a field no import may change."""
+    for name in ("name", "sex", "birth_date", "household_id"):
+        if getattr(form, name) != getattr(holder, name):
+            reason = "differs from the registered resident"
+            if name == "household_id":
+                reason += "'s household (a move needs its day: POST /residents/{id}/move)"
+            return BulkOutcome("rejected", field=name, reason=reason)
+    wanted = {
+        "registration": form.registration,
+        "permit_expires_on": form.permit_expires_on,
+        "employment_status": form.employment_status,
+        "disabled": form.disabled,
+        "flags": canonical_flags(form.flags),
+    }
+    if all(getattr(holder, name) == value for name, value in wanted.items()):
+        return BulkOutcome("unchanged", resident_id=holder.id)
+    return BulkOutcome("updated", resident_id=holder.id)
+
+
+async def _update(
+    store: PeopleStore, uow: UnitOfWork, resident_id: str, form: NewResident, *, today: date
+) -> BulkOutcome:
+    resident = await store.resident(resident_id)
+    if resident is None:  # pragma: no cover - found a moment ago in the same transaction
+        return BulkOutcome("rejected", field="national_id", reason="no longer registered")
+    try:
+        resident.update(
+            today=today,
+            registration=form.registration,
+            permit_expires_on=form.permit_expires_on,
+            employment_status=form.employment_status,
+            disabled=form.disabled,
+            flags=form.flags,
+        )
+    except (InvalidInput, Conflict) as problem:
+        first = problem.errors[0] if problem.errors else None
+        return BulkOutcome(
+            "rejected",
+            field=first.field if first else "national_id",
+            reason=first.message if first else problem.detail,
+        )
+    uow.track(resident)
+    return BulkOutcome("updated", resident_id=resident_id)
+
+
+@dataclass(frozen=True)
+class NewHousehold:
+    """The registration form of one household (an import row), with the id it gets."""
+
+    household_id: str
+    community_id: str
+    address: str = field(repr=False)
+    registered_on: date
+
+
+async def register_households_in_bulk(
+    uow: UnitOfWork,
+    *,
+    households: Sequence[NewHousehold],
+    principal: Principal | None = None,
+    today: date | None = None,
+) -> list[BulkOutcome]:
+    """Register ``households``: one outcome per household, in order; the accepted ones are
+    inserted with one statement, their history with another, and their
+    ``HouseholdRegistered`` events handed to ``uow`` at once."""
+    today = today or date.today()
+    session = uow.session
+    communities: dict[str, CommunityRef | None] = {}
+    for community_id in {form.community_id for form in households}:
+        community = await get_community(session, community_id)
+        if community is not None and principal is not None:
+            community = community if principal.may_access(community.path) else None
+        communities[community_id] = community
+    existing = await existing_households(session, [form.household_id for form in households])
+    outcomes: list[BulkOutcome] = []
+    accepted: list[Household] = []
+    for form in households:
+        found = existing.get(form.household_id)
+        if found is not None:
+            if principal is not None and not principal.may_access(found.path):
+                outcomes.append(
+                    BulkOutcome("rejected", field="community_id", reason="no such area")
+                )
+            else:
+                outcomes.append(_household_again(found, form))
+            continue
+        try:
+            community = require_community_for_households(
+                communities[form.community_id],
+                community_id=form.community_id,
+                today=today,
+                field="community_id",
+            )
+            household = Household.register(
+                household_id=form.household_id,
+                community=community,
+                address=form.address,
+                registered_on=form.registered_on,
+                today=today,
+            )
+        except InvalidInput as problem:
+            outcomes.append(_rejected(problem))
+            continue
+        existing[household.id] = household
+        accepted.append(household)
+        outcomes.append(BulkOutcome("accepted", resident_id=household.id))
+    if accepted:
+        await insert_households(session, accepted)
+        uow.record(*(event for household in accepted for event in household.events))
+    return outcomes
+
+
+def _household_again(found: Household, form: NewHousehold) -> BulkOutcome:
+    """A household imported again: ``unchanged``, or ``rejected`` naming what differs (a move
+    or a new address needs its own command, with its day)."""
+    for name in ("community_id", "address", "registered_on"):
+        if getattr(form, name) != getattr(found, name):
+            return BulkOutcome(
+                "rejected", field=name, reason="differs from the registered household"
+            )
+    return BulkOutcome("unchanged", resident_id=found.id)
 
 
 def _rejected(problem: InvalidInput) -> BulkOutcome:

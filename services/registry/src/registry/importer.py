@@ -1,8 +1,11 @@
 """Bulk import of areas, households, residents and facilities from NDJSON or CSV.
 
 The input is streamed and validated row by row; every row ends ``accepted`` (stored, with its
-events), ``unchanged`` (already in the register) or ``rejected`` (with the field and the
-reason). Rows are committed in batches, each batch in one transaction with its events.
+events), ``updated`` (imported before, and what changed is applied with its events: a
+resident's state, a facility's kind and rooms), ``unchanged`` (already in the register as it
+is) or ``rejected`` (with the field and the reason; also a row imported before that differs in
+what an import may not change: a household's community or address, a resident's name or
+household, an area). Rows are committed in batches, each batch in one transaction with its events.
 
 Re-running an import changes nothing and emits nothing new: areas are identified by their
 code, residents by their national id number (its keyed hash), and households and facilities
@@ -16,10 +19,10 @@ import tells nothing about what exists elsewhere.
 An import is many transactions, so it owns its units of work (:func:`import_rows` takes the
 service's sessions and event translator, not a unit): each batch runs in one
 :func:`~shared.unit_of_work.unit_of_work`, which writes the batch's events to the outbox with
-one bulk insert when it commits. Inside a batch each area, household or facility row runs its
-use case in a savepoint with a unit of its own, whose events join the batch's only if the
-savepoint commits: a rejected row leaves neither rows nor events. Residents of a batch are
-registered together (:mod:`registry.bulk_registration`).
+one bulk insert when it commits. Inside a batch each area or facility row runs its use case in
+a savepoint with a unit of its own, whose events join the batch's only if the savepoint
+commits: a rejected row leaves neither rows nor events. A run of households, or of residents,
+is registered together (:mod:`registry.bulk_registration`: one insert for the run).
 
 Formats:
 
@@ -53,15 +56,20 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy import select
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from registry import area_service, facility_service, households
+from registry import area_service, facility_service
 from registry.adapters.areas import AreaRow
-from registry.adapters.facilities import FacilityRow
+from registry.adapters.facilities import FacilityRoomRow, FacilityRow
 from registry.adapters.paths import path_ids
-from registry.adapters.people import HouseholdRow
-from registry.bulk_registration import register_residents_in_bulk
+from registry.bulk_registration import (
+    BulkOutcome,
+    NewHousehold,
+    register_households_in_bulk,
+    register_residents_in_bulk,
+)
 from registry.domain.areas import AREA_ID_PATTERN
 from registry.domain.people import NewResident
 from registry.domain.text import clean_text
@@ -82,6 +90,7 @@ from shared.unit_of_work import EventTranslator, UnitOfWork, unit_of_work
 
 Format = Literal["ndjson", "csv"]
 RecordType = Literal["area", "household", "resident", "facility"]
+Stored = Literal["accepted", "updated", "unchanged"]
 
 IMPORT_NAMESPACE = uuid.UUID("5b0f4a52-8a55-4c2e-9a0e-3d1f6a9b7c21")
 DEFAULT_BATCH_SIZE = 1000
@@ -231,9 +240,11 @@ class RejectedRow:
 
 @dataclass
 class ImportReport:
-    """Counts of accepted, unchanged and rejected rows, and the first rejected rows."""
+    """Counts of accepted (new), updated, unchanged and rejected rows, and the first rejected
+    rows."""
 
     accepted: int = 0
+    updated: int = 0
     unchanged: int = 0
     rejected: int = 0
     rejected_rows: list[RejectedRow] = field(default_factory=list)
@@ -247,7 +258,7 @@ class ImportReport:
     @property
     def rows(self) -> int:
         """Rows read."""
-        return self.accepted + self.unchanged + self.rejected
+        return self.accepted + self.updated + self.unchanged + self.rejected
 
 
 @dataclass(frozen=True)
@@ -304,6 +315,8 @@ async def import_rows(
                     await _residents(
                         uow, rows, pii=pii, principal=principal, today=today, report=report
                     )
+                elif kind == "household":
+                    await _households(uow, rows, principal=principal, today=today, report=report)
                 else:
                     for row in rows:
                         await _one(uow, row, principal=principal, today=today, report=report)
@@ -350,7 +363,7 @@ async def _one(
     today: date,
     report: ImportReport,
 ) -> None:
-    """Import one area, household or facility through its use case, in a savepoint."""
+    """Import one area or facility through its use case, in a savepoint."""
     record = parsed.record
     try:
         async with _savepoint(uow) as unit:
@@ -364,8 +377,10 @@ async def _one(
             parsed.line, first.field if first else None, first.message if first else problem.detail
         )
         return
-    if stored:
+    if stored == "accepted":
         report.accepted += 1
+    elif stored == "updated":
+        report.updated += 1
     else:
         report.unchanged += 1
 
@@ -376,13 +391,32 @@ async def _store_one(
     *,
     principal: Principal | None,
     today: date,
-) -> bool:
-    """Store a new record; False if it is already in the register."""
+) -> Stored:
+    """Store a new record, or apply a re-imported one's changes (a facility's kind and
+    rooms); a change no import may make (a move, a rename) is an :class:`InvalidInput` on the
+    field that differs."""
     session = uow.session
     match record:
         case AreaRecord():
-            if await session.get(AreaRow, record.id) is not None:
-                return False
+            area = await session.get(AreaRow, record.id)
+            if area is not None:
+                if principal is not None:
+                    ensure_area(principal, path_ids(area.path))
+                _same(
+                    "area",
+                    record,
+                    {
+                        "level": area.level,
+                        "name": area.name,
+                        "parent_id": area.parent_id,
+                        "valid_from": area.valid_from,
+                        "kind": area.kind if record.kind is not None else None,
+                        "household_count": (
+                            area.household_count if record.household_count is not None else None
+                        ),
+                    },
+                )
+                return "unchanged"
             await area_service.register_area(
                 uow,
                 area_id=record.id,
@@ -394,29 +428,13 @@ async def _store_one(
                 household_count=record.household_count,
                 principal=principal,
             )
-        case HouseholdRecord():
-            household_id = household_id_for(record.ref, _scope(principal))
-            existing = await session.get(HouseholdRow, household_id)
-            if existing is not None:
-                if principal is not None:
-                    ensure_area(principal, path_ids(existing.community_path))
-                return False
-            await households.register_household(
-                uow,
-                community_id=record.community_id,
-                address=record.address,
-                registered_on=record.registered_on,
-                principal=principal,
-                today=today,
-                household_id=household_id,
-            )
         case FacilityRecord():
             facility_id = facility_id_for(record.ref, _scope(principal))
             existing_facility = await session.get(FacilityRow, facility_id)
             if existing_facility is not None:
                 if principal is not None:
                     ensure_area(principal, path_ids(existing_facility.path))
-                return False
+                return await _facility_again(uow, record, existing_facility, principal=principal)
             await facility_service.open_facility(
                 uow,
                 principal=principal or PLATFORM,
@@ -427,10 +445,50 @@ async def _store_one(
                 today=today,
                 facility_id=facility_id,
             )
-        case ResidentRecord():  # pragma: no cover - residents go through _residents
-            raise AssertionError("residents are imported in bulk")
+        case HouseholdRecord() | ResidentRecord():  # pragma: no cover - see _households
+            raise AssertionError("households and residents are imported in bulk")
     await session.flush()
-    return True
+    return "accepted"
+
+
+def _same(what: str, record: BaseModel, stored: dict[str, Any]) -> None:
+    """Refuse a re-imported row that differs from what is registered (no import may make
+    that change: it needs its own command, with its date)."""
+    for name, value in stored.items():
+        if getattr(record, name) != value:
+            raise InvalidInput(
+                f"{name} differs from the registered {what}",
+                errors=[FieldError(name, f"differs from the registered {what}", "conflict")],
+            )
+
+
+async def _facility_again(
+    uow: UnitOfWork, record: FacilityRecord, existing: FacilityRow, *, principal: Principal | None
+) -> Stored:
+    """A facility imported again: its kind and rooms are updated (``FacilityUpdated``); another
+    community or opening day is a conflict."""
+    _same(
+        "facility",
+        record,
+        {"community_id": existing.community_id, "opened_on": existing.opened_on},
+    )
+    rooms = await uow.session.execute(
+        select(FacilityRoomRow.purpose, FacilityRoomRow.area_m2).where(
+            FacilityRoomRow.facility_id == existing.id
+        )
+    )
+    stored_rooms = {purpose: round(area, 2) for purpose, area in rooms}
+    wanted_rooms = {room.purpose: round(room.area_m2, 2) for room in record.rooms}
+    if existing.kind == record.kind and stored_rooms == wanted_rooms:
+        return "unchanged"
+    await facility_service.update_facility(
+        uow,
+        principal=principal or PLATFORM,
+        facility_id=existing.id,
+        kind=record.kind,
+        rooms=[(room.purpose, room.area_m2) for room in record.rooms],
+    )
+    return "updated"
 
 
 async def _residents(
@@ -459,9 +517,50 @@ async def _residents(
                 outcomes += await register_residents_in_bulk(
                     unit, pii=pii, residents=[form], principal=principal, today=today
                 )
+    _count(report, rows, outcomes)
+
+
+async def _households(
+    uow: UnitOfWork,
+    rows: Sequence[_Parsed],
+    *,
+    principal: Principal | None,
+    today: date,
+    report: ImportReport,
+) -> None:
+    """Register a run of households in bulk (a savepoint; row by row if that fails)."""
+    scope = _scope(principal)
+    forms = [
+        NewHousehold(
+            household_id=household_id_for(row.record.ref, scope),
+            community_id=row.record.community_id,
+            address=row.record.address,
+            registered_on=row.record.registered_on,
+        )
+        for row in rows
+        if isinstance(row.record, HouseholdRecord)
+    ]
+    try:
+        async with _savepoint(uow) as unit:
+            outcomes = await register_households_in_bulk(
+                unit, households=forms, principal=principal, today=today
+            )
+    except Exception:  # a concurrent writer took an id meanwhile: go one by one
+        outcomes = []
+        for form in forms:
+            async with _savepoint(uow) as unit:
+                outcomes += await register_households_in_bulk(
+                    unit, households=[form], principal=principal, today=today
+                )
+    _count(report, rows, outcomes)
+
+
+def _count(report: ImportReport, rows: Sequence[_Parsed], outcomes: Sequence[BulkOutcome]) -> None:
     for row, outcome in zip(rows, outcomes, strict=True):
         if outcome.status == "accepted":
             report.accepted += 1
+        elif outcome.status == "updated":
+            report.updated += 1
         elif outcome.status == "unchanged":
             report.unchanged += 1
         else:

@@ -40,8 +40,12 @@ class ImportReportOut(BaseModel):
     """What became of every row of an import."""
 
     rows: int = Field(description="Rows read.")
-    accepted: int = Field(description="Rows stored, each with its events.")
-    unchanged: int = Field(description="Rows already in the register (re-imports).")
+    accepted: int = Field(description="New rows stored, each with its events.")
+    updated: int = Field(
+        description="Rows imported before whose changes were applied, each with its events "
+        "(a resident's state, a facility's kind and rooms)."
+    )
+    unchanged: int = Field(description="Rows already in the register as they are (re-imports).")
     rejected: int = Field(description="Rows not stored.")
     rejected_rows: list[RejectedRowOut] = Field(
         description=f"The first {importer.MAX_REPORTED_ROWS} rejected rows."
@@ -59,7 +63,8 @@ async def run_import(
         Query(description="Record type of every row (required for CSV)."),
     ] = None,
 ) -> ImportReportOut:
-    """Import areas, households, residents or facilities; re-running a file changes nothing.
+    """Import areas, households, residents or facilities; re-running a file changes nothing,
+    and a changed row is applied as an update or rejected as a conflict, never "unchanged".
 
     Rows outside the token's area are rejected. Each batch of rows commits with its events.
     The body may be up to `HTTP_MAX_BULK_BODY_BYTES` (default 256 MiB); past it the import
@@ -78,6 +83,7 @@ async def run_import(
     return ImportReportOut(
         rows=report.rows,
         accepted=report.accepted,
+        updated=report.updated,
         unchanged=report.unchanged,
         rejected=report.rejected,
         rejected_rows=[RejectedRowOut(**vars(row)) for row in report.rejected_rows],
