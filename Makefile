@@ -94,11 +94,12 @@ wrk: ## Install Debian's wrk (HTTP load generator of the API bench) if it is mis
 		|| { echo "Could not install wrk (apt-get install wrk)" >&2; exit 1; }; \
 	fi
 
-bench: install wrk ## Benchmarks (PostgreSQL on 127.0.0.1:5432): bulk import, consumer runtime, relay, API reads
+bench: install wrk ## Benchmarks (PostgreSQL on 127.0.0.1:5432): bulk import, consumer runtime, relay, API reads, matching
 	$(RUN) python bench/registry_import.py
 	$(RUN) python bench/consumer_relay.py
 	$(RUN) python bench/metrics_ingest.py
 	$(RUN) python bench/api_reads.py
+	$(RUN) python bench/employment_matching.py
 
 schemas: install ## Regenerate docs/events/*.json, docs/asyncapi.yaml and the events catalogue
 	$(RUN) shequ schemas

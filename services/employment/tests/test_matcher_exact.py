@@ -50,8 +50,9 @@ def seekers(rng: random.Random, count: int) -> list[Seeker]:
                 frozenset(rng.sample(["full_time", "part_time", "flexible"], rng.randint(1, 2))),  # type: ignore[arg-type]
                 rng.choice([30, 40, 44]),
                 rng.choice([None, 150_000, 250_000, 350_000]),
-                (),
-                (),
+                *rng.choice(
+                    [((), ()), (("d2",), (("c", "d2"),)), (("d1s2m1",), (COMMUNITIES[3],))]
+                ),
             ),
             status="seeking",
             card="none",

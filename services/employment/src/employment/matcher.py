@@ -3,18 +3,22 @@ with its score explained term by term, and the training that would close a near 
 
 Method (the scoring rules are in :mod:`employment.domain.matching`):
 
-1. *Pre-filter by index.* Candidates share at least one skill with the other side. One grouped
-   query over the matching index (``seeker_skill`` or ``vacancy_skill``, primary key
-   ``(skill, id)``) returns, per candidate, how many required and nice-to-have skills it
-   covers, plus what the bound needs (the seeker's number of priority groups, the vacancy's
-   skill counts). Public-welfare eligibility is part of the filter.
-2. *Bound.* From those counts the skill terms are exact and every other term is bounded, so
-   each candidate has an upper bound of its score (:func:`~employment.domain.matching
-   .upper_bound`).
-3. *Score in bound order and stop early.* Candidates are scored exactly in chunks, highest bound
-   first; once the k-th best exact score is above the next candidate's bound, no remaining
-   candidate can enter the top k, and the search stops. The result is exactly the top k of a
-   full scan.
+1. *Pre-filter by index.* Candidates share at least one skill with the other side. The matching
+   index (``seeker_skill`` / ``vacancy_skill``, primary key ``(skill, id)``) has one row per
+   skill and candidate, carrying what the other terms need (area path, working time, hours,
+   wage, priority groups), so one grouped, indexed query over the wanted skills yields every
+   candidate with its skill counts. Area confinement and public-welfare eligibility are part of
+   the filter.
+2. *Rank in the database.* The same query computes each candidate's score from those columns
+   (unrounded, plus a margin that covers the domain's rounding to 0.01 per term, and the full
+   15 distance points for a seeker with preferred areas): an upper bound of the exact score.
+   PostgreSQL sorts the candidates by it (ties: priority groups, or training-partner employers,
+   then id) and returns only the first chunk.
+3. *Score exactly and stop early.* The chunk's candidates are scored exactly in Python with the
+   domain's terms; further chunks (each twice as large) are read only while the next bound could
+   still reach the k-th best exact score. The result is exactly the top k of a full scan
+   (``services/employment/tests/test_matcher_exact.py``); the k winners are then scored again
+   term by term, with reasons, from their full rows.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, Integer, case, func, literal, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from employment.adapters.paths import path_ids
+from employment.adapters import store
+from employment.adapters.paths import path_ids, path_text
 from employment.adapters.tables import (
     CourseRow,
     SeekerRow,
@@ -44,10 +50,12 @@ from employment.scope import current_date, within_scope
 from employment.seekers_service import load_seeker
 from employment.vacancies_service import load_vacancy
 from shared.auth import Principal
-from shared.contracts.employment import Hours, PriorityGroup
+from shared.contracts.employment import PriorityGroup
 
-CHUNK = 256
-"""Candidates scored per round trip."""
+FIRST_CHUNK = 64
+"""Candidates read in the first round trip; each further one reads twice as many."""
+ROUNDING_MARGIN = 0.05
+"""Covers the domain's rounding of six terms to 0.01 (at most 0.03) with room to spare."""
 MAX_RECOMMENDED_COURSES = 3
 
 
@@ -102,32 +110,72 @@ def vacancy_profile(state: VacancySnapshot) -> matching.VacancyProfile:
     )
 
 
-def _seeker_row_profile(row: Any) -> matching.SeekerProfile:
-    groups = frozenset(cast(list[PriorityGroup], row.derived_groups + row.recorded_groups))
-    return matching.SeekerProfile(
-        seeker_id=row.id,
-        path=path_ids(row.path),
-        covered=taxonomy().covered(row.skills),
-        hours=frozenset(cast(list[Hours], row.hours)),
-        max_hours_per_week=row.max_hours_per_week,
-        wage_expectation_fen=row.wage_expectation_fen,
-        priority_groups=groups,
-        preferred_paths=tuple(tuple(path) for path in row.preferred_paths),
+# -- score bounds as SQL expressions -----------------------------------------------------
+
+
+def _at_least_zero(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((value < 0, 0.0), else_=value)
+
+
+def _skill_points(
+    required: Any, required_covered: Any, nice: Any, nice_covered: Any
+) -> ColumnElement[Any]:
+    weight = required + nice * matching.NICE_WEIGHT
+    coverage = (
+        (required_covered * 1.0 + nice_covered * matching.NICE_WEIGHT)
+        * matching.SKILL_COVERAGE_MAX
+        / weight
+    )
+    return cast(
+        ColumnElement[Any],
+        coverage - (required - required_covered) * matching.MISSING_REQUIRED_PENALTY,
     )
 
 
-def _vacancy_row_profile(row: Any) -> matching.VacancyProfile:
-    return matching.VacancyProfile(
-        vacancy_id=row.id,
-        kind=row.kind,
-        path=path_ids(row.path),
-        required=frozenset(row.required_skills),
-        nice=frozenset(row.nice_skills),
-        hours=row.hours,
-        hours_per_week=row.hours_per_week,
-        wage_fen=row.wage_fen,
-        training_partner=row.training_partner,
+def _common_depth(column: ColumnElement[Any], path: Sequence[str]) -> ColumnElement[Any]:
+    """How many leading areas a stored path shares with ``path``."""
+    whens = [
+        (column.startswith(path_text(path[:depth]), autoescape=True), depth)
+        for depth in range(len(path), 0, -1)
+    ]
+    return case(*whens, else_=0)
+
+
+def _distance_points(steps: ColumnElement[Any]) -> ColumnElement[Any]:
+    return _at_least_zero((1.0 - steps * 1.0 / matching.DISTANCE_ZERO_AT) * matching.DISTANCE_MAX)
+
+
+def _hours_points(accepted: ColumnElement[Any], over: ColumnElement[Any]) -> ColumnElement[Any]:
+    excess = case((over > 0, over), else_=0)
+    return case(
+        (accepted == 0, 0.0),
+        else_=_at_least_zero(matching.HOURS_MAX - excess * matching.HOURS_PENALTY_PER_HOUR),
     )
+
+
+def _wage_points(expectation: Any, wage: Any) -> ColumnElement[Any]:
+    return case(
+        (expectation.is_(None), matching.WAGE_MAX),
+        (wage >= expectation, matching.WAGE_MAX),
+        else_=_at_least_zero((1.0 - (expectation - wage) * 2.0 / expectation) * matching.WAGE_MAX),
+    )
+
+
+def _priority_points(groups: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case(
+        (groups == 0, 0.0),
+        else_=_min(
+            matching.PRIORITY_POINTS + (groups - 1) * matching.PRIORITY_PER_FURTHER_GROUP,
+            matching.PRIORITY_MAX,
+        ),
+    )
+
+
+def _min(value: ColumnElement[Any], most: float) -> ColumnElement[Any]:
+    return case((value > most, most), else_=value)
+
+
+# -- the two rankings --------------------------------------------------------------------
 
 
 async def seekers_for_vacancy(
@@ -141,69 +189,71 @@ async def seekers_for_vacancy(
 ) -> tuple[VacancySnapshot, Ranking]:
     """The best ``limit`` seekers in the token's area for a vacancy, best first."""
     vacancy = (await load_vacancy(session, vacancy_id=vacancy_id)).state
-    profile = vacancy_profile(vacancy)
-    required, nice = sorted(profile.required), sorted(profile.nice)
+    offer = vacancy_profile(vacancy)
+    required, nice = sorted(offer.required), sorted(offer.nice)
+    row = SeekerSkillRow
+    required_covered = func.sum(case((row.skill.in_(required), 1), else_=0))
+    nice_covered = func.sum(case((row.skill.in_(nice), 1), else_=0)) if nice else literal(0)
+    groups, path, depth = func.max(row.groups), func.max(row.path), func.max(row.depth)
+    mask, most, wage = func.max(row.hours_mask), func.max(row.max_hours), func.max(row.wage_fen)
+    preferred = func.max(row.preferred)
+    steps = depth + len(offer.path) - 2 * _common_depth(path, offer.path)
+    bound = (
+        _skill_points(len(required), required_covered, len(nice), nice_covered)
+        + case((preferred != "", matching.DISTANCE_MAX), else_=_distance_points(steps))
+        + _hours_points(mask.op("&")(store.HOURS_BITS[offer.hours]), offer.hours_per_week - most)
+        + _wage_points(wage, offer.wage_fen)
+        + _priority_points(groups)
+        + ROUNDING_MARGIN
+    ).label("bound")
     query = (
-        select(
-            SeekerSkillRow.seeker_id,
-            func.sum(case((SeekerSkillRow.skill.in_(required), 1), else_=0)),
-            func.sum(case((SeekerSkillRow.skill.in_(nice), 1), else_=0)) if nice else func.min(0),
-            func.max(SeekerSkillRow.groups),
+        select(row.seeker_id, required_covered, nice_covered, groups, path, mask, most, wage)
+        .add_columns(preferred, func.count().over().label("candidates"), bound)
+        .where(row.skill.in_(required + nice), within_scope(row.path, principal, within))
+        .group_by(row.seeker_id)
+        .order_by(bound.desc(), groups.desc(), row.seeker_id)
+    )
+    if offer.kind == "public_welfare":
+        query = query.where(row.groups > 0)
+
+    def exact(found: Any) -> tuple[matching.RankKey, str]:
+        seeker = matching.SeekerProfile(
+            seeker_id=found.seeker_id,
+            path=path_ids(found[4]),
+            covered=frozenset(),
+            hours=store.hours_of_mask(found[5]),
+            max_hours_per_week=found[6],
+            wage_expectation_fen=found[7],
+            priority_groups=frozenset(),
+            preferred_paths=store.preferred_paths(found[8]),
         )
-        .where(
-            SeekerSkillRow.skill.in_(required + nice),
-            within_scope(SeekerSkillRow.path, principal, within),
+        total = matching.total_from_counts(
+            seeker=seeker,
+            vacancy=offer,
+            required=len(required),
+            required_covered=int(found[1]),
+            nice=len(nice),
+            nice_covered=int(found[2]),
+            groups=int(found[3]),
         )
-        .group_by(SeekerSkillRow.seeker_id)
-    )
-    if profile.kind == "public_welfare":
-        query = query.where(SeekerSkillRow.groups > 0)
-    bounded = sorted(
-        (
-            (
-                matching.upper_bound(
-                    required=len(required),
-                    required_covered=int(rc),
-                    nice=len(nice),
-                    nice_covered=int(nc),
-                    groups=int(groups),
-                ),
-                seeker_id,
+        groups_count = int(found[3])
+        return (-total, 0 if groups_count else 1, -groups_count, found.seeker_id), found.seeker_id
+
+    winners, scored, prefiltered = await _top(session, query, exact, limit)
+    candidates = []
+    if winners:
+        rows = {
+            r.id: r
+            for r in (await session.scalars(select(SeekerRow).where(SeekerRow.id.in_(winners))))
+        }
+        for seeker_id in winners:
+            state = store.seeker_snapshot(rows[seeker_id])
+            profile = seeker_profile(state)
+            candidates.append(
+                Candidate(seeker_id, matching.score(profile, offer), state.priority_groups, False)
             )
-            for seeker_id, rc, nc, groups in await session.execute(query)
-        ),
-        reverse=True,
-    )
-    columns = (
-        SeekerRow.id,
-        SeekerRow.path,
-        SeekerRow.skills,
-        SeekerRow.hours,
-        SeekerRow.max_hours_per_week,
-        SeekerRow.wage_expectation_fen,
-        SeekerRow.derived_groups,
-        SeekerRow.recorded_groups,
-        SeekerRow.preferred_paths,
-    )
-    top = matching.TopK(limit)
-    scored = 0
-    for start in range(0, len(bounded), CHUNK):
-        if bounded[start][0] < top.threshold():
-            break
-        ids = [seeker_id for _, seeker_id in bounded[start : start + CHUNK]]
-        for row in await session.execute(select(*columns).where(SeekerRow.id.in_(ids))):
-            seeker = _seeker_row_profile(row)
-            if not matching.eligible(seeker, profile):
-                continue
-            result = matching.score(seeker, profile)
-            scored += 1
-            top.offer(
-                matching.seeker_rank(result.total, seeker),
-                Candidate(seeker.seeker_id, result, seeker.priority_groups, False),
-            )
-    best = cast(list[Candidate], top.best())
-    best = await _with_courses(session, best, today or current_date())
-    return vacancy, Ranking(tuple(best), len(bounded), scored)
+    best = await _with_courses(session, candidates, today or current_date())
+    return vacancy, Ranking(tuple(best), prefiltered, scored)
 
 
 async def vacancies_for_seeker(
@@ -218,70 +268,115 @@ async def vacancies_for_seeker(
     """The best ``limit`` open vacancies (anywhere, or in ``within``) for a seeker of the
     token's area, best first."""
     seeker = (await load_seeker(session, principal=principal, seeker_id=seeker_id)).state
-    profile = seeker_profile(seeker)
-    groups = len(profile.priority_groups)
-    query = (
-        select(
-            VacancySkillRow.vacancy_id,
-            func.sum(case((VacancySkillRow.required, 1), else_=0)),
-            func.sum(case((VacancySkillRow.required, 0), else_=1)),
-            func.max(VacancySkillRow.required_count),
-            func.max(VacancySkillRow.nice_count),
+    person = seeker_profile(seeker)
+    groups = len(person.priority_groups)
+    row = VacancySkillRow
+    required_covered = func.sum(case((row.required, 1), else_=0))
+    nice_covered = func.sum(case((row.required, 0), else_=1))
+    required, nice = func.max(row.required_count), func.max(row.nice_count)
+    path, depth = func.max(row.path), func.max(row.depth)
+    mask, per_week, wage = (
+        func.max(row.hours_mask),
+        func.max(row.hours_per_week),
+        func.max(row.wage_fen),
+    )
+    partner = func.max(sql_cast(row.training_partner, Integer))
+    kind = func.max(row.kind)
+    steps = depth + len(person.path) - 2 * _common_depth(path, person.path)
+    near = [
+        (path.startswith(path_text(preferred), autoescape=True), matching.DISTANCE_MAX)
+        for preferred in person.preferred_paths
+    ]
+    accepted = mask.op("&")(store.hours_mask(person.hours))
+    bound = (
+        _skill_points(required, required_covered, nice, nice_covered)
+        + (case(*near, else_=_distance_points(steps)) if near else _distance_points(steps))
+        + _hours_points(accepted, per_week - person.max_hours_per_week)
+        + (
+            literal(matching.WAGE_MAX)
+            if person.wage_expectation_fen is None
+            else _wage_points(literal(person.wage_expectation_fen), wage)
         )
-        .where(VacancySkillRow.skill.in_(sorted(profile.covered)))
-        .group_by(VacancySkillRow.vacancy_id)
-    )
+        + matching.priority_points(groups)
+        + ROUNDING_MARGIN
+    ).label("bound")
+    where: list[ColumnElement[bool]] = [row.skill.in_(sorted(person.covered))]
+    if within is not None:
+        where.append(row.path.contains(f"/{within}/", autoescape=True))
     if not groups:
-        query = query.where(VacancySkillRow.welfare.is_(False))
-    bounded = sorted(
-        (
-            (
-                matching.upper_bound(
-                    required=int(required),
-                    required_covered=int(rc),
-                    nice=int(nice),
-                    nice_covered=int(nc),
-                    groups=groups,
-                ),
-                vacancy_id,
+        where.append(row.kind != "public_welfare")
+    query = (
+        select(row.vacancy_id, required_covered, nice_covered, required, nice, path, mask)
+        .add_columns(per_week, wage, partner, kind, func.count().over().label("candidates"), bound)
+        .where(*where)
+        .group_by(row.vacancy_id)
+        .order_by(bound.desc(), partner.desc(), row.vacancy_id)
+    )
+
+    def exact(found: Any) -> tuple[matching.RankKey, str]:
+        offer = matching.VacancyProfile(
+            vacancy_id=found.vacancy_id,
+            kind=found[10],
+            path=path_ids(found[5]),
+            required=frozenset(),
+            nice=frozenset(),
+            hours=next(iter(store.hours_of_mask(found[6]))),
+            hours_per_week=found[7],
+            wage_fen=found[8],
+            training_partner=bool(found[9]),
+        )
+        total = matching.total_from_counts(
+            seeker=person,
+            vacancy=offer,
+            required=int(found[3]),
+            required_covered=int(found[1]),
+            nice=int(found[4]),
+            nice_covered=int(found[2]),
+            groups=groups,
+        )
+        return matching.vacancy_rank(total, offer), found.vacancy_id
+
+    winners, scored, prefiltered = await _top(session, query, exact, limit)
+    candidates = []
+    if winners:
+        rows = {
+            r.id: r
+            for r in (await session.scalars(select(VacancyRow).where(VacancyRow.id.in_(winners))))
+        }
+        for vacancy_id in winners:
+            offer = vacancy_profile(store.vacancy_snapshot(rows[vacancy_id]))
+            candidates.append(
+                Candidate(
+                    vacancy_id, matching.score(person, offer), frozenset(), offer.training_partner
+                )
             )
-            for vacancy_id, rc, nc, required, nice in await session.execute(query)
-        ),
-        reverse=True,
-    )
-    columns = (
-        VacancyRow.id,
-        VacancyRow.kind,
-        VacancyRow.path,
-        VacancyRow.required_skills,
-        VacancyRow.nice_skills,
-        VacancyRow.hours,
-        VacancyRow.hours_per_week,
-        VacancyRow.wage_fen,
-        VacancyRow.training_partner,
-    )
+    best = await _with_courses(session, candidates, today or current_date())
+    return seeker, Ranking(tuple(best), prefiltered, scored)
+
+
+async def _top(
+    session: AsyncSession,
+    query: Any,
+    exact: Any,
+    limit: int,
+) -> tuple[list[str], int, int]:
+    """The ids of the best ``limit`` candidates of ``query`` (ordered by bound, with columns
+    ``candidates`` and ``bound``) scored exactly by ``exact``; how many were scored; how many
+    candidates there were."""
     top = matching.TopK(limit)
-    scored = 0
-    for start in range(0, len(bounded), CHUNK):
-        if bounded[start][0] < top.threshold():
-            break
-        ids = [vacancy_id for _, vacancy_id in bounded[start : start + CHUNK]]
-        query_rows = select(*columns).where(VacancyRow.id.in_(ids))
-        if within is not None:
-            query_rows = query_rows.where(VacancyRow.path.contains(f"/{within}/", autoescape=True))
-        for row in await session.execute(query_rows):
-            vacancy = _vacancy_row_profile(row)
-            if not matching.eligible(profile, vacancy):
-                continue
-            result = matching.score(profile, vacancy)
+    offset, chunk, scored, candidates = 0, max(FIRST_CHUNK, limit), 0, 0
+    while True:
+        rows = (await session.execute(query.limit(chunk + 1).offset(offset))).all()
+        candidates = int(rows[0].candidates) if rows else candidates
+        for found in rows[:chunk]:
+            key, ident = exact(found)
+            top.offer(key, ident)
             scored += 1
-            top.offer(
-                matching.vacancy_rank(result.total, vacancy),
-                Candidate(vacancy.vacancy_id, result, frozenset(), vacancy.training_partner),
-            )
-    best = cast(list[Candidate], top.best())
-    best = await _with_courses(session, best, today or current_date())
-    return seeker, Ranking(tuple(best), len(bounded), scored)
+        if len(rows) <= chunk or rows[chunk].bound < top.threshold():
+            break
+        offset += chunk
+        chunk *= 2
+    return cast(list[str], top.best()), scored, candidates
 
 
 async def open_courses(session: AsyncSession, today: date) -> list[CourseSnapshot]:

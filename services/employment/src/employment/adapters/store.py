@@ -7,6 +7,7 @@ it names; others have none.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
@@ -42,6 +43,33 @@ from shared.contracts.employment import Hours, PriorityGroup
 def now() -> datetime:
     """The current moment (UTC)."""
     return datetime.now(UTC)
+
+
+HOURS_BITS: dict[str, int] = {"full_time": 1, "part_time": 2, "flexible": 4}
+"""Bits of the working times in the matching index's ``hours_mask``."""
+
+
+def hours_mask(hours: Iterable[str]) -> int:
+    """The bit mask of working times."""
+    mask = 0
+    for kind in hours:
+        mask |= HOURS_BITS[kind]
+    return mask
+
+
+def hours_of_mask(mask: int) -> frozenset[Hours]:
+    """The working times of a bit mask."""
+    return frozenset(cast(Hours, kind) for kind, bit in HOURS_BITS.items() if mask & bit)
+
+
+def preferred_text(paths: Iterable[Iterable[str]]) -> str:
+    """Preferred areas' paths as the matching index stores them (``;``-joined)."""
+    return ";".join(path_text(path) for path in paths)
+
+
+def preferred_paths(text: str) -> tuple[tuple[str, ...], ...]:
+    """The preferred areas' paths of the matching index's text."""
+    return tuple(path_ids(part) for part in text.split(";") if part)
 
 
 def _groups(values: list[str]) -> frozenset[PriorityGroup]:
@@ -158,6 +186,11 @@ async def save_seeker(session: AsyncSession, seeker: seekers.Seeker) -> None:
                 seeker_id=state.id,
                 groups=len(state.priority_groups),
                 path=row.path,
+                depth=len(state.path),
+                hours_mask=hours_mask(prefs.hours),
+                max_hours=prefs.max_hours_per_week,
+                wage_fen=prefs.wage_expectation_fen,
+                preferred=preferred_text(prefs.preferred_paths),
             )
             for code in sorted(taxonomy().covered(state.skills))
         )
@@ -271,7 +304,13 @@ async def save_vacancy(session: AsyncSession, vacancy: vacancies.Vacancy) -> Non
                 required=required,
                 required_count=len(terms.required_skills),
                 nice_count=len(terms.nice_skills),
-                welfare=state.kind == "public_welfare",
+                kind=state.kind,
+                path=row.path,
+                depth=len(state.path),
+                hours_mask=hours_mask([terms.hours]),
+                hours_per_week=terms.hours_per_week,
+                wage_fen=terms.wage_fen,
+                training_partner=state.training_partner,
             )
             for codes, required in ((terms.required_skills, True), (terms.nice_skills, False))
             for code in codes

@@ -92,7 +92,8 @@ class SeekerRow(Base):
 
 
 class SeekerSkillRow(Base):
-    """Matching index: a skill a matchable seeker covers."""
+    """Matching index: a skill a matchable seeker covers, with what the score needs of the
+    seeker besides skills (so candidates are ranked in one grouped query)."""
 
     __tablename__ = "seeker_skill"
     __table_args__ = (Index("ix_seeker_skill_seeker", "seeker_id"),)
@@ -103,6 +104,11 @@ class SeekerSkillRow(Base):
     )
     groups: Mapped[int] = mapped_column(Integer)
     path: Mapped[str] = mapped_column(String(200))
+    depth: Mapped[int] = mapped_column(Integer)
+    hours_mask: Mapped[int] = mapped_column(Integer)
+    max_hours: Mapped[int] = mapped_column(Integer)
+    wage_fen: Mapped[int | None] = mapped_column(BigInteger)
+    preferred: Mapped[str] = mapped_column(String(1000), doc="Preferred areas' paths, ;-joined.")
 
 
 class EmployerRow(Base):
@@ -145,7 +151,8 @@ class VacancyRow(Base):
 
 
 class VacancySkillRow(Base):
-    """Matching index: a skill an open vacancy names (required or nice-to-have)."""
+    """Matching index: a skill an open vacancy names (required or nice-to-have), with what the
+    score needs of the vacancy besides skills."""
 
     __tablename__ = "vacancy_skill"
     __table_args__ = (Index("ix_vacancy_skill_vacancy", "vacancy_id"),)
@@ -157,7 +164,13 @@ class VacancySkillRow(Base):
     required: Mapped[bool] = mapped_column(Boolean)
     required_count: Mapped[int] = mapped_column(Integer)
     nice_count: Mapped[int] = mapped_column(Integer)
-    welfare: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(String(200))
+    depth: Mapped[int] = mapped_column(Integer)
+    hours_mask: Mapped[int] = mapped_column(Integer)
+    hours_per_week: Mapped[int] = mapped_column(Integer)
+    wage_fen: Mapped[int] = mapped_column(BigInteger)
+    training_partner: Mapped[bool] = mapped_column(Boolean)
 
 
 class WelfareQuotaRow(Base):

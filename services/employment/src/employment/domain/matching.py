@@ -219,6 +219,32 @@ def score(seeker: SeekerProfile, vacancy: VacancyProfile) -> Score:
     return Score(_points(sum(term.points for term in terms)), terms, missing)
 
 
+def total_from_counts(
+    *,
+    seeker: SeekerProfile,
+    vacancy: VacancyProfile,
+    required: int,
+    required_covered: int,
+    nice: int,
+    nice_covered: int,
+    groups: int,
+) -> float:
+    """The total :func:`score` gives, from skill and group counts (the other terms from the
+    profiles): the same terms, rounded and summed in the same order, so ranks agree exactly."""
+    coverage, penalty = skill_terms(
+        required=required, required_covered=required_covered, nice=nice, nice_covered=nice_covered
+    )
+    points = (
+        coverage,
+        penalty,
+        distance_term(seeker, vacancy.path).points,
+        hours_term(seeker, vacancy.hours, vacancy.hours_per_week).points,
+        wage_term(seeker.wage_expectation_fen, vacancy.wage_fen).points,
+        priority_points(groups),
+    )
+    return _points(sum(points))
+
+
 def upper_bound(
     *, required: int, required_covered: int, nice: int, nice_covered: int, groups: int | None
 ) -> float:

@@ -4,7 +4,7 @@ checks, loans, instalments, repayments.
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-30 04:48:13.872969
+Create Date: 2026-11-30
 """
 
 from collections.abc import Sequence
@@ -164,6 +164,11 @@ def upgrade() -> None:
         sa.Column("seeker_id", sa.String(length=36), nullable=False),
         sa.Column("groups", sa.Integer(), nullable=False),
         sa.Column("path", sa.String(length=200), nullable=False),
+        sa.Column("depth", sa.Integer(), nullable=False),
+        sa.Column("hours_mask", sa.Integer(), nullable=False),
+        sa.Column("max_hours", sa.Integer(), nullable=False),
+        sa.Column("wage_fen", sa.BigInteger(), nullable=True),
+        sa.Column("preferred", sa.String(length=1000), nullable=False),
         sa.ForeignKeyConstraint(
             ["seeker_id"],
             ["seeker.id"],
@@ -276,7 +281,13 @@ def upgrade() -> None:
         sa.Column("required", sa.Boolean(), nullable=False),
         sa.Column("required_count", sa.Integer(), nullable=False),
         sa.Column("nice_count", sa.Integer(), nullable=False),
-        sa.Column("welfare", sa.Boolean(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("path", sa.String(length=200), nullable=False),
+        sa.Column("depth", sa.Integer(), nullable=False),
+        sa.Column("hours_mask", sa.Integer(), nullable=False),
+        sa.Column("hours_per_week", sa.Integer(), nullable=False),
+        sa.Column("wage_fen", sa.BigInteger(), nullable=False),
+        sa.Column("training_partner", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["vacancy_id"],
             ["vacancy.id"],
