@@ -14,8 +14,15 @@ from shared.testing.service import bearer, running_service
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
 
 
-async def test_demo_seekers_vacancies_placements_and_follow_ups(settings: Settings) -> None:
-    demo = settings.model_copy(update={"demo_data": True})
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+async def test_demo_seekers_vacancies_placements_and_follow_ups(
+    backend: str, settings: Settings, sqlite_url: str
+) -> None:
+    """On PostgreSQL, and on SQLite as `make dev` runs it."""
+    update: dict[str, object] = {"demo_data": True}
+    if backend == "sqlite":
+        update["database_url"] = sqlite_url
+    demo = settings.model_copy(update=update)
     headers = bearer(demo, "employment:read")
     async with running_service(create_app, demo) as client:
         await check_demo(client, headers)
