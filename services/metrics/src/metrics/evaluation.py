@@ -12,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import accumulate
 
@@ -36,6 +37,40 @@ ONE_DAY = timedelta(days=1)
 
 Triple = tuple[str, str, date]
 """(indicator id, area id, day)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    """What a share reads of a community (a plain copy: ORM attributes are slow to read in
+    the loops over communities and days)."""
+
+    area_id: str
+    path: str
+    household_count: int | None
+    valid_from: date | None
+    valid_to: date | None
+
+    def current_on(self, day: date) -> bool:
+        """Whether the community exists on ``day``."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+
+_COMMUNITIES = "metrics.communities"
+"""Key of the transaction's community copies in ``session.info``."""
+
+
+async def _communities(session: AsyncSession, areas: Sequence[AreaProjection]) -> list[Community]:
+    """The communities ever under ``areas``, read once per transaction and set of areas."""
+    cache: dict[tuple[str, ...], list[Community]] = session.info.setdefault(_COMMUNITIES, {})
+    key = tuple(sorted({a.path for a in areas}))
+    if key not in cache:
+        cache[key] = [
+            Community(c.area_id, c.path, c.household_count, c.valid_from, c.valid_to)
+            for c in await store.communities_under(session, areas)
+        ]
+    return cache[key]
 
 
 class Series:
@@ -146,7 +181,7 @@ async def evaluate_many(
             results[(indicator_id, area, day)] = indicator.compute(day, get)
     if shares:
         known = await store.areas_by_id(session, {a for _, a, _ in shares})
-        communities = await store.communities_under(session, list(known.values()))
+        communities = await _communities(session, list(known.values()))
         days = {d for _, _, d in shares}
         measures = {
             k
@@ -160,7 +195,7 @@ async def evaluate_many(
             measures=measures,
             cuts=days,
         )
-        inside: dict[str, list[AreaProjection]] = defaultdict(list)
+        inside: dict[str, list[Community]] = defaultdict(list)
         for area_id, row in known.items():
             inside[area_id] = [c for c in communities if c.path.startswith(row.path)]
         asked: dict[tuple[str, str], list[date]] = defaultdict(list)
@@ -176,7 +211,7 @@ async def evaluate_many(
 
 def _share_sweep(
     indicator: Indicator,
-    communities: Sequence[AreaProjection],
+    communities: Sequence[Community],
     series: Mapping[tuple[str, str], Series],
     days: Sequence[date],
 ) -> dict[date, Value]:
@@ -212,7 +247,7 @@ def _share_sweep(
         line = series.get((community.area_id, measure.key), _EMPTY)
 
         def state(
-            day: date, c: AreaProjection = community, s: Series = line, needs: float = required
+            day: date, c: Community = community, s: Series = line, needs: float = required
         ) -> tuple[int, int]:
             if not c.current_on(day):
                 return 0, 0
@@ -341,7 +376,7 @@ async def change_days(
     measure = indicator.share_measure
     assert measure is not None
     known = await store.areas_by_id(session, area_ids)
-    communities = await store.communities_under(session, list(known.values()))
+    communities = await _communities(session, list(known.values()))
     ledger = await store.ledger_days(
         session,
         area_ids=[c.area_id for c in communities],

@@ -17,6 +17,7 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import evaluation
 from metrics.adapters import store
@@ -152,10 +153,42 @@ class Tracker:
         )
         days = [day for touched in effects.touched.values() for day in touched]
         since = None if effects.created_areas or effects.created_targets or not days else min(days)
+        stored = await self._locked_rows(
+            session, {(t.id, a.area_id) for t, _, selected in plan for a in selected}
+        )
         for target, scope, selected in plan:
             await self.evaluate_target(
-                uow, target, scope=scope, areas=selected, values=values, changed_from=since
+                uow,
+                target,
+                scope=scope,
+                areas=selected,
+                values=values,
+                changed_from=since,
+                existing={a: row for (t, a), row in stored.items() if t == target.id},
             )
+
+    async def _locked_rows(
+        self, session: AsyncSession, pairs: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], TargetStatusRow]:
+        """The stored evaluations of (target, area) pairs, locked in one order (no deadlocks)
+        and read in one query per 500 areas."""
+        targets = sorted({t for t, _ in pairs})
+        areas = sorted({a for _, a in pairs})
+        found: dict[tuple[str, str], TargetStatusRow] = {}
+        for start in range(0, len(areas), 500):
+            rows = await session.scalars(
+                select(TargetStatusRow)
+                .where(
+                    TargetStatusRow.target_id.in_(targets),
+                    TargetStatusRow.area_id.in_(areas[start : start + 500]),
+                )
+                .order_by(TargetStatusRow.target_id, TargetStatusRow.area_id)
+                .with_for_update()
+            )
+            found.update(
+                {(r.target_id, r.area_id): r for r in rows if (r.target_id, r.area_id) in pairs}
+            )
+        return found
 
     def _needed(
         self, target: TargetRow, areas: Sequence[AreaProjection], today: date
@@ -182,11 +215,13 @@ class Tracker:
         areas: Sequence[AreaProjection],
         values: Mapping[evaluation.Triple, Value] | None = None,
         changed_from: date | None = None,
+        existing: Mapping[str, TargetStatusRow] | None = None,
     ) -> list[StatusView]:
         """Evaluate ``target`` today in ``areas`` (under its scope), store the results and record
         a :class:`~metrics.domain.targets.TargetStatusChanged` for each change.
 
-        ``values`` may hold the values already computed (by (indicator, area, day): today's,
+        ``existing`` may hold the area's stored rows, already locked; ``values`` may hold the
+        values already computed (by (indicator, area, day): today's,
         the baseline date's, the deadline's); ``changed_from`` (the earliest
         day the inputs changed, None: unknown) lets an area keep its stored baseline and
         deadline value when the change came after those days.
@@ -198,15 +233,9 @@ class Tracker:
         today = self.today()
         ids = [a.area_id for a in areas]
         graded = [a.area_id for a in areas if self._graded(indicator, target, a)]
-        existing = {
-            row.area_id: row
-            for row in await session.scalars(
-                select(TargetStatusRow)
-                .where(TargetStatusRow.target_id == target.id, TargetStatusRow.area_id.in_(ids))
-                .order_by(TargetStatusRow.area_id)  # one locking order: no deadlocks
-                .with_for_update()
-            )
-        }
+        if existing is None:
+            locked = await self._locked_rows(session, {(target.id, a) for a in ids})
+            existing = {a: row for (_, a), row in locked.items()}
         known = dict(values or {})
         missing = [t for t in self._needed(target, areas, today) if t not in known]
         if missing:
