@@ -71,6 +71,7 @@ PUBLIC = {
 
 SERVICE_SETTINGS: dict[str, dict[str, Any]] = {
     "registry": {"demo_data": True},
+    "employment": {"demo_data": True},
     "casework": {"demo_data": True},
     "eldercare": {"demo_data": True},
 }
@@ -240,7 +241,55 @@ async def casework_matter_body(service: Service) -> dict[str, Any]:
     return body
 
 
+async def employment_set_up(service: Service) -> None:
+    """The demo seekers' community 140502001001 (district 140502) and district 140525."""
+    service.area_a, service.area_b = "140502001001", "140525"
+
+
+async def employment_seeker_of(service: Service, resident_id: str) -> str:
+    """The id of the demo seeker who is the demo resident ``resident_id`` (area A)."""
+    listed = await service.client.get(
+        "/seekers", params={"within": service.area_a}, headers=service.of_a
+    )
+    assert listed.status_code == 200, listed.text
+    found: str = next(s["id"] for s in listed.json()["items"] if s["resident_id"] == resident_id)
+    return found
+
+
+async def employment_seeker(service: Service) -> str:
+    return await employment_seeker_of(service, "demo-r02")
+
+
+async def employment_match(service: Service) -> str:
+    vacancies = await service.client.get("/vacancies", headers=service.of_a)
+    cook = next(v["id"] for v in vacancies.json()["items"] if v["title"] == "Canteen cook")
+    body = {"vacancy_id": cook, "seeker_id": await employment_seeker_of(service, "demo-r02")}
+    return await service.create("/matches", body, service.of_a)
+
+
+async def employment_placement(service: Service) -> str:
+    return await first_listed(service, "/placements?within=140502001001")
+
+
+async def employment_enrolment(service: Service) -> str:
+    body = {
+        "course_id": await first_listed(service, "/courses"),
+        "seeker_id": await employment_seeker_of(service, "demo-r11"),
+    }
+    return await service.create("/enrolments", body, service.of_a)
+
+
+async def employment_loan(service: Service) -> str:
+    body = {
+        "seeker_id": await employment_seeker_of(service, "demo-r11"),
+        "amount_fen": 1_000_000,
+        "term_months": 12,
+    }
+    return await service.create("/loans", body, service.of_a)
+
+
 SET_UP: dict[str, Callable[[Service], Awaitable[None]]] = {
+    "employment": employment_set_up,
     "registry": registry_set_up,
     "casework": casework_set_up,
     "eldercare": eldercare_set_up,
@@ -483,6 +532,21 @@ OBJECTS: dict[tuple[str, str], InArea | Everywhere] = {
     ("eldercare", "placement_id"): InArea(eldercare_placement),
     ("eldercare", "order_id"): InArea(eldercare_order),
     ("eldercare", "visit_id"): InArea(eldercare_visit),
+    ("employment", "seeker_id"): InArea(employment_seeker),
+    ("employment", "match_id"): InArea(employment_match),
+    ("employment", "placement_id"): InArea(employment_placement),
+    ("employment", "enrolment_id"): InArea(employment_enrolment),
+    ("employment", "loan_id"): InArea(employment_loan),
+    ("employment", "vacancy_id"): Everywhere(
+        "vacancies are public offers that every community matches its seekers to",
+        lambda service: first_listed(service, "/vacancies"),
+    ),
+    ("employment", "employer_id"): Everywhere(
+        "employers are public, like their vacancies", lambda s: first_listed(s, "/employers")
+    ),
+    ("employment", "course_id"): Everywhere(
+        "courses are public offers", lambda service: first_listed(service, "/courses")
+    ),
 }
 """(service, path parameter) → how to get an object for it. A new path parameter needs an
 entry, or its routes fail."""
@@ -573,6 +637,34 @@ BODIES: dict[tuple[str, str, str], Body] = {
     ("eldercare", "POST", "/orders/{order_id}/visits"): fixed(
         {"window_start": f"{TODAY}T01:00:00Z", "window_end": f"{TODAY}T03:00:00Z"}
     ),
+    ("employment", "PATCH", "/seekers/{seeker_id}"): fixed({"education": "primary"}),
+    ("employment", "POST", "/seekers/{seeker_id}/withdraw"): fixed(
+        {"reason": "request", "withdrawn_on": TODAY}
+    ),
+    ("employment", "POST", "/seekers/{seeker_id}/card/revoke"): fixed({"reason": "other"}),
+    ("employment", "PUT", "/vacancies/{vacancy_id}"): fixed(
+        {
+            "title": "Cook",
+            "required_skills": ["catering.cook"],
+            "hours": "full_time",
+            "hours_per_week": 40,
+            "wage_fen": 200_000,
+        }
+    ),
+    ("employment", "POST", "/matches/{match_id}/accept"): fixed({"started_on": TODAY}),
+    ("employment", "POST", "/matches/{match_id}/decline"): fixed({"declined_by": "seeker"}),
+    ("employment", "POST", "/placements/{placement_id}/retention-checks"): fixed(
+        {"months": 6, "passed": True, "checked_on": TODAY}
+    ),
+    ("employment", "POST", "/enrolments/{enrolment_id}/attendance"): fixed({"day": TODAY}),
+    ("employment", "POST", "/enrolments/{enrolment_id}/complete"): fixed({"completed_on": TODAY}),
+    ("employment", "POST", "/enrolments/{enrolment_id}/leave"): fixed({"left_on": TODAY}),
+    ("employment", "POST", "/loans/{loan_id}/guarantee"): fixed({"guarantee": "guarantee_fund"}),
+    ("employment", "POST", "/loans/{loan_id}/approve"): fixed({"approved_on": TODAY}),
+    ("employment", "POST", "/loans/{loan_id}/disburse"): fixed({"disbursed_on": TODAY}),
+    ("employment", "POST", "/loans/{loan_id}/repayments"): fixed(
+        {"amount_fen": 100, "paid_on": TODAY}
+    ),
 }
 """A request body that passes validation, for routes that name an object and take a body
 (objects it refers to lie in area B, so only the named object is out of reach)."""
@@ -580,6 +672,7 @@ BODIES: dict[tuple[str, str, str], Body] = {
 
 QUERY_VALUES: dict[tuple[str, str], Callable[[Service, str], str]] = {
     ("metrics", "area"): lambda _service, area: area,
+    ("employment", "since"): lambda _service, _area: "2000-01-01T00:00:00Z",
 }
 """(service, required query parameter) → its value for a token confined to an area."""
 
