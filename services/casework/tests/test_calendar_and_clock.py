@@ -30,8 +30,10 @@ def test_overrides_win_over_the_national_schedule() -> None:
     assert city.is_working_day(date(2026, 11, 28))
 
 
-def test_days_beyond_the_library_are_weekdays() -> None:
+def test_after_the_library_statutory_holidays_still_count() -> None:
     year = LIBRARY_YEARS[1] + 1
+    assert not national_working_day(date(year, 1, 1))  # New Year's Day by law
+    assert not national_working_day(date(year, 10, 1))  # National Day by law
     monday = date(year, 3, 1) + timedelta(days=(7 - date(year, 3, 1).weekday()) % 7)
     assert national_working_day(monday)
     assert not national_working_day(monday + timedelta(days=5))

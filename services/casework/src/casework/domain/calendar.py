@@ -2,8 +2,11 @@
 announcements laid over them.
 
 The State Council's schedule comes from the ``chinese-calendar`` library (2004 to the last year
-it knows); a day the library does not cover is a working day from Monday to Friday. A city that
-announces a day itself (or the next year's schedule before the library knows it) records an
+it knows, holidays and make-up working days as announced). For a later year, before any library
+has its announcement, the ``holidays`` library's China calendar gives the statutory holidays the
+law fixes (New Year, Spring Festival, Qingming, Labour Day, Dragon Boat, Mid-Autumn, National
+Day) with its rule-based days in lieu; make-up working days are then unknown. A city that
+announces a day itself (or the year's schedule before the libraries know it) records an
 override, which always wins. The clock of a case counts working days *after* a start day: the
 day a case is accepted does not count, the next working day is day 1.
 """
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import chinese_calendar  # type: ignore[import-untyped]
+import holidays
 
 _STATUTORY_HOLIDAYS: Mapping[date, object] = chinese_calendar.holidays
 _MAKE_UP_WORKING_DAYS: Mapping[date, object] = chinese_calendar.workdays
@@ -28,8 +32,15 @@ MAX_SPAN_DAYS = 3660
 """Longest walk through the calendar (ten years): a bound for malformed overrides."""
 
 
+_BY_LAW = holidays.country_holidays("CN")
+"""Statutory holidays by rule, for the years after :data:`LIBRARY_YEARS` (filled per year on
+first use)."""
+
+
 def national_working_day(day: date) -> bool:
     """Whether ``day`` is a working day by the national schedule alone."""
+    if day.year > LIBRARY_YEARS[1]:
+        return day.weekday() < 5 and day not in _BY_LAW
     if day in _MAKE_UP_WORKING_DAYS:
         return True
     if day in _STATUTORY_HOLIDAYS:
