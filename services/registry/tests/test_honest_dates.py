@@ -129,3 +129,41 @@ async def test_text_with_control_characters_is_refused_in_bodies_and_imports(
     assert (await client.get("/households", headers=bearer(settings, "registry:read"))).json()[
         "items"
     ] == []
+
+
+@pytest.mark.integration
+async def test_no_merge_split_or_retirement_backdated_before_the_last_change(
+    client: httpx.AsyncClient, writer: dict[str, str], tree: None
+) -> None:
+    body = {"community_id": "m1", "address": "1 Dongjie", "registered_on": "2012-03-01"}
+    household_id = (await client.post("/households", json=body, headers=writer)).json()["id"]
+    merge = {
+        "area_ids": ["m1", "m2"],
+        "into": {"id": "m9", "name": "M9"},
+        "effective": "2010-07-01",
+    }
+    refused = await client.post("/areas/merge", json=merge, headers=writer)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "body.effective"
+    split = {
+        "areas": [
+            {"id": "m7", "name": "M7", "household_ids": [household_id]},
+            {"id": "m8", "name": "M8", "household_ids": []},
+        ],
+        "effective": "2011-01-01",
+    }
+    refused = await client.post("/areas/m1/split", json=split, headers=writer)
+    assert refused.json()["errors"][0]["field"] == "body.effective"
+    retired = await client.post(
+        "/areas/m3/retire", json={"effective": "2015-01-01"}, headers=writer
+    )
+    assert retired.status_code == 200, retired.text
+    refused = await client.post(
+        "/areas/s2/retire", json={"effective": "2014-06-01"}, headers=writer
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "body.effective"
+    merged = await client.post(
+        "/areas/merge", json={**merge, "effective": "2012-03-01"}, headers=writer
+    )
+    assert merged.status_code in (200, 201), merged.text

@@ -38,6 +38,7 @@ from shared.consumer import ParsedEvent, Subscription, UnexpectedEvent, event_co
 from shared.contracts import CONTRACTS, CloudEvent, EventPayload, casework, eldercare
 from shared.contracts.metrics import TargetCreated
 from shared.contracts.registry import (
+    GRASSROOTS_LEVELS,
     AreaCreated,
     AreaRetired,
     AreasMerged,
@@ -105,7 +106,7 @@ HANDLED: tuple[type[EventPayload], ...] = (
 def entity_key(payload: EventPayload) -> EntityKey | None:
     """The projected entity an event changes (to load the batch's entities at once)."""
     match payload:
-        case AreaCreated() | AreaRetired() if payload.level == "community":
+        case AreaCreated() | AreaRetired() if payload.level in GRASSROOTS_LEVELS:
             return ("community", payload.area_id)
         case HouseholdRegistered() | HouseholdMoved():
             return ("household", payload.household_id)

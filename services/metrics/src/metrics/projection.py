@@ -41,6 +41,7 @@ from metrics.domain.measures import Catalogue, measure_key
 from metrics.domain.sources import ROOM_PURPOSES
 from shared.contracts import casework, eldercare
 from shared.contracts.registry import (
+    GRASSROOTS_LEVELS,
     AreaCreated,
     AreaRetired,
     AreasMerged,
@@ -371,7 +372,7 @@ class Projector:
         row.parent_id, row.kind, row.household_count = p.parent_id, p.kind, p.household_count
         row.valid_from = p.valid_from
         effects.created_areas.add(p.area_id)
-        if p.level != "community":
+        if p.level not in GRASSROOTS_LEVELS:
             # its shares could not be computed before its row existed (partitions interleave)
             self._touch_shares(effects, [p.area_id], p.valid_from)
             return
@@ -399,7 +400,7 @@ class Projector:
         row.valid_to, row.retire_reason = p.valid_to, p.reason
         row.successor_ids = json.dumps(sorted(p.successor_ids))
         effects.retired_areas.add(p.area_id)
-        if p.level != "community":
+        if p.level not in GRASSROOTS_LEVELS:
             return
         end = p.valid_to + ONE_DAY
         state = State(

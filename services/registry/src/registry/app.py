@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from registry.adapters.events import translate
 from registry.api import areas, community, facilities, imports, people, worklists
 from registry.demo import load_demo_data
+from registry.domain.hierarchy import load_hierarchy
 from registry.jobs import schedule_permit_scans
 from registry.pii import install_pii
 from registry.reencryption import schedule_reencryption
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_auth(app, settings)
     pii = install_pii(app, settings)  # refuses the development PII keys outside development
+    app.state.hierarchy = load_hierarchy(settings.area_hierarchy_file)
     schedule_reencryption(runtime, pii)
     return app
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, func, select
@@ -25,10 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry import households
 from registry.adapters import areas as store
 from registry.adapters.areas import AreaRow
+from registry.adapters.facilities import FacilityRow
+from registry.adapters.history import HouseholdVersionRow
 from registry.adapters.paths import in_subtree, path_ids
 from registry.domain import areas
 from registry.domain.areas import AreaLevel, CommunityKind, NewCommunity
+from registry.domain.hierarchy import DEFAULT_HIERARCHY, Hierarchy
 from shared.auth import Principal, ensure_area
+from shared.contracts.registry import GRASSROOTS_LEVELS
 from shared.errors import FieldError, InvalidInput, NotFound
 from shared.pagination import page_of
 from shared.reads import ReadConnection, ReadRow, select_rows
@@ -193,8 +197,10 @@ async def register_area(
     kind: CommunityKind | None = None,
     household_count: int | None = None,
     principal: Principal | None = None,
+    hierarchy: Hierarchy = DEFAULT_HIERARCHY,
 ) -> AreaRow:
-    """Register an area under its current parent (``AreaCreated``).
+    """Register an area under its current parent (``AreaCreated``), by the rules of
+    ``hierarchy`` (which level may hold which).
 
     A principal confined to an area may only register below it (and never a city).
     """
@@ -217,6 +223,7 @@ async def register_area(
         valid_from=valid_from,
         kind=kind,
         household_count=household_count,
+        hierarchy=hierarchy,
     )
     row = store.add(session, created)
     uow.record(created)
@@ -249,6 +256,9 @@ async def merge_communities(
         into_id=into.id,
         effective=effective,
         today=today or date.today(),
+    )
+    areas.after_last_change(
+        effective, await last_change(session, plan.merged_ids), area_ids=plan.merged_ids
     )
     areas.ensure_new(into.id, await store.exists(session, into.id))
     parent = await get_area(session, area_id=plan.parent_id)
@@ -304,6 +314,7 @@ async def split_community(
         effective=effective,
         today=today or date.today(),
     )
+    areas.after_last_change(effective, await last_change(session, [row.id]), area_ids=[row.id])
     parent = await get_area(session, area_id=plan.parent_id)
     for new in into:
         if principal is not None:  # the new communities must lie in the caller's area too
@@ -334,6 +345,36 @@ async def split_community(
     return SplitResult(retired=row, into=created, households_moved=moved)
 
 
+async def last_change(session: AsyncSession, area_ids: Sequence[str]) -> date | None:
+    """The last day anything recorded changed in these areas: a sub-area retired (the day
+    after its last), a household version began or ended there, a facility opened or closed."""
+    days: list[date | None] = [
+        await session.scalar(
+            select(func.max(AreaRow.valid_to)).where(AreaRow.parent_id.in_(area_ids))
+        ),
+        await session.scalar(
+            select(func.max(HouseholdVersionRow.valid_from)).where(
+                HouseholdVersionRow.community_id.in_(area_ids)
+            )
+        ),
+        await session.scalar(
+            select(func.max(HouseholdVersionRow.valid_to)).where(
+                HouseholdVersionRow.community_id.in_(area_ids)
+            )
+        ),
+        await session.scalar(
+            select(func.max(FacilityRow.opened_on)).where(FacilityRow.community_id.in_(area_ids))
+        ),
+        await session.scalar(
+            select(func.max(FacilityRow.closed_on)).where(FacilityRow.community_id.in_(area_ids))
+        ),
+    ]
+    if days[0] is not None:
+        days[0] += timedelta(days=1)
+    known = [day for day in days if day is not None]
+    return max(known) if known else None
+
+
 async def retire_area(
     uow: UnitOfWork,
     *,
@@ -357,7 +398,7 @@ async def retire_area(
     )
     household_total = (
         len(await households.household_ids_in_community(session, community_id=row.id))
-        if row.level == "community"
+        if row.level in GRASSROOTS_LEVELS
         else 0
     )
     retired = areas.check_retire(
@@ -367,6 +408,7 @@ async def retire_area(
         households=household_total,
         today=today or date.today(),
     )
+    areas.after_last_change(effective, await last_change(session, [row.id]), area_ids=[row.id])
     store.retire(row, retired)
     uow.record(retired)
     return row

@@ -27,7 +27,7 @@ from registry.adapters.facilities import FacilityRoomRow, FacilityRow
 from registry.adapters.paths import in_subtree
 from registry.domain import facilities
 from shared.auth import Principal, ensure_area
-from shared.contracts.registry import FacilityKind, RoomPurpose
+from shared.contracts.registry import GRASSROOTS_LEVELS, FacilityKind, RoomPurpose
 from shared.errors import NotFound
 from shared.unit_of_work import UnitOfWork
 
@@ -213,7 +213,7 @@ async def _current_communities(
 ) -> list[AreaRow]:
     """The communities in ``scope`` that exist on ``day`` (``valid_to`` is their last day)."""
     query = select(AreaRow).where(
-        AreaRow.level == "community",
+        AreaRow.level.in_(GRASSROOTS_LEVELS),
         in_subtree(AreaRow.path, scope),
         area_store.valid_on(day),
     )

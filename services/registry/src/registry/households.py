@@ -24,6 +24,7 @@ from registry.adapters.people import HouseholdRow, PeopleStore
 from registry.domain.areas import CommunityRef
 from registry.domain.people import Household, HouseholdMoveReason, require_community_for_households
 from shared.auth import Principal, ensure_area
+from shared.contracts.registry import GRASSROOTS_LEVELS
 from shared.errors import FieldError, InvalidInput, NotFound
 from shared.unit_of_work import RecordsEvents, UnitOfWork
 
@@ -106,7 +107,7 @@ async def move_households(
     so they fall between the events the calling area command records before and after.
     """
     target = await get_community(uow.session, to_community_id)
-    if target is None or target.level != "community":
+    if target is None or target.level not in GRASSROOTS_LEVELS:
         raise InvalidInput(
             f"no community {to_community_id}",
             errors=[FieldError("to_community_id", "no such community", "not_found")],

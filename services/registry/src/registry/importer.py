@@ -71,6 +71,7 @@ from registry.bulk_registration import (
     register_residents_in_bulk,
 )
 from registry.domain.areas import AREA_ID_PATTERN
+from registry.domain.hierarchy import DEFAULT_HIERARCHY, Hierarchy
 from registry.domain.people import NewResident
 from registry.domain.text import clean_text
 from registry.pii import PiiProtector
@@ -281,6 +282,7 @@ async def import_rows(
     principal: Principal | None = None,
     today: date | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    hierarchy: Hierarchy = DEFAULT_HIERARCHY,
 ) -> ImportReport:
     """Import the rows of ``lines`` (text lines, newline optional, or :class:`Unreadable`
     ones, see :func:`text_lines`) and report on each.
@@ -319,7 +321,14 @@ async def import_rows(
                     await _households(uow, rows, principal=principal, today=today, report=report)
                 else:
                     for row in rows:
-                        await _one(uow, row, principal=principal, today=today, report=report)
+                        await _one(
+                            uow,
+                            row,
+                            principal=principal,
+                            today=today,
+                            report=report,
+                            hierarchy=hierarchy,
+                        )
         if report.accepted >= 2 * max(analysed_at, batch_size // 2):
             await _refresh_statistics(sessions)
             analysed_at = report.accepted
@@ -362,12 +371,15 @@ async def _one(
     principal: Principal | None,
     today: date,
     report: ImportReport,
+    hierarchy: Hierarchy,
 ) -> None:
     """Import one area or facility through its use case, in a savepoint."""
     record = parsed.record
     try:
         async with _savepoint(uow) as unit:
-            stored = await _store_one(unit, record, principal=principal, today=today)
+            stored = await _store_one(
+                unit, record, principal=principal, today=today, hierarchy=hierarchy
+            )
     except NotFound:  # outside the caller's area: answered as if it did not exist
         report.reject(parsed.line, _REFERENCE[record.type], "no such area")
         return
@@ -391,6 +403,7 @@ async def _store_one(
     *,
     principal: Principal | None,
     today: date,
+    hierarchy: Hierarchy,
 ) -> Stored:
     """Store a new record, or apply a re-imported one's changes (a facility's kind and
     rooms); a change no import may make (a move, a rename) is an :class:`InvalidInput` on the
@@ -427,6 +440,7 @@ async def _store_one(
                 kind=record.kind,
                 household_count=record.household_count,
                 principal=principal,
+                hierarchy=hierarchy,
             )
         case FacilityRecord():
             facility_id = facility_id_for(record.ref, _scope(principal))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings
@@ -45,4 +47,10 @@ class Settings(ServiceSettings):
         gt=0,
         description="Seconds between scans for floating residents' permits expiring within 30 "
         "days (each raises one `permit_expiring` event); the first scan runs at start-up.",
+    )
+    area_hierarchy_file: Path | None = Field(
+        default=None,
+        description="JSON file of the area hierarchy (levels, which level may hold which, the "
+        "grassroots ones), as `registry/data/hierarchy.json`, the default: city > district > "
+        "street > community and city > county > township > village.",
     )

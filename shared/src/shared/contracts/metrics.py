@@ -17,7 +17,7 @@ from shared.contracts import CONTRACTS, EventPayload
 
 TargetStatus = Literal["achieved", "on_track", "at_risk", "missed"]
 Comparison = Literal[">=", ">", "<=", "<"]
-AreaLevel = Literal["city", "district", "street", "community"]
+AreaLevel = Literal["city", "district", "county", "street", "township", "community", "village"]
 
 
 @CONTRACTS.contract(service="metrics", aggregate="target", name="created")

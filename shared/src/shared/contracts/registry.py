@@ -17,7 +17,13 @@ from pydantic import Field
 
 from shared.contracts import CONTRACTS, EventPayload
 
-AreaLevel = Literal["city", "district", "street", "community"]
+AreaLevel = Literal["city", "district", "county", "street", "township", "community", "village"]
+"""Every level an area may have. Which of them a registry uses, and which level holds which,
+is its hierarchy's data (cities: city > district > street > community; counties: city >
+county > township > village)."""
+GRASSROOTS_LEVELS: tuple[AreaLevel, ...] = ("community", "village")
+"""The levels that hold households, residents, facilities and workers (the units statistics
+count as communities)."""
 CommunityKind = Literal[
     "residential", "enterprise_workers", "urban_rural_fringe", "block", "work_unit", "geographic"
 ]

@@ -17,6 +17,7 @@ from metrics.adapters.tables import (
     path_text,
 )
 from metrics.domain.measures import SCALE, Requirement
+from shared.contracts.registry import GRASSROOTS_LEVELS
 from shared.db import dialect_insert
 
 LedgerKey = tuple[str, str, date]
@@ -243,7 +244,7 @@ async def communities_within(
     for chunk in _chunks(prefixes, 50):
         rows = await session.scalars(
             select(AreaProjection).where(
-                AreaProjection.level == "community",
+                AreaProjection.level.in_(GRASSROOTS_LEVELS),
                 current_on(day),
                 or_(*(AreaProjection.path.startswith(p, autoescape=True) for p in chunk)),
             )
@@ -265,7 +266,7 @@ async def communities_under(
     for chunk in _chunks(prefixes, 50):
         rows = await session.scalars(
             select(AreaProjection).where(
-                AreaProjection.level == "community",
+                AreaProjection.level.in_(GRASSROOTS_LEVELS),
                 or_(*(AreaProjection.path.startswith(p, autoescape=True) for p in chunk)),
             )
         )

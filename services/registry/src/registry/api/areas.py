@@ -20,7 +20,7 @@ from registry import area_service
 from registry.adapters.areas import AreaRow, linked_ids
 from registry.adapters.paths import path_ids
 from registry.api.bodies import Body
-from registry.api.deps import Reader, WriteCommand, after_id
+from registry.api.deps import HierarchyDep, Reader, WriteCommand, after_id
 from registry.domain.areas import (
     AREA_ID_PATTERN,
     AreaLevel,
@@ -266,9 +266,11 @@ Filters = Annotated[area_service.AreaFilter, Depends(_filters)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AreaOut)
-async def register_area(body: AreaIn, command: WriteCommand) -> JSONResponse:
-    """Register an area under its current parent (a token confined to an area may only add
-    below it)."""
+async def register_area(
+    body: AreaIn, command: WriteCommand, hierarchy: HierarchyDep
+) -> JSONResponse:
+    """Register an area under its current parent, of a level that may hold it in the
+    registry's hierarchy (a token confined to an area may only add below it)."""
     return await command.run(
         area_service.register_area,
         AreaOut.of,
@@ -280,6 +282,7 @@ async def register_area(body: AreaIn, command: WriteCommand) -> JSONResponse:
         valid_from=body.valid_from,
         kind=body.kind,
         household_count=body.household_count,
+        hierarchy=hierarchy,
     )
 
 

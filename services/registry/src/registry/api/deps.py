@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from pydantic import Field
 
+from registry.domain.hierarchy import DEFAULT_HIERARCHY, Hierarchy
 from registry.pii import pii_protector
 from shared.auth import PII_READ, Principal, require_scopes
 from shared.commands import CommandRunner, command_runner
@@ -83,3 +84,12 @@ __all__ = [
     "Writer",
     "after_id",
 ]
+
+
+async def _hierarchy(request: Request) -> Hierarchy:
+    hierarchy = getattr(request.app.state, "hierarchy", DEFAULT_HIERARCHY)
+    return hierarchy if isinstance(hierarchy, Hierarchy) else DEFAULT_HIERARCHY
+
+
+HierarchyDep = Annotated[Hierarchy, Depends(_hierarchy)]
+"""The area hierarchy the registry runs with (``AREA_HIERARCHY_FILE``, else the shipped one)."""

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from registry import importer
-from registry.api.deps import Writer
+from registry.api.deps import HierarchyDep, Writer
 from registry.pii import PiiDep
 from shared.http import BULK_BODY
 from shared.runtime import ServiceRuntime
@@ -57,6 +57,7 @@ async def run_import(
     request: Request,
     principal: Writer,
     pii: PiiDep,
+    hierarchy: HierarchyDep,
     format: Annotated[importer.Format, Query(description="ndjson or csv.")] = "ndjson",
     type: Annotated[
         importer.RecordType | None,
@@ -79,6 +80,7 @@ async def run_import(
         fmt=format,
         record_type=type,
         principal=principal,
+        hierarchy=hierarchy,
     )
     return ImportReportOut(
         rows=report.rows,

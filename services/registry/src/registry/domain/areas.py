@@ -25,21 +25,17 @@ from datetime import date, timedelta
 from typing import Literal
 
 from registry.domain.dates import not_in_future
+from registry.domain.hierarchy import DEFAULT_HIERARCHY, Hierarchy
+from shared.contracts.registry import GRASSROOTS_LEVELS
+from shared.contracts.registry import AreaLevel as AreaLevel
 from shared.errors import Conflict, FieldError, InvalidInput
 
-AreaLevel = Literal["city", "district", "street", "community"]
 CommunityKind = Literal[
     "residential", "enterprise_workers", "urban_rural_fringe", "block", "work_unit", "geographic"
 ]
 RetireReason = Literal["merged", "split", "abolished"]
 AREA_ID_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$"
 """An area id: its administrative code (GB/T 2260 digits, or letters, ``_`` and ``-``)."""
-PARENT_LEVEL: dict[str, str | None] = {
-    "city": None,
-    "district": "city",
-    "street": "district",
-    "community": "street",
-}
 MIN_MERGED = 2
 """A merge takes at least this many communities."""
 MIN_SPLIT = 2
@@ -214,7 +210,7 @@ class MergePlan:
         their registered household figures."""
         return AreaCreated(
             area_id=into.id,
-            level="community",
+            level=self.merged[0].level,
             name=into.name,
             parent_id=self.parent_id,
             path=(*parent_path, into.id),
@@ -275,7 +271,7 @@ class SplitPlan:
         return [
             AreaCreated(
                 area_id=new.id,
-                level="community",
+                level=self.area.level,
                 name=new.name,
                 parent_id=self.parent_id,
                 path=(*parent_path, new.id),
@@ -320,10 +316,16 @@ def register_area(
     valid_from: date,
     kind: CommunityKind | None = None,
     household_count: int | None = None,
+    hierarchy: Hierarchy = DEFAULT_HIERARCHY,
 ) -> AreaCreated:
     """A new area under its current parent (see :func:`path_for_new_area`)."""
     path = path_for_new_area(
-        area_id=area_id, level=level, parent=parent, parent_id=parent_id, valid_from=valid_from
+        area_id=area_id,
+        level=level,
+        parent=parent,
+        parent_id=parent_id,
+        valid_from=valid_from,
+        hierarchy=hierarchy,
     )
     return AreaCreated(
         area_id=area_id,
@@ -344,17 +346,21 @@ def path_for_new_area(
     parent: ParentArea | None,
     parent_id: str | None,
     valid_from: date | None = None,
+    hierarchy: Hierarchy = DEFAULT_HIERARCHY,
 ) -> tuple[str, ...]:
     """The new area's path; raises :class:`InvalidInput` naming the field that breaks a rule.
 
-    With ``valid_from``, the parent must also be current and exist on that day.
+    The level must be one of ``hierarchy``'s, under a parent of a level that may hold it (a
+    top level has no parent). With ``valid_from``, the parent must also be current and exist
+    on that day.
     """
-    expected_parent_level = PARENT_LEVEL[level]
-    if expected_parent_level is None:
+    parent_levels = hierarchy.parent_levels(level)
+    expected_parent_level = " or ".join(parent_levels)
+    if not parent_levels:
         if parent_id is not None:
             raise InvalidInput(
-                "a city has no parent area",
-                errors=[FieldError("parent_id", "must be null for a city")],
+                f"a {level} has no parent area",
+                errors=[FieldError("parent_id", f"must be null for a {level}")],
             )
         return (area_id,)
     if parent_id is None:
@@ -367,7 +373,7 @@ def path_for_new_area(
             f"parent area {parent_id} does not exist",
             errors=[FieldError("parent_id", "no such area", "not_found")],
         )
-    if parent.level != expected_parent_level:
+    if parent.level not in parent_levels:
         raise InvalidInput(
             f"the parent of a {level} must be a {expected_parent_level}, not a {parent.level}",
             errors=[FieldError("parent_id", f"must be a {expected_parent_level}", "level")],
@@ -405,7 +411,7 @@ def require_current_community(
             f"community {community_id} does not exist",
             errors=[FieldError(field_name, "no such area", "not_found")],
         )
-    if community.level != "community":
+    if community.level not in GRASSROOTS_LEVELS:
         raise InvalidInput(
             f"area {community_id} is a {community.level}, not a community",
             errors=[FieldError(field_name, "must be a community", "level")],
@@ -436,7 +442,7 @@ def _after_start(area: AreaVersion, effective: date, field: str) -> None:
 
 
 def _current_community(area: AreaVersion, field: str) -> None:
-    if area.level != "community":
+    if area.level not in GRASSROOTS_LEVELS:
         raise InvalidInput(
             f"area {area.id} is a {area.level}; only communities are merged and split",
             errors=[FieldError(field, "must be a community", "level")],
@@ -598,6 +604,22 @@ def check_retire(
     return area.retired(
         valid_to=effective - timedelta(days=1), reason="abolished", successor_ids=()
     )
+
+
+def after_last_change(
+    effective: date, last_change: date | None, *, area_ids: Sequence[str]
+) -> None:
+    """A change to the hierarchy takes effect no earlier than the last recorded change of the
+    areas it touches (a sub-area retired, a household registered or moved, a facility opened
+    or closed): a backdated merge, split or retirement would rewrite what is recorded."""
+    if last_change is not None and effective < last_change:
+        raise InvalidInput(
+            f"{', '.join(area_ids)} changed on {last_change}; the change cannot take effect "
+            "before that",
+            errors=[
+                FieldError("effective", f"must not be before {last_change} (last change)", "order")
+            ],
+        )
 
 
 def merged_household_count(counts: Sequence[int | None]) -> int | None:
