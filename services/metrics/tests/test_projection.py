@@ -232,8 +232,8 @@ async def test_volunteer_share_and_reemployment_from_resident_updates(harness: H
         changed=["employment_status"],
     )
     await harness.send(employed, at=at_noon(date(2026, 4, 2)))
-    assert await value(harness, "reemployed_this_year", "140525") == 1.0
-    assert await value(harness, "reemployed_this_year", "140525", date(2026, 4, 1)) == 0.0
+    assert await value(harness, "employed_again_this_year", "140525") == 1.0
+    assert await value(harness, "employed_again_this_year", "140525", date(2026, 4, 1)) == 0.0
     hours = ServiceHoursLogged(
         volunteer_id="v1",
         entry_id="e1",

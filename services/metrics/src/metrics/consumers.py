@@ -3,7 +3,8 @@
 One subscription covers the registry's topics (areas, households, residents, facilities,
 workers, organisations, volunteers and their hours), eldercare's (the roster and care levels,
 placements, entitlements granted, visit outcomes, subsidy payments), casework's (cases closed,
-rated, overdue and delegated) and the service's own
+rated, overdue and delegated), employment's (seekers registered, placements, re-employment,
+loans disbursed and defaulted) and the service's own
 ``target.created``
 (so a replay restores the targets set through the API). The batch handler gets the new events of
 one poll at once (the runtime records them in the inbox in the same transaction), dispatches
@@ -30,12 +31,14 @@ from metrics.projection import (
     EntityKey,
     Projector,
     case_fact_id,
+    employment_fact_key,
     forget,
     prefetch,
 )
 from metrics.tracking import Tracker
 from shared.consumer import ParsedEvent, Subscription, UnexpectedEvent, event_context
 from shared.contracts import CONTRACTS, CloudEvent, EventPayload, casework, eldercare
+from shared.contracts import employment as jobs
 from shared.contracts.metrics import TargetCreated
 from shared.contracts.registry import (
     GRASSROOTS_LEVELS,
@@ -99,6 +102,11 @@ HANDLED: tuple[type[EventPayload], ...] = (
     casework.CaseRated,
     casework.CaseOverdue,
     casework.CaseDelegated,
+    jobs.SeekerRegistered,
+    jobs.PlacementMade,
+    jobs.Reemployed,
+    jobs.LoanDisbursed,
+    jobs.LoanDefaulted,
 )
 """Every payload type the metrics service consumes."""
 
@@ -146,6 +154,10 @@ def entity_key(payload: EventPayload) -> EntityKey | None:
             return ("case_overdue", case_fact_id(payload))
         case casework.CaseDelegated():
             return ("case_delegated", case_fact_id(payload))
+        case jobs.SeekerRegistered() | jobs.PlacementMade() | jobs.Reemployed():
+            return employment_fact_key(payload)
+        case jobs.LoanDisbursed() | jobs.LoanDefaulted():
+            return employment_fact_key(payload)
     return None
 
 
@@ -206,6 +218,14 @@ async def project(
             | casework.CaseDelegated()
         ):
             await projector.case_fact(session, payload, day, effects)
+        case (
+            jobs.SeekerRegistered()
+            | jobs.PlacementMade()
+            | jobs.Reemployed()
+            | jobs.LoanDisbursed()
+            | jobs.LoanDefaulted()
+        ):
+            await projector.employment_fact(session, payload, effects)
         case TargetCreated():
             if await targets_service.restore_target(
                 session, payload, catalogue=projector.catalogue

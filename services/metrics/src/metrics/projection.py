@@ -40,6 +40,7 @@ from metrics.adapters.tables import (
 from metrics.domain.measures import Catalogue, measure_key
 from metrics.domain.sources import ROOM_PURPOSES
 from shared.contracts import casework, eldercare
+from shared.contracts import employment as jobs
 from shared.contracts.registry import (
     GRASSROOTS_LEVELS,
     AreaCreated,
@@ -757,6 +758,49 @@ class Projector:
             effects=effects,
         )
 
+    # -- employment --------------------------------------------------------------------------
+
+    async def employment_fact(
+        self, session: AsyncSession, p: EmploymentFact, effects: Effects
+    ) -> None:
+        """An employment fact on the day it happened: a seeker registered, a placement made, a
+        seeker re-employed (the 3-month retention check passed), a loan disbursed or
+        defaulted. ``laid_off`` and ``priority`` come from the seeker's priority groups."""
+        kind, fact_id = employment_fact_key(p)
+        attributes: dict[str, Any] = {}
+        match p:
+            case jobs.SeekerRegistered():
+                day = p.registered_on
+                groups = p.priority_groups
+            case jobs.PlacementMade():
+                day, groups = p.started_on, p.priority_groups
+                attributes["vacancy_kind"] = p.vacancy_kind
+            case jobs.Reemployed():
+                day, groups = p.reemployed_on, p.priority_groups
+                attributes["vacancy_kind"] = p.vacancy_kind
+            case jobs.LoanDisbursed():
+                day, groups = p.disbursed_on, []
+                attributes["amount_yuan"] = p.amount_fen / 100
+            case jobs.LoanDefaulted():
+                day, groups = p.defaulted_on, []
+                attributes["amount_yuan"] = p.outstanding_fen / 100
+        if not isinstance(p, jobs.LoanDisbursed | jobs.LoanDefaulted):
+            attributes |= {
+                "priority_groups": sorted(groups),
+                "priority": bool(groups),
+                "laid_off": "laid_off" in groups,
+            }
+        await self.apply_fact(
+            session,
+            kind=kind,
+            fact_id=fact_id,
+            community_id=p.community_id,
+            path=p.path,
+            day=day,
+            attributes=attributes,
+            effects=effects,
+        )
+
     # -- casework ----------------------------------------------------------------------------
 
     async def case_fact(
@@ -795,6 +839,32 @@ class Projector:
             attributes=attributes,
             effects=effects,
         )
+
+
+EmploymentFact = (
+    jobs.SeekerRegistered
+    | jobs.PlacementMade
+    | jobs.Reemployed
+    | jobs.LoanDisbursed
+    | jobs.LoanDefaulted
+)
+"""The employment events metrics records as facts."""
+
+
+def employment_fact_key(p: EmploymentFact) -> EntityKey:
+    """The fact an employment event records: its kind and id (one per seeker, placement or
+    loan, so a redelivery replaces it)."""
+    match p:
+        case jobs.SeekerRegistered():
+            return ("jobseeker_registered", p.seeker_id)
+        case jobs.PlacementMade():
+            return ("job_placement", p.placement_id)
+        case jobs.Reemployed():
+            return ("reemployment", p.placement_id)
+        case jobs.LoanDisbursed():
+            return ("loan_disbursed", p.loan_id)
+        case jobs.LoanDefaulted():
+            return ("loan_defaulted", p.loan_id)
 
 
 def case_fact_id(p: casework.CaseEvent) -> str:

@@ -241,7 +241,51 @@ REGISTRY_SOURCES = Sources(
                 description="A month of an eldercare subsidy written to the ledger, on the day "
                 "paid.",
             ),
+            Source(
+                "jobseeker_registered",
+                flow=True,
+                attributes={"priority_groups": "list", "priority": "bool", "laid_off": "bool"},
+                description="A resident registered as a job seeker (employment "
+                "`seeker.registered`), on the day registered; `laid_off` and `priority` from "
+                "the seeker's priority groups.",
+            ),
+            Source(
+                "job_placement",
+                flow=True,
+                attributes={
+                    **{"priority_groups": "list", "priority": "bool", "laid_off": "bool"},
+                    "vacancy_kind": "str",
+                },
+                description="A seeker placed in a job (employment `placement.made`), on the "
+                "first day of work; `vacancy_kind` enterprise, public_welfare or "
+                "convenience_service.",
+            ),
+            Source(
+                "reemployment",
+                flow=True,
+                attributes={
+                    **{"priority_groups": "list", "priority": "bool", "laid_off": "bool"},
+                    "vacancy_kind": "str",
+                },
+                description="A placed seeker re-employed: the placement's 3-month retention "
+                "check passed (employment `placement.reemployed`), on the day it passed.",
+            ),
+            Source(
+                "loan_disbursed",
+                flow=True,
+                attributes={"amount_yuan": "float"},
+                description="A micro-loan for self-employment paid out (employment "
+                "`loan.disbursed`), on the day paid.",
+            ),
+            Source(
+                "loan_defaulted",
+                flow=True,
+                attributes={"amount_yuan": "float"},
+                description="A micro-loan in default, an instalment unpaid 90 days after its "
+                "due date (employment `loan.defaulted`), on that day; `amount_yuan` is what "
+                "was still owed.",
+            ),
         )
     }
 )
-"""The kinds fed by the registry's, casework's and eldercare's events."""
+"""The kinds fed by the registry's, casework's, eldercare's and employment's events."""
