@@ -377,6 +377,17 @@ async def registry_household(service: Service, *, area: str = "a") -> str:
     return await service.create("/households", body, token)
 
 
+async def registry_import(service: Service) -> str:
+    """An import job started by a token of area A (``Prefer: respond-async``)."""
+    row = {"type": "household", "ref": "J-1", "community_id": service.area_a}
+    content = json.dumps({**row, "address": "1 Job Road", "registered_on": "2020-01-01"})
+    headers = {**service.of_a, "Prefer": "respond-async"}
+    response = await service.client.post("/imports", content=content, headers=headers)
+    assert response.status_code == 202, f"registry POST /imports: {response.text}"
+    job: str = response.json()["id"]
+    return job
+
+
 async def registry_resident(service: Service) -> str:
     from registry.domain.national_id import check_character
 
@@ -515,6 +526,7 @@ OBJECTS: dict[tuple[str, str], InArea | Everywhere] = {
     ("registry", "worker_id"): InArea(registry_worker),
     ("registry", "organisation_id"): InArea(registry_organisation),
     ("registry", "volunteer_id"): InArea(registry_volunteer),
+    ("registry", "import_id"): InArea(registry_import),
     ("metrics", "area_id"): InArea(metrics_community),
     ("metrics", "indicator_id"): Everywhere(
         "the indicator catalogue is the same for every area", metrics_indicator

@@ -337,3 +337,66 @@ async def test_a_changed_row_imported_again_is_an_update_or_a_conflict(
     assert (updated["name"], updated["flags"], updated["version"]) == ("A", [], 2)
     again = (await client.post("/imports", content=changed, headers=writer)).json()
     assert (again["updated"], again["unchanged"], again["rejected"]) == (0, 3, 3)
+
+
+async def test_workers_organisations_and_volunteers_are_importable(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    writer = bearer(settings, "registry:read", "registry:write")
+    await client.post("/imports", content=ndjson(*AREAS, *HOUSEHOLDS, *RESIDENTS), headers=writer)
+    [resident] = (
+        await client.get("/residents", params={"employment_status": "retired"}, headers=writer)
+    ).json()["items"]
+    worker = {
+        "type": "worker",
+        "ref": "W-1",
+        "community_id": "m1",
+        "role": "committee_member",
+        "appointment": "elected",
+        "education": "college",
+        "birth_year": 1975,
+        "sex": "female",
+        "appointed_on": "2010-01-01",
+    }
+    team = {
+        "type": "organisation",
+        "ref": "O-1",
+        "community_id": "m1",
+        "name": "Xijie volunteers",
+        "kind": "Volunteer_Team",
+        "member_count": 12,
+        "registered_on": "2011-01-01",
+    }
+    volunteer = {
+        "type": "volunteer",
+        "ref": "V-1",
+        "community_id": "m1",
+        "resident_id": resident["id"],
+        "organisation_ref": "O-1",
+        "registered_on": "2012-01-01",
+    }
+    body = ndjson(worker, team, volunteer, {**worker, "ref": "W-2", "community_id": "m2"})
+    street = bearer(settings, "registry:read", "registry:write", area="s1")
+    report = (await client.post("/imports", content=body, headers=street)).json()
+    assert (report["accepted"], report["rejected"]) == (3, 1), report
+    assert report["rejected_rows"][0] == {
+        "line": 4,
+        "field": "community_id",
+        "reason": "no such area",
+    }
+    [imported] = (await client.get("/volunteers", headers=street)).json()["items"]
+    [organisation] = (await client.get("/organisations", headers=street)).json()["items"]
+    assert (imported["resident_id"], imported["organisation_id"]) == (
+        resident["id"],
+        organisation["id"],
+    )
+    assert len((await client.get("/workers", headers=street)).json()["items"]) == 1
+
+    again = (await client.post("/imports", content=body, headers=street)).json()
+    assert (again["accepted"], again["unchanged"], again["rejected"]) == (0, 3, 1)
+    changed = ndjson({**worker, "role": "secretary"}, {**team, "member_count": 40})
+    conflicts = (await client.post("/imports", content=changed, headers=street)).json()
+    assert [(row["line"], row["field"]) for row in conflicts["rejected_rows"]] == [
+        (1, "role"),
+        (2, "member_count"),
+    ]

@@ -9,6 +9,7 @@ from registry.adapters.events import translate
 from registry.api import areas, community, facilities, imports, people, worklists
 from registry.demo import load_demo_data
 from registry.domain.hierarchy import load_hierarchy
+from registry.import_jobs import mark_interrupted
 from registry.jobs import schedule_permit_scans
 from registry.pii import install_pii
 from registry.reencryption import schedule_reencryption
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the registry's ASGI app (``uvicorn --factory registry.app:create_app``)."""
     settings = settings or Settings()
     runtime = ServiceRuntime.build(settings, translate=translate)
+    runtime.on_start(_mark_interrupted_imports)
     if settings.demo_data:
         runtime.on_start(_load_demo_data)
     schedule_permit_scans(runtime, settings)
@@ -48,3 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 async def _load_demo_data(runtime: ServiceRuntime) -> None:
     await load_demo_data(runtime.sessions, translate=runtime.translate)
+
+
+async def _mark_interrupted_imports(runtime: ServiceRuntime) -> None:
+    await mark_interrupted(runtime.sessions)

@@ -7,7 +7,8 @@ arguments, and hands the unit the domain events of :mod:`registry.domain.communi
 :class:`~registry.domain.community.Worker` records its own; the other rules return theirs);
 the unit writes their integration events with the change. Queries take a session. Every use
 case confines the caller's :class:`~shared.auth.Principal` to its area: a record, or a
-community, outside the token's area is reported as not found (404).
+community, outside the token's area is reported as not found (404). ``record_id`` lets an
+import choose a stable id (default: a new UUID).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ async def appoint_worker(
     cross_appointed: bool,
     appointed_on: date,
     today: date | None = None,
+    record_id: str | None = None,
 ) -> community.WorkerSnapshot:
     """Record a worker's appointment in a current community (``WorkerAppointed``)."""
     day = today or date.today()
@@ -81,7 +83,7 @@ async def appoint_worker(
         uow.session, principal=principal, community_id=community_id, today=day
     )
     worker = community.Worker.appoint(
-        worker_id=_new_id(),
+        worker_id=record_id or _new_id(),
         community=found,
         role=role,
         appointment=appointment,
@@ -203,6 +205,7 @@ async def register_organisation(
     member_count: int,
     registered_on: date,
     today: date | None = None,
+    record_id: str | None = None,
 ) -> community.OrganisationSnapshot:
     """Register a social organisation with a current community (``OrganisationRegistered``)."""
     day = today or date.today()
@@ -210,7 +213,7 @@ async def register_organisation(
         uow.session, principal=principal, community_id=community_id, today=day
     )
     registered = community.register_organisation(
-        organisation_id=_new_id(),
+        organisation_id=record_id or _new_id(),
         community=found,
         name=name,
         kind=kind,
@@ -266,6 +269,7 @@ async def register_volunteer(
     organisation_id: str | None = None,
     registered_on: date,
     today: date | None = None,
+    record_id: str | None = None,
 ) -> VolunteerView:
     """Register a volunteer with a current community, maybe in a team of that community
     (``VolunteerRegistered``)."""
@@ -282,7 +286,7 @@ async def register_volunteer(
         else None
     )
     registered = community.register_volunteer(
-        volunteer_id=_new_id(),
+        volunteer_id=record_id or _new_id(),
         community=found,
         resident_id=resident_id,
         organisation=team,

@@ -1,4 +1,5 @@
-"""Bulk import of areas, households, residents and facilities from NDJSON or CSV.
+"""Bulk import of areas, households, residents, facilities, community workers, social
+organisations and volunteers from NDJSON or CSV.
 
 The input is streamed and validated row by row; every row ends ``accepted`` (stored, with its
 events), ``updated`` (imported before, and what changed is applied with its events: a
@@ -40,7 +41,7 @@ import functools
 import json
 import uuid
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -60,8 +61,9 @@ from sqlalchemy import select
 from sqlalchemy import text as sql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from registry import area_service, facility_service
+from registry import area_service, community_service, facility_service
 from registry.adapters.areas import AreaRow
+from registry.adapters.community import OrganisationRow, VolunteerRow, WorkerRow
 from registry.adapters.facilities import FacilityRoomRow, FacilityRow
 from registry.adapters.paths import path_ids
 from registry.bulk_registration import (
@@ -71,6 +73,7 @@ from registry.bulk_registration import (
     register_residents_in_bulk,
 )
 from registry.domain.areas import AREA_ID_PATTERN
+from registry.domain.community import Appointment
 from registry.domain.hierarchy import DEFAULT_HIERARCHY, Hierarchy
 from registry.domain.people import NewResident
 from registry.domain.text import clean_text
@@ -79,18 +82,22 @@ from shared.auth import Principal, ensure_area
 from shared.contracts.registry import (
     AreaLevel,
     CommunityKind,
+    Education,
     EmploymentStatus,
     FacilityKind,
     RegistrationStatus,
     ResidentFlag,
     RoomPurpose,
     Sex,
+    WorkerRole,
 )
 from shared.errors import FieldError, InvalidInput, NotFound, Problem
 from shared.unit_of_work import EventTranslator, UnitOfWork, unit_of_work
 
 Format = Literal["ndjson", "csv"]
-RecordType = Literal["area", "household", "resident", "facility"]
+RecordType = Literal[
+    "area", "household", "resident", "facility", "worker", "organisation", "volunteer"
+]
 Stored = Literal["accepted", "updated", "unchanged"]
 
 IMPORT_NAMESPACE = uuid.UUID("5b0f4a52-8a55-4c2e-9a0e-3d1f6a9b7c21")
@@ -107,6 +114,12 @@ def household_id_for(ref: str, scope: str | None = None) -> str:
     return str(uuid.uuid5(IMPORT_NAMESPACE, _scoped("household", ref, scope)))
 
 
+def record_id_for(kind: str, ref: str, scope: str | None = None) -> str:
+    """The registry id of the worker, organisation or volunteer (``kind``) an import file
+    calls ``ref`` (scoped like :func:`household_id_for`)."""
+    return str(uuid.uuid5(IMPORT_NAMESPACE, _scoped(kind, ref, scope)))
+
+
 def facility_id_for(ref: str, scope: str | None = None) -> str:
     """The registry id of the facility an import file calls ``ref`` (scoped like
     :func:`household_id_for`)."""
@@ -121,7 +134,14 @@ def _scope(principal: Principal | None) -> str | None:
     return principal.area if principal is not None else None
 
 
-_REFERENCE = {"area": "parent_id", "household": "community_id", "facility": "community_id"}
+_REFERENCE = {
+    "area": "parent_id",
+    "household": "community_id",
+    "facility": "community_id",
+    "worker": "community_id",
+    "organisation": "community_id",
+    "volunteer": "community_id",
+}
 """The field of each record naming where it goes: what a row outside the caller's area is
 rejected on, with the words of a missing area, so no answer tells the two apart."""
 
@@ -221,9 +241,55 @@ class FacilityRecord(_Record):
         return rooms
 
 
-ImportRecord = Annotated[
-    AreaRecord | HouseholdRecord | ResidentRecord | FacilityRecord, Field(discriminator="type")
-]
+class WorkerRecord(_Record):
+    """A community worker row; ``ref`` is the file's own number for the worker."""
+
+    type: Literal["worker"] = "worker"
+    ref: str = Field(min_length=1, max_length=64)
+    community_id: str = Field(max_length=32)
+    role: WorkerRole
+    appointment: Appointment
+    education: Education
+    birth_year: int = Field(ge=1900, le=2100)
+    sex: Sex
+    cross_appointed: bool = False
+    appointed_on: date
+
+
+class OrganisationRecord(_Record):
+    """A social organisation row; ``ref`` is the file's own number for it."""
+
+    type: Literal["organisation"] = "organisation"
+    ref: str = Field(min_length=1, max_length=64)
+    community_id: str = Field(max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=64)
+    member_count: int = Field(ge=0, le=1_000_000)
+    registered_on: date
+
+
+class VolunteerRecord(_Record):
+    """A volunteer row; ``ref`` is the file's own number for the volunteer,
+    ``organisation_ref`` an organisation of this or an earlier import."""
+
+    type: Literal["volunteer"] = "volunteer"
+    ref: str = Field(min_length=1, max_length=64)
+    community_id: str = Field(max_length=32)
+    resident_id: str | None = Field(default=None, max_length=36)
+    organisation_ref: str | None = Field(default=None, max_length=64)
+    registered_on: date
+
+
+AnyRecord = (
+    AreaRecord
+    | HouseholdRecord
+    | ResidentRecord
+    | FacilityRecord
+    | WorkerRecord
+    | OrganisationRecord
+    | VolunteerRecord
+)
+ImportRecord = Annotated[AnyRecord, Field(discriminator="type")]
 _RECORD = TypeAdapter(ImportRecord)
 
 
@@ -265,7 +331,7 @@ class ImportReport:
 @dataclass(frozen=True)
 class _Parsed:
     line: int
-    record: AreaRecord | HouseholdRecord | ResidentRecord | FacilityRecord
+    record: AnyRecord
 
 
 # -- the import ---------------------------------------------------------------------------
@@ -283,12 +349,14 @@ async def import_rows(
     today: date | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     hierarchy: Hierarchy = DEFAULT_HIERARCHY,
+    on_batch: Callable[[ImportReport], Awaitable[None]] | None = None,
 ) -> ImportReport:
     """Import the rows of ``lines`` (text lines, newline optional, or :class:`Unreadable`
     ones, see :func:`text_lines`) and report on each.
 
     Each batch of rows commits on its own, in a unit of work from ``sessions`` whose events
-    ``translate`` maps. Rows outside ``principal``'s area are rejected.
+    ``translate`` maps, and then ``on_batch`` hears the report so far. Rows outside
+    ``principal``'s area are rejected.
     """
     if fmt == "csv" and record_type is None:
         raise InvalidInput(
@@ -329,6 +397,8 @@ async def import_rows(
                             report=report,
                             hierarchy=hierarchy,
                         )
+        if on_batch is not None:
+            await on_batch(report)
         if report.accepted >= 2 * max(analysed_at, batch_size // 2):
             await _refresh_statistics(sessions)
             analysed_at = report.accepted
@@ -399,7 +469,7 @@ async def _one(
 
 async def _store_one(
     uow: UnitOfWork,
-    record: AreaRecord | HouseholdRecord | ResidentRecord | FacilityRecord,
+    record: AnyRecord,
     *,
     principal: Principal | None,
     today: date,
@@ -459,9 +529,84 @@ async def _store_one(
                 today=today,
                 facility_id=facility_id,
             )
+        case WorkerRecord() | OrganisationRecord() | VolunteerRecord():
+            return await _community_record(uow, record, principal=principal, today=today)
         case HouseholdRecord() | ResidentRecord():  # pragma: no cover - see _households
             raise AssertionError("households and residents are imported in bulk")
     await session.flush()
+    return "accepted"
+
+
+_COMMUNITY_ROWS: dict[str, type[WorkerRow | OrganisationRow | VolunteerRow]] = {
+    "worker": WorkerRow,
+    "organisation": OrganisationRow,
+    "volunteer": VolunteerRow,
+}
+
+
+async def _community_record(
+    uow: UnitOfWork,
+    record: WorkerRecord | OrganisationRecord | VolunteerRecord,
+    *,
+    principal: Principal | None,
+    today: date,
+) -> Stored:
+    """A worker, organisation or volunteer through its use case; one imported before is
+    ``unchanged``, or a conflict naming the field that differs."""
+    scope = _scope(principal)
+    record_id = record_id_for(record.type, record.ref, scope)
+    existing: Any = await uow.session.get(_COMMUNITY_ROWS[record.type], record_id)
+    organisation_id = (
+        record_id_for("organisation", record.organisation_ref, scope)
+        if isinstance(record, VolunteerRecord) and record.organisation_ref is not None
+        else None
+    )
+    if existing is not None:
+        if principal is not None:
+            ensure_area(principal, path_ids(existing.path))
+        wanted = record.model_dump(exclude={"type", "ref", "organisation_ref"})
+        if isinstance(record, OrganisationRecord):
+            wanted["kind"] = record.kind.strip().lower()
+        if isinstance(record, VolunteerRecord):
+            wanted["organisation_id"] = organisation_id
+        for name, value in wanted.items():
+            if getattr(existing, name) != value:
+                field_name = "organisation_ref" if name == "organisation_id" else name
+                raise InvalidInput(
+                    f"{field_name} differs from the registered {record.type}",
+                    errors=[FieldError(field_name, f"differs from the registered {record.type}")],
+                )
+        return "unchanged"
+    who = principal or PLATFORM
+    match record:
+        case WorkerRecord():
+            await community_service.appoint_worker(
+                uow,
+                principal=who,
+                **record.model_dump(exclude={"type", "ref"}),
+                today=today,
+                record_id=record_id,
+            )
+        case OrganisationRecord():
+            await community_service.register_organisation(
+                uow,
+                principal=who,
+                **record.model_dump(exclude={"type", "ref"}),
+                today=today,
+                record_id=record_id,
+            )
+        case VolunteerRecord():
+            await community_service.register_volunteer(
+                uow,
+                principal=who,
+                community_id=record.community_id,
+                resident_id=record.resident_id,
+                organisation_id=organisation_id,
+                registered_on=record.registered_on,
+                today=today,
+                record_id=record_id,
+            )
+    await uow.session.flush()
     return "accepted"
 
 

@@ -16,6 +16,7 @@ from registry.adapters.community import (
 )
 from registry.adapters.facilities import FacilityRoomRow, FacilityRow
 from registry.adapters.history import HouseholdVersionRow, ResidentVersionRow
+from registry.adapters.import_jobs import ImportJobRow
 from registry.adapters.people import HouseholdRow, ResidentRow
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "FacilityRow",
     "HouseholdRow",
     "HouseholdVersionRow",
+    "ImportJobRow",
     "OrganisationRow",
     "ResidentRow",
     "ResidentVersionRow",

@@ -14,16 +14,26 @@ references and id numbers), so a retry is always safe.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import tempfile
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from registry import importer
+from registry import import_jobs, importer
+from registry.adapters.import_jobs import ImportJobRow
 from registry.api.deps import HierarchyDep, Writer
 from registry.pii import PiiDep
+from shared.errors import FieldError, InvalidInput
 from shared.http import BULK_BODY
+from shared.reads import ReadSessionDep, json_response
 from shared.runtime import ServiceRuntime
+
+SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
+"""A job's file is held in memory up to this size, then in a temporary file."""
 
 router = APIRouter(tags=["imports"])
 
@@ -52,7 +62,64 @@ class ImportReportOut(BaseModel):
     )
 
 
-@router.post("/imports", response_model=ImportReportOut, openapi_extra=BULK_BODY)
+class ImportJobOut(BaseModel):
+    """An import running in the background: its progress, then its report."""
+
+    id: str
+    status: str = Field(
+        description="`running`, `done`, `failed` or `interrupted` (the service stopped: run "
+        "the file again, which is safe)."
+    )
+    format: importer.Format
+    type: importer.RecordType | None
+    rows: int = Field(description="Rows read so far.")
+    accepted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rejected_rows: list[RejectedRowOut] = Field(
+        description=f"The first {importer.MAX_REPORTED_ROWS} rejected rows so far."
+    )
+    error: str | None = Field(description="Why a job failed or was interrupted.")
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, job: ImportJobRow) -> ImportJobOut:
+        """The API view of a job."""
+        counts = (job.accepted, job.updated, job.unchanged, job.rejected)
+        return cls(
+            id=job.id,
+            status=job.status,
+            format=job.format,
+            type=job.record_type,
+            rows=sum(counts),
+            accepted=job.accepted,
+            updated=job.updated,
+            unchanged=job.unchanged,
+            rejected=job.rejected,
+            rejected_rows=[RejectedRowOut(**row) for row in json.loads(job.rejected_rows)],
+            error=job.error,
+            created_at=job.created_at,
+            finished_at=job.finished_at,
+        )
+
+
+RESPOND_ASYNC = "respond-async"
+
+
+@router.post(
+    "/imports",
+    response_model=ImportReportOut,
+    openapi_extra=BULK_BODY,
+    responses={
+        202: {
+            "model": ImportJobOut,
+            "description": "With `Prefer: respond-async`: the file was received and is being "
+            "imported in the background; `Location` is `/imports/{id}`.",
+        }
+    },
+)
 async def run_import(
     request: Request,
     principal: Writer,
@@ -63,15 +130,52 @@ async def run_import(
         importer.RecordType | None,
         Query(description="Record type of every row (required for CSV)."),
     ] = None,
-) -> ImportReportOut:
+    prefer: Annotated[
+        str | None,
+        Header(
+            description="`respond-async`: receive the whole file, answer 202 with a job, and "
+            "import it in the background (it goes on if the client disconnects)."
+        ),
+    ] = None,
+) -> Response:
     """Import areas, households, residents or facilities; re-running a file changes nothing,
     and a changed row is applied as an update or rejected as a conflict, never "unchanged".
 
     Rows outside the token's area are rejected. Each batch of rows commits with its events.
     The body may be up to `HTTP_MAX_BULK_BODY_BYTES` (default 256 MiB); past it the import
     stops with 413, keeping the batches already committed (running the file again is safe).
+    With `Prefer: respond-async` the file is received whole first and imported as a job:
+    202, then `GET /imports/{id}` for its progress and report.
     """
     runtime: ServiceRuntime = request.app.state.runtime
+    if format == "csv" and type is None:
+        raise InvalidInput(
+            "a CSV import needs the record type",
+            errors=[FieldError("type", "required for CSV", "missing")],
+        )
+    if prefer is not None and RESPOND_ASYNC in prefer.lower():
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115 - the job closes it
+        try:
+            async for chunk in request.stream():
+                await asyncio.to_thread(spool.write, chunk)
+        except BaseException:
+            spool.close()
+            raise
+        job = await import_jobs.start_job(
+            runtime.sessions,
+            translate=runtime.translate,
+            pii=pii,
+            hierarchy=hierarchy,
+            source=spool,
+            fmt=format,
+            record_type=type,
+            principal=principal,
+        )
+        return json_response(
+            ImportJobOut.of(job),
+            status_code=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/imports/{job.id}"},
+        )
     report = await importer.import_rows(
         runtime.sessions,
         translate=runtime.translate,
@@ -82,11 +186,21 @@ async def run_import(
         principal=principal,
         hierarchy=hierarchy,
     )
-    return ImportReportOut(
-        rows=report.rows,
-        accepted=report.accepted,
-        updated=report.updated,
-        unchanged=report.unchanged,
-        rejected=report.rejected,
-        rejected_rows=[RejectedRowOut(**vars(row)) for row in report.rejected_rows],
+    return json_response(
+        ImportReportOut(
+            rows=report.rows,
+            accepted=report.accepted,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=report.rejected,
+            rejected_rows=[RejectedRowOut(**vars(row)) for row in report.rejected_rows],
+        )
     )
+
+
+@router.get("/imports/{import_id}", response_model=ImportJobOut)
+async def get_import(import_id: str, session: ReadSessionDep, principal: Writer) -> Response:
+    """An import job's progress and, once done, its report; 404 if there is none or it was
+    started for another area."""
+    job = await import_jobs.get_job(session, job_id=import_id, principal=principal)
+    return json_response(ImportJobOut.of(job))
