@@ -10,6 +10,14 @@ import httpx
 import pytest
 
 from registry.domain.areas import CommunityRef
+from registry.domain.community import (
+    OrganisationSnapshot,
+    VolunteerSnapshot,
+    Worker,
+    log_hours,
+    register_organisation,
+    register_volunteer,
+)
 from registry.domain.facilities import Facility
 from registry.domain.people import Household, HouseholdRef, NewResident, Resident, SealedNationalId
 from registry.domain.text import control_character
@@ -167,3 +175,51 @@ async def test_no_merge_split_or_retirement_backdated_before_the_last_change(
         "/areas/merge", json={**merge, "effective": "2012-03-01"}, headers=writer
     )
     assert merged.status_code in (200, 201), merged.text
+
+
+@pytest.mark.unit
+def test_community_people_are_not_dated_before_their_community_team_or_registration() -> None:
+    worker = lambda: Worker.appoint(  # noqa: E731
+        worker_id="w1",
+        community=M2,
+        role="committee_member",
+        appointment="elected",
+        education="college",
+        birth_year=1975,
+        sex="female",
+        cross_appointed=False,
+        appointed_on=date(2023, 6, 1),
+        today=TODAY,
+    )
+    assert refused_field(worker) == ("appointed_on", "order")
+    team = OrganisationSnapshot("o1", "m2", M2.path, "Team", "volunteer_team", 5, date(2025, 1, 1))
+    organisation = lambda: register_organisation(  # noqa: E731
+        organisation_id="o2",
+        community=M2,
+        name="Team",
+        kind="culture",
+        member_count=3,
+        registered_on=date(2023, 12, 1),
+        today=TODAY,
+    )
+    assert refused_field(organisation) == ("registered_on", "order")
+    volunteer = lambda: register_volunteer(  # noqa: E731
+        volunteer_id="v1",
+        community=M2,
+        resident_id=None,
+        organisation=team,
+        organisation_id="o1",
+        registered_on=date(2024, 6, 1),
+        today=TODAY,
+    )
+    assert refused_field(volunteer) == ("registered_on", "order")
+    joined = VolunteerSnapshot("v1", "m2", M2.path, None, None, date(2025, 3, 1))
+    hours = lambda: log_hours(  # noqa: E731
+        volunteer=joined,
+        entry_id="e1",
+        hours=2,
+        served_on=date(2025, 2, 1),
+        already_logged_that_day=[],
+        today=TODAY,
+    )
+    assert refused_field(hours) == ("served_on", "order")

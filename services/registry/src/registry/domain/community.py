@@ -139,6 +139,12 @@ class Worker:
         """Appoint a worker: the appointment date is not in the future and the worker is of
         age (:data:`MIN_WORKER_AGE` to :data:`MAX_WORKER_AGE`) in that year."""
         not_in_future(appointed_on, today=today, field="appointed_on")
+        not_before(
+            appointed_on,
+            community.valid_from,
+            field="appointed_on",
+            what="the community's creation",
+        )
         age = appointed_on.year - birth_year
         if not MIN_WORKER_AGE <= age <= MAX_WORKER_AGE:
             raise InvalidInput(
@@ -273,6 +279,9 @@ def register_organisation(
     """Register a social organisation with a current community; the date is not in the
     future. The kind is normalised to lower case (``volunteer_team``, ``elders_association``)."""
     not_in_future(registered_on, today=today, field="registered_on")
+    not_before(
+        registered_on, community.valid_from, field="registered_on", what="the community's creation"
+    )
     normalised = kind.strip().lower()
     if not normalised:
         raise InvalidInput(
@@ -343,6 +352,16 @@ def register_volunteer(
     (``organisation``, as found for ``organisation_id``) must be registered with the same
     community."""
     not_in_future(registered_on, today=today, field="registered_on")
+    not_before(
+        registered_on, community.valid_from, field="registered_on", what="the community's creation"
+    )
+    if organisation is not None:
+        not_before(
+            registered_on,
+            organisation.registered_on,
+            field="registered_on",
+            what="the team's registration",
+        )
     if organisation_id is not None:
         if organisation is None:
             raise InvalidInput(
@@ -388,6 +407,7 @@ def log_hours(
             errors=[FieldError("hours", "must be > 0 and ≤ 24", "range")],
         )
     not_in_future(served_on, today=today, field="served_on")
+    not_before(served_on, volunteer.registered_on, field="served_on", what="the registration")
     day_total = math.fsum([*already_logged_that_day, rounded])
     if round(day_total, 2) > MAX_HOURS_PER_DAY:
         logged = round(math.fsum(already_logged_that_day), 2)
