@@ -16,9 +16,9 @@ from shared.contracts.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
 CONTRACTS = ContractRegistry()
 
 # Importing the modules registers their contracts in CONTRACTS.
-from shared.contracts import employment as _employment  # noqa: E402,F401
-from shared.contracts import eldercare as _eldercare  # noqa: E402,F401
 from shared.contracts import casework as _casework  # noqa: E402,F401
+from shared.contracts import eldercare as _eldercare  # noqa: E402,F401
+from shared.contracts import employment as _employment  # noqa: E402,F401
 from shared.contracts import metrics as _metrics  # noqa: E402,F401
 from shared.contracts import registry as _registry  # noqa: E402,F401
 
