@@ -12,7 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from employment.adapters.events import translate
 from employment.domain.dates import add_months
+from employment.jobs import follow_up
 from employment.settings import Settings
 from employment.testing import Registry
 from shared.db import create_engine, session_factory
@@ -332,3 +334,60 @@ async def test_records_outside_the_token_area_do_not_exist(
     assert (await client.get(f"/seekers/{seeker['id']}", headers=own_area)).status_code == 200
     listed = await client.get("/seekers", headers=other_area)
     assert listed.json()["items"] == []
+
+
+async def test_the_follow_up_job_finds_arrears_defaults_and_due_checks(
+    client: httpx.AsyncClient,
+    registry: Registry,
+    post: Any,
+    staff: dict[str, str],
+    settings: Settings,
+) -> None:
+    seeker = await post("/seekers", seeker_body(await registry.resident("d1s1m1")))
+    other = await post("/seekers", seeker_body(await registry.resident("d1s1m2")))
+    late, later = [
+        await post("/loans", {"seeker_id": s["id"], "amount_fen": 120_000, "term_months": 12})
+        for s in (seeker, other)
+    ]
+    for loan, paid_out in (
+        (late, TODAY - timedelta(days=45)),
+        (later, TODAY - timedelta(days=200)),
+    ):
+        await post(f"/loans/{loan['id']}/guarantee", {"guarantee": "collateral"}, expect=200)
+        await post(
+            f"/loans/{loan['id']}/approve", {"approved_on": paid_out.isoformat()}, expect=200
+        )
+        await post(
+            f"/loans/{loan['id']}/disburse", {"disbursed_on": paid_out.isoformat()}, expect=200
+        )
+    vacancy = await post(
+        "/vacancies",
+        vacancy_body(await employer(post, registry), registry.area("d1s1m1"), posts=2),
+    )
+    match = await post("/matches", {"vacancy_id": vacancy["id"], "seeker_id": seeker["id"]})
+    placement = await post(
+        f"/matches/{match['id']}/accept",
+        {"started_on": (TODAY - timedelta(days=100)).isoformat()},
+    )
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pooled=False)
+    try:
+        checks, changed = await follow_up(session_factory(engine), translate=translate, today=TODAY)
+        again = await follow_up(session_factory(engine), translate=translate, today=TODAY)
+    finally:
+        await engine.dispose()
+    assert (checks, changed) == (1, 2)
+    assert again == (0, 0)  # nothing new: no event twice
+    first = (await client.get(f"/loans/{late['id']}", headers=staff)).json()
+    assert first["status"] == "in_arrears"
+    assert first["arrears_since"] == first["schedule"][0]["due_on"]
+    second = (await client.get(f"/loans/{later['id']}", headers=staff)).json()
+    assert second["status"] == "defaulted"
+    due = (await client.get("/placements?check_due=true", headers=staff)).json()["items"]
+    assert [(p["id"], [c["status"] for c in p["checks"]]) for p in due] == [
+        (placement["id"], ["due", "scheduled", "scheduled"])
+    ]
+    types = await event_types(settings)
+    assert types.count("loan.in_arrears") == 1
+    assert types.count("loan.defaulted") == 1
+    assert types.count("placement.retention_due") == 1
