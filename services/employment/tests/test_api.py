@@ -372,12 +372,14 @@ async def test_the_follow_up_job_finds_arrears_defaults_and_due_checks(
     assert settings.database_url is not None
     engine = create_engine(settings.database_url, pooled=False)
     try:
-        checks, changed = await follow_up(session_factory(engine), translate=translate, today=TODAY)
+        checks, changed, _ = await follow_up(
+            session_factory(engine), translate=translate, today=TODAY
+        )
         again = await follow_up(session_factory(engine), translate=translate, today=TODAY)
     finally:
         await engine.dispose()
     assert (checks, changed) == (1, 2)
-    assert again == (0, 0)  # nothing new: no event twice
+    assert again == (0, 0, 0)  # nothing new: no event twice
     first = (await client.get(f"/loans/{late['id']}", headers=staff)).json()
     assert first["status"] == "in_arrears"
     assert first["arrears_since"] == first["schedule"][0]["due_on"]
@@ -391,3 +393,23 @@ async def test_the_follow_up_job_finds_arrears_defaults_and_due_checks(
     assert types.count("loan.in_arrears") == 1
     assert types.count("loan.defaulted") == 1
     assert types.count("placement.retention_due") == 1
+
+
+async def test_a_seeker_turning_fifty_joins_the_4050_group_when_the_year_turns(
+    registry: Registry, post: Any, settings: Settings
+) -> None:
+    born = TODAY.year - 49
+    resident = await registry.resident("d1s1m1", employment_status="unemployed", birth_year=born)
+    seeker = await post("/seekers", seeker_body(resident))
+    assert seeker["priority_groups"] == []
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pooled=False)
+    new_year = date(TODAY.year + 1, 1, 1)
+    try:
+        sessions = session_factory(engine)
+        *_, regrouped = await follow_up(sessions, translate=translate, today=new_year)
+        *_, again = await follow_up(sessions, translate=translate, today=new_year)
+    finally:
+        await engine.dispose()
+    assert (regrouped, again) == (1, 0)
+    assert (await event_types(settings))[-1] == "seeker.updated"

@@ -1,6 +1,7 @@
 """Periodic jobs of the employment service: turning retention checks that fell due into
-follow-up tasks (``placement.retention_due``) and putting loans in arrears or default. Each run
-is a unit of work of its own, so the changes and their events commit together."""
+follow-up tasks (``placement.retention_due``), putting loans in arrears or default, and
+re-deriving the "4050" group of seekers whose age crosses a boundary this year. Each step is a
+unit of work of its own, so its changes and their events commit together."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from employment import loans_service, matches_service
+from employment import loans_service, matches_service, registry_facts
 from employment.settings import Settings
 from shared.runtime import ServiceRuntime
 from shared.unit_of_work import EventTranslator, unit_of_work
@@ -20,14 +21,24 @@ log = logging.getLogger(__name__)
 
 async def follow_up(
     sessions: async_sessionmaker[AsyncSession], *, translate: EventTranslator, today: date
-) -> tuple[int, int]:
-    """One run: the retention checks now due and the loans whose standing changed."""
+) -> tuple[int, int, int]:
+    """One run: the retention checks now due, the loans whose standing changed, the seekers
+    whose age groups changed."""
     async with unit_of_work(sessions, translate=translate) as uow:
         checks = await matches_service.mark_due_checks(uow, today=today)
     async with unit_of_work(sessions, translate=translate) as uow:
         loans = await loans_service.review_loans(uow, today=today)
-    log.info("follow-up run done", extra={"retention_checks_due": checks, "loans_changed": loans})
-    return checks, loans
+    async with unit_of_work(sessions, translate=translate) as uow:
+        seekers = await registry_facts.refresh_age_groups(uow, today=today)
+    log.info(
+        "follow-up run done",
+        extra={
+            "retention_checks_due": checks,
+            "loans_changed": loans,
+            "seekers_regrouped": seekers,
+        },
+    )
+    return checks, loans, seekers
 
 
 def schedule_follow_ups(
@@ -35,7 +46,7 @@ def schedule_follow_ups(
 ) -> None:
     """Run :func:`follow_up` at start-up and every ``follow_up_interval_s`` seconds."""
 
-    async def run() -> tuple[int, int]:
+    async def run() -> tuple[int, int, int]:
         return await follow_up(runtime.sessions, translate=runtime.translate, today=today())
 
     runtime.every("follow-ups", settings.follow_up_interval_s, run)

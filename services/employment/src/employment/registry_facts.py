@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
+
 from employment.adapters import store
 from employment.adapters.paths import path_text
-from employment.adapters.tables import AreaRow, ResidentRow
+from employment.adapters.tables import AreaRow, ResidentRow, SeekerRow
+from employment.domain.groups import FEMALE_4050, MALE_4050
 from shared.contracts.registry import (
     AreaCreated,
     AreaRetired,
@@ -71,3 +74,28 @@ async def apply_resident(uow: UnitOfWork, *, payload: ResidentState, today: date
     elif not seeker.apply_registry_facts(store.resident_facts(row), today=today):
         return
     await store.save_seeker(uow.session, seeker)
+
+
+async def refresh_age_groups(uow: UnitOfWork, *, today: date) -> int:
+    """Re-derive the groups of the seekers whose age crosses a "4050" boundary this year (40,
+    50 or 60: the registry sends nothing when a year turns); how many changed."""
+    boundaries = [today.year - age for age in sorted({*FEMALE_4050, *MALE_4050})]
+    rows = (
+        await uow.session.execute(
+            select(SeekerRow.id, ResidentRow)
+            .join(ResidentRow, ResidentRow.id == SeekerRow.resident_id)
+            .where(
+                ResidentRow.birth_year.in_(boundaries),
+                SeekerRow.status != "withdrawn",
+            )
+        )
+    ).all()
+    changed = 0
+    for seeker_id, resident in rows:
+        seeker = await store.get_seeker(uow.session, seeker_id, for_update=True)
+        assert seeker is not None
+        uow.track(seeker)
+        if seeker.apply_registry_facts(store.resident_facts(resident), today=today):
+            await store.save_seeker(uow.session, seeker)
+            changed += 1
+    return changed
