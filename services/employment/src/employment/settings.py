@@ -21,6 +21,7 @@ class Settings(ServiceSettings):
         default=3600.0,
         gt=0,
         description="Seconds between the runs of the periodic job that turns retention checks "
-        "that fell due into follow-up tasks and puts loans in arrears or default; the first "
-        "run is at start-up.",
+        "that fell due into follow-up tasks, puts loans in arrears or default and re-derives "
+        "the 4050 group of seekers whose age crosses a boundary this year; the first run is at "
+        "start-up.",
     )
