@@ -120,6 +120,7 @@ async def replay(
             zone=settings.zone,
             window_days=settings.forecast_window_days,
             publish=False,
+            deferred=True,  # every target is evaluated once, at the end
         )
         async with unit_of_work(sessions, translate=events.translate) as uow:
             await prepare(uow, catalogue=catalogue, tracker=tracker)

@@ -72,11 +72,12 @@ def within(area: AreaProjection, scope_path: str) -> bool:
 
 
 class Tracker:
-    """Records snapshots and evaluates targets for a catalogue.
+    """Evaluates targets for a catalogue.
 
-    ``publish`` off (replays) evaluates without recording status changes; ``clock`` gives
-    today's date (the service's time zone by default); ``listeners`` hear every evaluation
-    once its unit of work has committed (the Prometheus gauges).
+    ``publish`` off (replays) evaluates without recording status changes; ``deferred`` (a
+    replay, which evaluates every target once at its end) leaves the targets alone after each
+    batch; ``clock`` gives today's date (the service's time zone by default); ``listeners``
+    hear every evaluation once its unit of work has committed (the Prometheus gauges).
     """
 
     def __init__(
@@ -86,12 +87,14 @@ class Tracker:
         zone: ZoneInfo,
         window_days: int,
         publish: bool = True,
+        deferred: bool = False,
         clock: Callable[[], date] | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.zone = zone
         self.window_days = window_days
         self.publish = publish
+        self.deferred = deferred
         self._clock = clock
         self.listeners: list[StatusListener] = []
 
@@ -102,8 +105,8 @@ class Tracker:
     # -- after an event ----------------------------------------------------------------------
 
     async def after_batch(self, uow: UnitOfWork, effects: Effects) -> None:
-        """Record the snapshots and re-evaluate the targets a batch of applied events
-        affects, each once."""
+        """Re-evaluate the targets a batch of applied events affects, each once, in the areas
+        it touched (unless ``deferred``)."""
         session = uow.session
         if effects.retired_areas:
             await session.execute(
@@ -111,6 +114,8 @@ class Tracker:
                     TargetStatusRow.area_id.in_(sorted(effects.retired_areas))
                 )
             )
+        if self.deferred:
+            return
         targets = list(await session.scalars(select(TargetRow).order_by(TargetRow.id)))
         if not targets:
             return
