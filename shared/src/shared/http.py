@@ -11,8 +11,8 @@
 - ``GET /metrics``: Prometheus text exposition of the default registry;
 - :class:`RequestContextMiddleware`: request and correlation ids (bound in
   :mod:`shared.context`, echoed as response headers), request metrics and one log line per
-  request;
-- :class:`SecureDefaultsMiddleware`: request bodies over ``http_max_body_bytes`` (routes
+  request, and in the same pass the secure defaults (:class:`SecureDefaultsMiddleware` on
+  its own): request bodies over ``http_max_body_bytes`` (routes
   declared with ``openapi_extra=BULK_BODY``: ``http_max_bulk_body_bytes``) are answered 413
   without being read in full, and every response that sets no ``Cache-Control`` of its own
   gets ``Cache-Control: no-store``, so no cache keeps personal data;
@@ -49,12 +49,11 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.context import bound
+from shared.context import causation_id_var, correlation_id_var, request_id_var
 from shared.errors import (
     PROBLEM_TYPE_BASE,
     Conflict,
@@ -359,32 +358,54 @@ def _valid_id(value: str | None) -> str | None:
 
 
 class RequestContextMiddleware:
-    """Pure ASGI middleware: ids, request metrics, request log line, last-resort 500.
+    """Pure ASGI middleware: ids, request metrics, request log line, last-resort 500, and
+    (given body limits) the secure defaults of :class:`SecureDefaultsMiddleware`.
 
     - ``X-Request-ID`` is taken from the request (if it looks like an id: 1–128 characters
       of ``A-Za-z0-9._:-``) or generated (uuid4); ``X-Correlation-ID`` likewise, defaulting to
-      the request id. Both are bound with :func:`shared.context.bound` (causation id = request
-      id) while the request is handled, so events it writes carry them, and both are echoed.
+      the request id. Both are bound in :mod:`shared.context` (causation id = request id)
+      while the request is handled, so events it writes carry them, and both are echoed.
     - ``shequ_http_requests_total`` and ``shequ_http_request_duration_seconds`` are recorded
       with the matched route *template* (``unmatched`` when no route matched), the method
       (``other`` for non-standard ones) and the status (``499`` if the request was
       cancelled before a response started).
     - An exception escaping the app is logged with its traceback and answered with a 500
       problem+json carrying no internals (re-raised if the response had already started).
+    - With ``max_body_bytes`` (and ``max_bulk_body_bytes``) it also limits request bodies
+      and adds ``Cache-Control: no-store``, exactly as :class:`SecureDefaultsMiddleware`
+      does, in the same pass: one layer, one wrapper of ``send`` per request
+      (:func:`create_app` installs it so).
+
+    It runs on every request, so it keeps its own work small: the two id headers are found
+    in one scan of the raw headers, the ids are bound without a context manager, the metric
+    series of each (route, method, status) are looked up once and kept, and the log line is
+    only built when its level is enabled.
     """
 
-    def __init__(self, app: ASGIApp, *, service: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        max_body_bytes: int | None = None,
+        max_bulk_body_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.service = service
         self._routes = _RouteTemplates()
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._limits = (
+            None
+            if max_body_bytes is None
+            else _BodyLimits(max_body_bytes, max_bulk_body_bytes or max_body_bytes)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        request_id = _valid_id(headers.get(REQUEST_ID_HEADER)) or str(uuid.uuid4())
-        correlation_id = _valid_id(headers.get(CORRELATION_ID_HEADER)) or request_id
+        request_id, correlation_id = _request_ids(scope)
+        limits = self._limits
         status = 0
         started = False
 
@@ -393,57 +414,116 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 status = int(message["status"])
-                response_headers = MutableHeaders(scope=message)
-                response_headers[REQUEST_ID_HEADER] = request_id
-                response_headers[CORRELATION_ID_HEADER] = correlation_id
+                message["headers"] = _response_headers(
+                    message.get("headers", ()),
+                    request_id.encode("latin-1"),
+                    correlation_id.encode("latin-1"),
+                    no_store=limits is not None,
+                )
             await send(message)
 
+        app_receive = receive if limits is None else limits.receiver(scope, receive)
         begin = time.perf_counter()
-        with bound(correlation_id=correlation_id, causation_id=request_id, request_id=request_id):
+        tokens = (
+            request_id_var.set(request_id),
+            correlation_id_var.set(correlation_id),
+            causation_id_var.set(request_id),
+        )
+        try:
+            await self.app(scope, app_receive, send_with_ids)
+        except Exception:
+            logger.exception(
+                "unhandled exception",
+                extra={"method": scope.get("method"), "route": self._routes.lookup(scope)},
+            )
+            if started:
+                raise
+            response = _render_problem(_INTERNAL_ERROR, str(scope.get("path", "")) or None)
+            await response(scope, receive, send_with_ids)
+        finally:
             try:
-                await self.app(scope, receive, send_with_ids)
-            except Exception:
-                logger.exception(
-                    "unhandled exception",
-                    extra={"method": scope.get("method"), "route": self._routes.lookup(scope)},
-                )
-                if started:
-                    raise
-                response = _render_problem(_INTERNAL_ERROR, str(scope.get("path", "")) or None)
-                await response(scope, receive, send_with_ids)
-            finally:
                 self._record(scope, status or 499, time.perf_counter() - begin)
+            finally:
+                request_id_var.reset(tokens[0])
+                correlation_id_var.reset(tokens[1])
+                causation_id_var.reset(tokens[2])
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = self._routes.lookup(scope)
         method = str(scope.get("method", "")).upper()
-        labels = {
-            "service": self.service,
-            "route": route,
-            "method": method if method in _METHODS else "other",
-            "status": str(status),
-        }
-        HTTP_REQUESTS.labels(**labels).inc()
-        HTTP_LATENCY.labels(**labels).observe(seconds)
+        if method not in _METHODS:
+            method = "other"
+        key = (route, method, status)
+        series = self._series.get(key)
+        if series is None:
+            labels = (self.service, route, method, str(status))
+            series = (HTTP_REQUESTS.labels(*labels), HTTP_LATENCY.labels(*labels))
+            self._series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
         if route in _OPS_ROUTES and status < 500:
             level = logging.DEBUG
         elif status >= 500:
             level = logging.WARNING
         else:
             level = logging.INFO
-        logger.log(
-            level,
-            "%s %s %s",
-            method,
-            route,
-            status,
-            extra={
-                "method": method,
-                "route": route,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-            },
-        )
+        if logger.isEnabledFor(level):
+            logger.log(
+                level,
+                f"{method} {route} {status}",
+                extra={
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                },
+            )
+
+
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode()
+_CORRELATION_ID_NAME = CORRELATION_ID_HEADER.lower().encode()
+_CACHE_CONTROL = b"cache-control"
+_NO_STORE = (_CACHE_CONTROL, b"no-store")
+
+
+def _request_ids(scope: Scope) -> tuple[str, str]:
+    """The request id and correlation id of a request: the first of each header when it
+    looks like an id, else a new uuid4 and the request id."""
+    request_id: str | None = None
+    correlation_id: str | None = None
+    for name, value in scope.get("headers", ()):
+        if name == _REQUEST_ID_NAME:
+            if request_id is None:
+                request_id = _valid_id(value.decode("latin-1")) or ""
+        elif name == _CORRELATION_ID_NAME and correlation_id is None:
+            correlation_id = _valid_id(value.decode("latin-1")) or ""
+    request_id = request_id or str(uuid.uuid4())
+    return request_id, correlation_id or request_id
+
+
+def _response_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+    request_id: bytes,
+    correlation_id: bytes,
+    *,
+    no_store: bool,
+) -> list[tuple[bytes, bytes]]:
+    """The response's headers with ``Cache-Control: no-store`` added when it set none (if
+    ``no_store``) and the two ids set (replacing any the app set)."""
+    kept = []
+    cached = False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in (_REQUEST_ID_NAME, _CORRELATION_ID_NAME):
+            continue
+        if lowered == _CACHE_CONTROL:
+            cached = True
+        kept.append((name, value))
+    if no_store and not cached:
+        kept.append(_NO_STORE)
+    kept.append((_REQUEST_ID_NAME, request_id))
+    kept.append((_CORRELATION_ID_NAME, correlation_id))
+    return kept
 
 
 class _BodyTooLarge(StarletteHTTPException):
@@ -468,20 +548,11 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-class SecureDefaultsMiddleware:
-    """Pure ASGI middleware: request body limits and ``Cache-Control: no-store``.
+class _BodyLimits:
+    """The request body limits: ``max_body_bytes``, or ``max_bulk_body_bytes`` on a route
+    declared with ``openapi_extra=BULK_BODY``."""
 
-    - A request body may be at most ``max_body_bytes``, or ``max_bulk_body_bytes`` on a route
-      declared with ``openapi_extra=BULK_BODY``. The limit holds where the route reads the body:
-      a ``Content-Length`` over it is refused before a byte is read, a chunked body once the
-      bytes received pass it; the route's read raises and the client gets 413 problem+json.
-      A route that never reads the body is not affected.
-    - A response that sets no ``Cache-Control`` gets ``no-store``: responses may carry personal
-      data, and neither browsers nor proxies may keep it. A route opts out by setting its own.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_bulk_body_bytes: int) -> None:
-        self.app = app
+    def __init__(self, max_body_bytes: int, max_bulk_body_bytes: int) -> None:
         self.max_body_bytes = max_body_bytes
         self.max_bulk_body_bytes = max_bulk_body_bytes
 
@@ -492,16 +563,15 @@ class SecureDefaultsMiddleware:
             return self.max_bulk_body_bytes
         return self.max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def receiver(self, scope: Scope, receive: Receive) -> Receive:
+        """``receive`` raising :class:`_BodyTooLarge` once the body is known to exceed the
+        limit of the route (known at the first read: routing has happened by then)."""
         limit: int | None = None
         received = 0
 
         async def limited_receive() -> Message:
             nonlocal limit, received
-            if limit is None:  # the first read: routing has happened, the route is known
+            if limit is None:
                 limit = self.limit_for(scope)
                 declared = _content_length(scope)
                 if declared is not None and declared > limit:
@@ -513,15 +583,48 @@ class SecureDefaultsMiddleware:
                     raise _BodyTooLarge(limit)
             return message
 
+        return limited_receive
+
+
+class SecureDefaultsMiddleware:
+    """Pure ASGI middleware: request body limits and ``Cache-Control: no-store``.
+
+    - A request body may be at most ``max_body_bytes``, or ``max_bulk_body_bytes`` on a route
+      declared with ``openapi_extra=BULK_BODY``. The limit holds where the route reads the body:
+      a ``Content-Length`` over it is refused before a byte is read, a chunked body once the
+      bytes received pass it; the route's read raises and the client gets 413 problem+json.
+      A route that never reads the body is not affected.
+    - A response that sets no ``Cache-Control`` gets ``no-store``: responses may carry personal
+      data, and neither browsers nor proxies may keep it. A route opts out by setting its own.
+
+    :func:`create_app` does not stack it: :class:`RequestContextMiddleware` given the same
+    limits does the same work in its own pass. It is here for apps that want only this.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_bulk_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_bulk_body_bytes = max_bulk_body_bytes
+        self._limits = _BodyLimits(max_body_bytes, max_bulk_body_bytes)
+
+    def limit_for(self, scope: Scope) -> int:
+        """The body limit of the route matched for ``scope``."""
+        return self._limits.limit_for(scope)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
         async def send_no_store(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                if not any(name.lower() == b"cache-control" for name, _ in headers):
-                    headers.append((b"cache-control", b"no-store"))
+                if not any(name.lower() == _CACHE_CONTROL for name, _ in headers):
+                    headers.append(_NO_STORE)
                     message["headers"] = headers
             await send(message)
 
-        await self.app(scope, limited_receive, send_no_store)
+        await self.app(scope, self._limits.receiver(scope, receive), send_no_store)
 
 
 # --------------------------------------------------------------------------- operations
@@ -723,19 +826,20 @@ def create_app(
     """Build a service's FastAPI app with health, readiness, metrics, ids and problem+json.
 
     ``app.state.settings`` is ``settings``; ``app.state.readiness_checks`` starts empty (ready)
-    for the ``lifespan`` to fill or replace. :class:`RequestContextMiddleware` wraps
-    :class:`SecureDefaultsMiddleware`, so a 413 carries the request ids too.
+    for the ``lifespan`` to fill or replace. One :class:`RequestContextMiddleware` layer
+    gives ids, metrics, the log line and the secure defaults, so a 413 carries the request
+    ids too.
     """
     configure_logging(settings)
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
     app.state.settings = settings
     app.state.readiness_checks = {}
     app.add_middleware(
-        SecureDefaultsMiddleware,
+        RequestContextMiddleware,
+        service=settings.service_name,
         max_body_bytes=settings.http_max_body_bytes,
         max_bulk_body_bytes=settings.http_max_bulk_body_bytes,
     )
-    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.add_exception_handler(Problem, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)

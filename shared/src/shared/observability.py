@@ -13,6 +13,7 @@ Metrics live in :mod:`shared.metrics`; the HTTP request metrics are recorded by
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from datetime import UTC, datetime
@@ -56,20 +57,33 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Annotate the record; never drops it."""
-        values = {
-            "service": self.service,
-            "request_id": request_id_var.get(),
-            "correlation_id": correlation_id_var.get(),
-            "causation_id": causation_id_var.get(),
-        }
-        for name, value in values.items():
-            if not hasattr(record, name):
-                setattr(record, name, value)
+        fields = record.__dict__
+        if "service" not in fields:
+            fields["service"] = self.service
+        if "request_id" not in fields:
+            fields["request_id"] = request_id_var.get()
+        if "correlation_id" not in fields:
+            fields["correlation_id"] = correlation_id_var.get()
+        if "causation_id" not in fields:
+            fields["causation_id"] = causation_id_var.get()
         return True
 
 
 class _JsonLineFormatter(JsonFormatter):
-    """JSON formatter with an ISO-8601 UTC ``timestamp`` as the first key."""
+    """JSON formatter with an ISO-8601 UTC ``timestamp`` as the first key. It serialises with
+    one encoder made once (what ``json.dumps(cls=…)`` would build for every line)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        encoder = self.json_encoder or json.JSONEncoder
+        self._encode = encoder(
+            ensure_ascii=self.json_ensure_ascii, default=self.json_default
+        ).encode
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        """The JSON of one line, as ``JsonFormatter`` writes it."""
+        encoded: str = self._encode(log_data)
+        return encoded
 
     def add_fields(
         self,
