@@ -162,6 +162,12 @@ class Projector:
     def __init__(self, catalogue: Catalogue, zone: ZoneInfo) -> None:
         self.catalogue = catalogue
         self.zone = zone
+        self._readers: dict[str, list[str]] = defaultdict(list)
+        """Measure key → the indicators reading it."""
+        for indicator in catalogue.indicators.values():
+            for compiled in indicator.measures:
+                if indicator.id not in self._readers[compiled.key]:
+                    self._readers[compiled.key].append(indicator.id)
 
     def day_of(self, moment: datetime) -> date:
         """The day of an instant in the service's time zone."""
@@ -198,14 +204,11 @@ class Projector:
 
     def mark(self, effects: Effects) -> None:
         """Mark the indicators the event's (non-zero) ledger deltas change as touched."""
-        changed = [key for key, delta in effects.deltas.items() if delta]
-        by_measure: dict[str, list[tuple[str, date]]] = defaultdict(list)
-        for area, key, day in changed:
-            by_measure[measure_key(key)].append((area, day))
-        for indicator in self.catalogue.indicators.values():
-            for compiled in indicator.measures:
-                for area, day in by_measure.get(compiled.key, ()):
-                    effects.touch(indicator.id, area, day)
+        touched = effects.touched
+        for (area, key, day), delta in effects.deltas.items():
+            if delta:
+                for indicator_id in self._readers.get(measure_key(key), ()):
+                    touched[(indicator_id, area)].add(day)
 
     def _touch_shares(self, effects: Effects, path: list[str], day: date) -> None:
         for indicator in self.catalogue.share_indicators():
