@@ -2,7 +2,7 @@
 lists.
 
 "Home-based care as the base, community care as the supplement, institutions as the
-support" (DOMAIN.md §4): an elder has at most one active placement. Home-based care has no
+support" (docs/domain.md §4): an elder has at most one active placement. Home-based care has no
 capacity and starts at once. A day-care centre or an institution has a capacity; a request
 starts when a place is free and nobody waits, otherwise it joins the centre's waiting list.
 The list is kept in priority order (:func:`priority_key`): higher care level first, then

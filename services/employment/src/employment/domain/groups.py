@@ -1,6 +1,6 @@
 """Priority groups of job seekers and how registry facts derive them.
 
-The groups are those of the community employment system (DOMAIN.md §3): laid-off workers,
+The groups are those of the community employment system (docs/domain.md §3): laid-off workers,
 "4050" people (women from 40 and men from 50 up to retirement age), people with disabilities,
 migrant workers, land-losing farmers, the long-term unemployed, new labour-force entrants and
 graduates. The first four follow from what the registry publishes about a resident; the

@@ -1,6 +1,6 @@
 """Administrative areas: city → district → street office → community, versioned in time.
 
-Rules (DOMAIN.md §1, "two levels of government and three levels of management"): a city has
+Rules (docs/domain.md §1, "two levels of government and three levels of management"): a city has
 no parent; every other area's parent is one level up. An area's path is the ids from the city
 down to it, which is what authorisation (area claims) and statistics roll-ups use.
 

@@ -1,6 +1,6 @@
 """The people and bodies of a community: workers, social organisations, volunteers.
 
-Rules and statistics from DOMAIN.md §1 (seeds 000, 002, 004):
+Rules and statistics from docs/domain.md §1 (seeds 000, 002, 004):
 
 - **Community workers** are elected committee members, hired community officers and party
   secretaries. Shenyang reports its 9,092 workers by education (87.2 % with a college degree or

@@ -1,6 +1,6 @@
 """Community facilities and the floor-area standards they are measured against.
 
-The facilities standard of Jincheng's plan (DOMAIN.md §1, seed 002) is "five rooms, three
+The facilities standard of Jincheng's plan (docs/domain.md §1, seed 002) is "five rooms, three
 stations, one place": the committee and party office, the police room, the party-member
 activity room, the youth activity room and the elderly activity room; the labour and social
 security, the health and family planning, and the community service stations; and a place for
