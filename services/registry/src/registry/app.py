@@ -7,6 +7,8 @@ from fastapi import FastAPI
 
 from registry.adapters.events import translate
 from registry.api import areas, community, facilities, imports, people, worklists
+from registry.api.allow import AllowEveryMethod
+from registry.api.bodies import declare_bad_request
 from registry.demo import load_demo_data
 from registry.domain.hierarchy import load_hierarchy
 from registry.import_jobs import mark_interrupted
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=runtime.lifespan,
     )
     install_auth(app, settings)
+    declare_bad_request(app)
+    app.add_middleware(AllowEveryMethod, routes_of=app)
     pii = install_pii(app, settings)  # refuses the development PII keys outside development
     app.state.hierarchy = load_hierarchy(settings.area_hierarchy_file)
     schedule_reencryption(runtime, pii)

@@ -290,6 +290,16 @@ AnyRecord = (
     | VolunteerRecord
 )
 ImportRecord = Annotated[AnyRecord, Field(discriminator="type")]
+RECORD_MODELS: tuple[type[_Record], ...] = (
+    AreaRecord,
+    HouseholdRecord,
+    ResidentRecord,
+    FacilityRecord,
+    WorkerRecord,
+    OrganisationRecord,
+    VolunteerRecord,
+)
+"""The model of each row type, in the order the documentation lists them."""
 _RECORD = TypeAdapter(ImportRecord)
 
 

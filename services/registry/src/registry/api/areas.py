@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from registry import area_service
 from registry.adapters.areas import AreaRow, linked_ids
 from registry.adapters.paths import path_ids
-from registry.api.bodies import Body
+from registry.api.bodies import Body, Day
 from registry.api.deps import HierarchyDep, Reader, WriteCommand, after_id
 from registry.domain.areas import (
     AREA_ID_PATTERN,
@@ -249,7 +249,7 @@ async def _filters(
         CommunityKind | None, Query(description="Only communities of this kind.")
     ] = None,
     as_of: Annotated[
-        date | None,
+        Day | None,
         Query(description="Only areas valid on this day (default: the current areas)."),
     ] = None,
     include_retired: Annotated[

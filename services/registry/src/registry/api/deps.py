@@ -8,12 +8,12 @@ fingerprints are keyed) and returns ``await command.run(use_case, present, statu
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from pydantic import Field
 
+from registry.api.bodies import Day
 from registry.domain.hierarchy import DEFAULT_HIERARCHY, Hierarchy
 from registry.pii import pii_protector
 from shared.auth import PII_READ, Principal, require_scopes
@@ -55,7 +55,7 @@ Within = Annotated[
 ]
 """The ``within`` query parameter of lists and statistics."""
 
-AsOf = Annotated[date | None, Query(description="Answer for this day (default: today).")]
+AsOf = Annotated[Day | None, Query(description="Answer for this day (default: today).")]
 """The ``as_of`` query parameter of statistics."""
 
 

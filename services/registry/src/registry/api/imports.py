@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
@@ -108,10 +109,40 @@ class ImportJobOut(BaseModel):
 RESPOND_ASYNC = "respond-async"
 
 
+def _row_fields() -> str:
+    """Each row type and its fields (``*``: required), from the import's record models."""
+    lines = []
+    for model in importer.RECORD_MODELS:
+        fields = [
+            name + ("*" if info.is_required() else "")
+            for name, info in model.model_fields.items()
+            if name != "type"
+        ]
+        lines.append(f"- `{model.model_fields['type'].default}`: {', '.join(fields)}")
+    return "\n".join(lines)
+
+
+IMPORT_BODY = {
+    **BULK_BODY,
+    "requestBody": {
+        "required": True,
+        "description": "NDJSON (one JSON object per line, with a `type` unless the query names "
+        "one) or CSV (a header line, then one record per line, of the type the query names; "
+        "lists `;`-separated: `flags` `empty_nest;living_alone`, `rooms` "
+        "`office:120;public_service:210.5`). UTF-8, lines up to 64 KiB. Rows by type (`*`: "
+        "required):\n\n" + _row_fields(),
+        "content": {
+            "application/x-ndjson": {"schema": {"type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+}
+
+
 @router.post(
     "/imports",
     response_model=ImportReportOut,
-    openapi_extra=BULK_BODY,
+    openapi_extra=IMPORT_BODY,
     responses={
         202: {
             "model": ImportJobOut,
@@ -161,6 +192,9 @@ async def run_import(
         except BaseException:
             spool.close()
             raise
+        if not spool.tell():
+            spool.close()
+            raise _empty_body()
         job = await import_jobs.start_job(
             runtime.sessions,
             translate=runtime.translate,
@@ -176,16 +210,19 @@ async def run_import(
             status_code=status.HTTP_202_ACCEPTED,
             headers={"Location": f"/imports/{job.id}"},
         )
+    received = _Counted(request.stream())
     report = await importer.import_rows(
         runtime.sessions,
         translate=runtime.translate,
         pii=pii,
-        lines=importer.text_lines(request.stream()),
+        lines=importer.text_lines(received),
         fmt=format,
         record_type=type,
         principal=principal,
         hierarchy=hierarchy,
     )
+    if not received.bytes:
+        raise _empty_body()
     return json_response(
         ImportReportOut(
             rows=report.rows,
@@ -195,6 +232,29 @@ async def run_import(
             rejected=report.rejected,
             rejected_rows=[RejectedRowOut(**vars(row)) for row in report.rejected_rows],
         )
+    )
+
+
+class _Counted:
+    """The body's chunks, counting the bytes that came."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self.chunks = chunks
+        self.bytes = 0
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._each()
+
+    async def _each(self) -> AsyncIterator[bytes]:
+        async for chunk in self.chunks:
+            self.bytes += len(chunk)
+            yield chunk
+
+
+def _empty_body() -> InvalidInput:
+    return InvalidInput(
+        "an import needs a file in the body",
+        errors=[FieldError("body", "required: the rows to import", "missing")],
     )
 
 

@@ -26,7 +26,7 @@ from registry import people_queries as queries
 from registry import residents as resident_commands
 from registry.adapters.history import HouseholdVersionRow, ResidentVersionRow
 from registry.adapters.paths import path_ids
-from registry.api.bodies import Body
+from registry.api.bodies import Body, Day
 from registry.api.deps import PiiReader, PiiWriteCommand, Reader
 from registry.domain.people import (
     Household,
@@ -287,7 +287,7 @@ class ResidentVersionOut(BaseModel):
 
 
 AsOf = Annotated[
-    date | None,
+    Day | None,
     Query(description="Answer as the register stood on this day (each record's version then)."),
 ]
 
