@@ -314,6 +314,13 @@ async def evaluate(
     return {(i, a): value for (i, a, _), value in found.items()}
 
 
+HistoryRequest = tuple[Indicator, Sequence[str], date, date]
+"""(indicator, area ids, first day, last day) of a history."""
+
+Points = dict[str, list[tuple[date, float | None]]]
+"""Per area, the (day, value) points of a history."""
+
+
 async def history(
     session: AsyncSession,
     *,
@@ -321,28 +328,40 @@ async def history(
     area_ids: Iterable[str],
     start: date,
     end: date,
-) -> dict[str, list[tuple[date, float | None]]]:
+) -> Points:
     """Each area's values from ``start`` to ``end`` as a step function: a point on ``start``
     (the value holding that day), one on every later day the value changes, and one on
     ``end``. Computed by :func:`evaluate_many` on every day the value can change (the
     ledger's days, the days communities come and go, period and year boundaries), so the
     history, the values API and the targets read one computation."""
-    areas = sorted(set(area_ids))
-    days = await change_days(session, indicator=indicator, area_ids=areas, start=start, end=end)
-    values = await evaluate_many(
-        session,
-        indicators={indicator.id: indicator},
-        wanted=[(indicator.id, a, d) for a in areas for d in days[a]],
-    )
-    found: dict[str, list[tuple[date, float | None]]] = {}
-    for area in areas:
-        points: list[tuple[date, float | None]] = []
-        for day in sorted(days[area]):
-            value = values[(indicator.id, area, day)].value
-            if not points or points[-1][1] != value or day == end:
-                points.append((day, value))
-        found[area] = points
+    (found,) = await histories(session, [(indicator, sorted(set(area_ids)), start, end)])
     return found
+
+
+async def histories(session: AsyncSession, requests: Sequence[HistoryRequest]) -> list[Points]:
+    """Several :func:`history` answers, their values computed in one :func:`evaluate_many`."""
+    days_of = []
+    wanted: set[Triple] = set()
+    for indicator, area_ids, start, end in requests:
+        areas = sorted(set(area_ids))
+        days = await change_days(session, indicator=indicator, area_ids=areas, start=start, end=end)
+        days_of.append(days)
+        wanted |= {(indicator.id, a, d) for a in areas for d in days[a]}
+    values = await evaluate_many(
+        session, indicators={i.id: i for i, _, _, _ in requests}, wanted=wanted
+    )
+    answers: list[Points] = []
+    for (indicator, _, _, end), days in zip(requests, days_of, strict=True):
+        found: Points = {}
+        for area, area_days in days.items():
+            points: list[tuple[date, float | None]] = []
+            for day in sorted(area_days):
+                value = values[(indicator.id, area, day)].value
+                if not points or points[-1][1] != value or day == end:
+                    points.append((day, value))
+            found[area] = points
+        answers.append(found)
+    return answers
 
 
 async def change_days(

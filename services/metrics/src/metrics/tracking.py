@@ -161,6 +161,11 @@ class Tracker:
         stored = await self._locked_rows(
             session, {(t.id, a.area_id) for t, _, selected in plan for a in selected}
         )
+        ahead = [(t, selected) for t, _, selected in plan if t.deadline > today]
+        fitted = await evaluation.histories(
+            session, [self._window(target, selected, today) for target, selected in ahead]
+        )
+        windows = {target.id: found for (target, _), found in zip(ahead, fitted, strict=True)}
         for target, scope, selected in plan:
             await self.evaluate_target(
                 uow,
@@ -170,7 +175,17 @@ class Tracker:
                 values=values,
                 changed_from=since,
                 existing={a: row for (t, a), row in stored.items() if t == target.id},
+                histories=windows.get(target.id),
             )
+
+    def _window(
+        self, target: TargetRow, areas: Sequence[AreaProjection], today: date
+    ) -> evaluation.HistoryRequest:
+        """The history a forecast of ``target`` reads: its graded areas over the window."""
+        indicator = self.catalogue.indicators[target.indicator_id]
+        graded = [a.area_id for a in areas if self._graded(indicator, target, a)]
+        start = max(target.baseline_date, today - timedelta(days=self.window_days - 1))
+        return indicator, graded, start, today
 
     async def _locked_rows(
         self, session: AsyncSession, pairs: set[tuple[str, str]]
@@ -221,11 +236,13 @@ class Tracker:
         values: Mapping[evaluation.Triple, Value] | None = None,
         changed_from: date | None = None,
         existing: Mapping[str, TargetStatusRow] | None = None,
+        histories: evaluation.Points | None = None,
     ) -> list[StatusView]:
         """Evaluate ``target`` today in ``areas`` (under its scope), store the results and record
         a :class:`~metrics.domain.targets.TargetStatusChanged` for each change.
 
-        ``existing`` may hold the area's stored rows, already locked; ``values`` may hold the
+        ``existing`` may hold the area's stored rows, already locked; ``histories`` the
+        forecast's window of history per graded area; ``values`` may hold the
         values already computed (by (indicator, area, day): today's,
         the baseline date's, the deadline's); ``changed_from`` (the earliest
         day the inputs changed, None: unknown) lets an area keep its stored baseline and
@@ -279,12 +296,12 @@ class Tracker:
                 at_deadline[area_id] = (
                     kept.forecast if kept is not None else value_on(area_id, target.deadline)
                 )
-        window_start = max(target.baseline_date, today - timedelta(days=self.window_days - 1))
-        histories: dict[str, list[tuple[date, float | None]]] = {}
-        if target.deadline > today:
-            histories = await evaluation.history(
-                session, indicator=indicator, area_ids=graded, start=window_start, end=today
-            )
+        if histories is None:
+            histories = {}
+            if target.deadline > today:
+                (histories,) = await evaluation.histories(
+                    session, [self._window(target, areas, today)]
+                )
         views: list[StatusView] = []
         now = datetime.now(UTC)
         comparison = cast(rules.Comparison, target.comparison)
