@@ -5,6 +5,7 @@ number and code, mediation and petitions; and the events in the outbox."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -329,3 +330,73 @@ async def test_a_retried_visit_opens_its_cases_once(
     assert first.json() == again.json()
     listed = (await client.get("/cases?resident_id=r-8", headers=clerk)).json()["items"]
     assert len(listed) == 1
+
+
+async def test_a_hardship_subsidy_approval_states_its_amount_and_the_event_carries_it(
+    client: httpx.AsyncClient, clerk: dict[str, str], remember: Remember, settings: Settings
+) -> None:
+    year = date.today().year
+    await remember("r-77", birth_year=year - 77, employment_status="retired")
+    hardship = {
+        "matter_code": "elder_hardship_medical_subsidy",
+        "documents": ["id_card", "medical_bills", "income_proof"],
+    }
+    visit = await post(
+        client, "/visits", clerk, {"resident_id": "r-77", "matters": [hardship]}, 201
+    )
+    case_id = visit["cases"][0]["id"]
+    await post(client, f"/cases/{case_id}/accept", clerk)
+    await post(client, f"/cases/{case_id}/forward", clerk)
+    for body, message in [
+        ({"outcome": "approved"}, "required"),
+        (
+            {"outcome": "denied", "reason": "income above the line", "amount_fen": 100},
+            "only an approval takes an amount",
+        ),
+    ]:
+        refused = await client.post(f"/cases/{case_id}/decide", json=body, headers=clerk)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "body.amount_fen"
+        assert refused.json()["errors"][0]["message"] == message
+    zero = await client.post(
+        f"/cases/{case_id}/decide", json={"outcome": "approved", "amount_fen": 0}, headers=clerk
+    )
+    assert zero.status_code == 422
+    decided = await post(
+        client, f"/cases/{case_id}/decide", clerk, {"outcome": "approved", "amount_fen": 150_000}
+    )
+    assert (decided["state"], decided["amount_fen"]) == ("decided", 150_000)
+
+    engine = create_engine(settings.resolved_database_url(), pooled=False)
+    try:
+        async with session_factory(engine)() as session:
+            payload = await session.scalar(
+                select(OutboxRecord.payload).where(
+                    OutboxRecord.partition_key == case_id,
+                    OutboxRecord.event_type.like("%.case.decided.%"),
+                )
+            )
+    finally:
+        await engine.dispose()
+    assert payload is not None
+    data = json.loads(payload)["data"]
+    assert (data["matter_code"], data["resident_id"], data["amount_fen"]) == (
+        "elder_hardship_medical_subsidy",
+        "r-77",
+        150_000,
+    )
+
+    await remember("r-2")
+    other = await post(client, "/visits", clerk, {"resident_id": "r-2", "matters": [CARD]}, 201)
+    card = other["cases"][0]["id"]
+    await post(client, f"/cases/{card}/accept", clerk)
+    await post(client, f"/cases/{card}/forward", clerk)
+    no_sum = await client.post(
+        f"/cases/{card}/decide", json={"outcome": "approved", "amount_fen": 100}, headers=clerk
+    )
+    assert no_sum.status_code == 422
+    assert no_sum.json()["errors"][0]["message"] == (
+        "only a matter that pays a sum takes an amount"
+    )
+    approved = await post(client, f"/cases/{card}/decide", clerk, {"outcome": "approved"})
+    assert approved["amount_fen"] is None

@@ -292,12 +292,15 @@ async def decide(
     case_id: str,
     outcome: Outcome,
     reason: str | None = None,
+    amount_fen: int | None = None,
     at: datetime | None = None,
 ) -> CaseView:
-    """The department's decision."""
+    """The department's decision (for a matter that pays, an approval states its amount)."""
     case = await _case(uow, principal, case_id)
     calendar = await reference.calendar(uow.session)
-    case.decide(calendar, outcome, reason, actor_id=principal.subject, at=at or now())
+    case.decide(
+        calendar, outcome, reason, actor_id=principal.subject, at=at or now(), amount_fen=amount_fen
+    )
     return await _save(uow, case)
 
 

@@ -1,9 +1,12 @@
-"""Inbound events → the elder roster and the volunteers orders may be assigned to.
+"""Inbound events → the elder roster, the volunteers orders may be assigned to, and the
+hardship medical subsidies casework approves.
 
 The subscription takes the registry's resident events (registered, updated, moved: a newer
-state; died, left: the end) and volunteer registrations. Each event runs its use case in a
-:class:`~shared.unit_of_work.UnitOfWork` on the consumer's transaction, so what it causes
-(an elder enrolled, care closed at death) reaches the outbox with the inbox row.
+state; died, left: the end), volunteer registrations and casework's ``case.decided`` (an
+approved ``elder_hardship_medical_subsidy`` is paid through the ledger, once per case).
+Each event runs its use case in a :class:`~shared.unit_of_work.UnitOfWork` on the consumer's
+transaction, so what it causes (an elder enrolled, care closed at death, a subsidy paid)
+reaches the outbox with the inbox row.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eldercare import clock, roster
+from eldercare import clock, entitlements, roster
 from eldercare.domain.roster import ResidentFacts
 from shared.consumer import Subscription, UnexpectedEvent
 from shared.contracts import CONTRACTS, CloudEvent, EventPayload
+from shared.contracts.casework import CaseDecided
 from shared.contracts.registry import (
     ResidentDied,
     ResidentLeft,
@@ -35,6 +39,7 @@ HANDLED: tuple[type[EventPayload], ...] = (
     ResidentDied,
     ResidentLeft,
     VolunteerRegistered,
+    CaseDecided,
 )
 """Every payload type the eldercare service consumes."""
 
@@ -54,7 +59,7 @@ def facts_of(payload: ResidentState) -> ResidentFacts:
 
 
 async def apply(uow: UnitOfWork, payload: EventPayload, *, today: date, threshold: int) -> None:
-    """Apply one registry event in the unit of work."""
+    """Apply one inbound event in the unit of work."""
     match payload:
         case ResidentDied():
             await roster.resident_changed(
@@ -84,6 +89,19 @@ async def apply(uow: UnitOfWork, payload: EventPayload, *, today: date, threshol
                 volunteer_id=payload.volunteer_id,
                 community_id=payload.community_id,
                 path=tuple(payload.path),
+            )
+        case CaseDecided():
+            await entitlements.pay_hardship_subsidy(
+                uow,
+                case_id=payload.case_id,
+                matter_code=payload.matter_code,
+                outcome=payload.outcome,
+                resident_id=payload.resident_id,
+                community_id=payload.community_id,
+                path=payload.path,
+                amount_fen=payload.amount_fen,
+                decided_on=payload.decided_on,
+                today=today,
             )
         case _:
             raise UnexpectedEvent(type(payload).__name__)

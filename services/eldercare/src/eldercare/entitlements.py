@@ -7,10 +7,13 @@ first run after any downtime for every day missed. The unique key (elder, kind) 
 proposal from being made twice even by two jobs at once (the second transaction fails and
 the next run finds nothing left). :func:`pay_subsidies` writes, for every granted monthly
 entitlement, each month it owes and has not paid (unique key (entitlement, month)).
+:func:`pay_hardship_subsidy` pays a hardship medical subsidy casework approved, once per case
+(unique key (case)).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import date
@@ -22,10 +25,12 @@ from eldercare import clock
 from eldercare.adapters import store
 from eldercare.adapters.tables import ElderRow, EntitlementRow, PaymentRow
 from eldercare.domain.entitlements import (
+    HARDSHIP_MEDICAL_MATTER,
     Entitlement,
     EntitlementRule,
     EntitlementSnapshot,
     EntitlementStatus,
+    HardshipSubsidyPaid,
     SubsidyPaid,
     latest_birth_year_due,
     months_payable,
@@ -34,6 +39,8 @@ from shared.auth import Principal, ensure_area
 from shared.contracts.eldercare import EntitlementKind
 from shared.errors import FieldError, InvalidInput, NotFound
 from shared.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 def _rule(rules: Sequence[EntitlementRule], kind: str) -> EntitlementRule:
@@ -150,7 +157,8 @@ async def pay_subsidies(uow: UnitOfWork, *, rules: Sequence[EntitlementRule], to
             )
         )
         for entitlement_id, month in rows:
-            paid.setdefault(entitlement_id, []).append(month)
+            if entitlement_id is not None:
+                paid.setdefault(entitlement_id, []).append(month)
     written = 0
     for row, ended_on in found:
         entitlement = store.entitlement_snapshot(row)
@@ -174,6 +182,60 @@ async def pay_subsidies(uow: UnitOfWork, *, rules: Sequence[EntitlementRule], to
             uow.record(payment)
             written += 1
     return written
+
+
+async def pay_hardship_subsidy(
+    uow: UnitOfWork,
+    *,
+    case_id: str,
+    matter_code: str,
+    outcome: str,
+    resident_id: str | None,
+    community_id: str,
+    path: Sequence[str],
+    amount_fen: int | None,
+    decided_on: date,
+    today: date,
+) -> HardshipSubsidyPaid | None:
+    """Pay a hardship medical subsidy casework approved (``case.decided``), once per case: a
+    duplicate or a later decision of the same (reopened) case pays nothing. Other matters,
+    denials and decisions without a resident or an amount (events from before casework stated
+    them) pay nothing either."""
+    if matter_code != HARDSHIP_MEDICAL_MATTER or outcome != "approved":
+        return None
+    if resident_id is None or amount_fen is None:
+        log.warning(
+            "hardship subsidy decision without resident or amount", extra={"case_id": case_id}
+        )
+        return None
+    paid = await uow.session.scalar(select(PaymentRow.id).where(PaymentRow.case_id == case_id))
+    if paid is not None:
+        return None
+    payment = HardshipSubsidyPaid(
+        payment_id=str(uuid.uuid4()),
+        case_id=case_id,
+        resident_id=resident_id,
+        community_id=community_id,
+        path=tuple(path),
+        amount_fen=amount_fen,
+        decided_on=decided_on,
+        paid_on=today,
+    )
+    uow.session.add(
+        PaymentRow(
+            id=payment.payment_id,
+            entitlement_id=None,
+            case_id=case_id,
+            resident_id=resident_id,
+            path=store.path_text(path),
+            kind="hardship_medical_subsidy",
+            month=payment.month,
+            amount_fen=amount_fen,
+            paid_on=today,
+        )
+    )
+    uow.record(payment)
+    return payment
 
 
 async def list_entitlements(

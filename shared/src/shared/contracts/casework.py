@@ -171,19 +171,35 @@ class CaseForwarded(CaseEvent):
 @CONTRACTS.contract(service="casework", aggregate="case", name="decided")
 class CaseDecided(CaseEvent):
     """Emitted when the department decides a case (approved, or denied with a reason kept in
-    casework); its clock stops."""
+    casework); its clock stops. For a matter that pays a sum (the catalogue's ``pays``, e.g.
+    ``elder_hardship_medical_subsidy``), an approval carries the amount, and eldercare pays it."""
 
     model_config = _example(
+        matter_code="elder_hardship_medical_subsidy",
+        department="civil_affairs",
         state="decided",
         version=6,
         outcome="approved",
         decided_on="2026-12-10",
         within_time_limit=True,
+        resident_id="9b2f4c1e-3a5d-4e6f-8a7b-1c2d3e4f5a6b",
+        amount_fen=150000,
     )
 
     outcome: Outcome = Field(description="Approved or denied.")
     decided_on: date = Field(description="Day of the decision.")
     within_time_limit: bool = Field(description="Whether it was decided within the time limit.")
+    resident_id: str | None = Field(
+        default=None,
+        description="Registry id of the applicant (an id only; absent from events published "
+        "before this field was added).",
+    )
+    amount_fen: int | None = Field(
+        default=None,
+        ge=1,
+        description="For an approved matter that pays a sum: the amount approved, in fen (1/100 "
+        "yuan), exact; null otherwise.",
+    )
 
 
 @CONTRACTS.contract(service="casework", aggregate="case", name="closed")

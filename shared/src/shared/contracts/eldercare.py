@@ -187,7 +187,8 @@ class EntitlementDeclined(EntitlementFacts):
 
 @CONTRACTS.contract(service="eldercare", aggregate="payment", name="subsidy_paid")
 class SubsidyPaid(EventPayload):
-    """Emitted once per ledger line: a month of a granted living subsidy paid."""
+    """Emitted once per ledger line: a month of a granted living subsidy paid, or a hardship
+    medical subsidy casework approved paid (once per case)."""
 
     model_config = _example(
         payment_id="c2d3e4f5-a6b7-4c8d-9e0f-1a2b3c4d5e6f",
@@ -205,9 +206,18 @@ class SubsidyPaid(EventPayload):
     resident_id: str = Field(description="The elder paid.")
     community_id: str = Field(description="The elder's community.")
     path: list[str] = PathField
-    kind: Literal["longevity_subsidy"] = Field(description="What was paid.")
-    entitlement_id: str = Field(description="The granted entitlement paid.")
-    month: date = Field(description="First day of the month paid for.")
+    kind: Literal["longevity_subsidy", "hardship_medical_subsidy"] = Field(
+        description="What was paid."
+    )
+    entitlement_id: str | None = Field(
+        default=None, description="The granted entitlement paid (a living subsidy)."
+    )
+    case_id: str | None = Field(
+        default=None, description="The casework case whose approval was paid (a hardship subsidy)."
+    )
+    month: date = Field(
+        description="First day of the month paid for (of the decision, for a case)."
+    )
     amount_fen: int = Field(description="Amount in fen (1/100 yuan), exact.")
     paid_on: date = Field(description="Day the line was written.")
 

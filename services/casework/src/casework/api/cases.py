@@ -90,6 +90,19 @@ class DecisionIn(BaseModel):
     reason: Reason = Field(description="Why (required for a denial).")
 
 
+class DecideIn(DecisionIn):
+    """A department's decision; an approval of a matter that pays states the sum."""
+
+    amount_fen: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000_000,
+        description="Sum approved in fen (1/100 yuan), exact: required when approving a matter "
+        "that pays (`pays` in the catalogue, e.g. `elder_hardship_medical_subsidy`), refused "
+        "otherwise.",
+    )
+
+
 class DelegateIn(BaseModel):
     """Handing a case to an agent."""
 
@@ -236,6 +249,9 @@ class CaseOut(BaseModel):
     outcome: Outcome | None
     reason: str | None
     decided_on: date | None
+    amount_fen: int | None = Field(
+        description="Sum approved in fen, for a matter that pays; null otherwise."
+    )
     closed_on: date | None
     within_time_limit: bool | None
     clock: ClockOut
@@ -270,6 +286,7 @@ class CaseOut(BaseModel):
             outcome=case.outcome,
             reason=case.reason,
             decided_on=case.decided_on,
+            amount_fen=case.amount_fen,
             closed_on=case.closed_on,
             within_time_limit=case.within_time_limit,
             clock=ClockOut.of(found.clock),
@@ -477,10 +494,16 @@ async def record_hop(case_id: str, body: HopIn, command: WriteCommand) -> JSONRe
 
 
 @router.post("/cases/{case_id}/decide", response_model=CaseOut)
-async def decide(case_id: str, body: DecisionIn, command: WriteCommand) -> JSONResponse:
-    """The department's decision: approved, or denied with a reason."""
+async def decide(case_id: str, body: DecideIn, command: WriteCommand) -> JSONResponse:
+    """The department's decision: approved, or denied with a reason; approving a matter that
+    pays states the sum (`amount_fen`), which the decided event carries."""
     return await command.run(
-        service.decide, CaseOut.of, case_id=case_id, outcome=body.outcome, reason=body.reason
+        service.decide,
+        CaseOut.of,
+        case_id=case_id,
+        outcome=body.outcome,
+        reason=body.reason,
+        amount_fen=body.amount_fen,
     )
 
 

@@ -189,6 +189,7 @@ class MatterTerms:
     on_the_spot: bool
     time_limit_days: int
     required_documents: tuple[str, ...]
+    pays: bool = False
 
     @classmethod
     def of(cls, matter: Matter) -> MatterTerms:
@@ -200,6 +201,7 @@ class MatterTerms:
             on_the_spot=matter.on_the_spot,
             time_limit_days=matter.time_limit_days,
             required_documents=tuple(matter.required_documents),
+            pays=matter.pays,
         )
 
 
@@ -298,6 +300,8 @@ class CaseDecided:
     outcome: Outcome
     decided_on: date
     within_time_limit: bool
+    resident_id: str
+    amount_fen: int | None
 
 
 @dataclass(frozen=True)
@@ -472,6 +476,7 @@ class Case:
     outcome: Outcome | None = None
     reason: str | None = None
     decided_on: date | None = None
+    amount_fen: int | None = None
     closed_on: date | None = None
     within_time_limit: bool | None = None
     rating: int | None = None
@@ -721,8 +726,10 @@ class Case:
         *,
         actor_id: str,
         at: datetime,
+        amount_fen: int | None = None,
     ) -> None:
-        """The department's decision (``CaseDecided``): approved, or denied with a reason."""
+        """The department's decision (``CaseDecided``): approved, or denied with a reason; an
+        approval of a matter that pays states its amount in fen."""
         if self.state == "accepted" and self.matter.kind == "service":
             _refuse(
                 "decide",
@@ -738,8 +745,10 @@ class Case:
                 why="record the department's receipt of the file before its decision",
             )
         _reason_for(outcome, reason)
+        _amount_for(self.matter, outcome, amount_fen)
         self._move("decide", actor_id, at)
         self._conclude(calendar, outcome, reason, at.date())
+        self.amount_fen = amount_fen
         assert self.within_time_limit is not None
         self.events.append(
             CaseDecided(
@@ -747,6 +756,8 @@ class Case:
                 outcome=outcome,
                 decided_on=at.date(),
                 within_time_limit=self.within_time_limit,
+                resident_id=self.resident_id,
+                amount_fen=amount_fen,
             )
         )
 
@@ -807,7 +818,7 @@ class Case:
                 )
         self._move("reopen", actor_id, at)
         self.reopen_count += 1
-        self.closed_on = self.outcome = self.reason = self.decided_on = None
+        self.closed_on = self.outcome = self.reason = self.decided_on = self.amount_fen = None
         self.rating, self.comment = (
             None,
             None,
@@ -1046,6 +1057,31 @@ def _known_documents(terms: MatterTerms, documents: Sequence[str]) -> None:
 def _reason_for(outcome: Outcome, reason: str | None) -> None:
     if outcome == "denied" and not (reason and reason.strip()):
         raise InvalidInput("a denial needs its reason", errors=[FieldError("reason", "required")])
+
+
+def _amount_for(matter: MatterTerms, outcome: Outcome, amount_fen: int | None) -> None:
+    """An approval of a matter that pays states its amount; nothing else carries one."""
+    if amount_fen is None:
+        if matter.pays and outcome == "approved":
+            raise InvalidInput(
+                f"an approval of {matter.code} states the amount granted",
+                errors=[FieldError("amount_fen", "required")],
+            )
+        return
+    if not matter.pays:
+        raise InvalidInput(
+            f"{matter.code} pays no sum",
+            errors=[FieldError("amount_fen", "only a matter that pays a sum takes an amount")],
+        )
+    if outcome != "approved":
+        raise InvalidInput(
+            "a denial grants no sum",
+            errors=[FieldError("amount_fen", "only an approval takes an amount")],
+        )
+    if amount_fen < 1:
+        raise InvalidInput(
+            "the amount is at least 1 fen", errors=[FieldError("amount_fen", "must be >= 1")]
+        )
 
 
 __all__ = [

@@ -73,6 +73,12 @@ class Matter(BaseModel):
     )
     on_the_spot: bool = Field(description="Whether the window can settle it on the spot.")
     time_limit_days: int = Field(ge=1, le=120, description="Time limit in working days.")
+    pays: bool = Field(
+        default=False,
+        description="Whether an approval grants a sum of money: the decision then states the "
+        "amount in fen, and the paying service (eldercare, for an elder's hardship medical "
+        "subsidy) pays it.",
+    )
     conditions: Conditions = Field(default_factory=Conditions)
     active: bool = Field(default=True, description="Whether new applications are taken.")
 

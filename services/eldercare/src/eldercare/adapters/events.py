@@ -147,6 +147,20 @@ ENTITLEMENTS: Translations = {
         ),
         e.payment_id,
     ),
+    entitlements.HardshipSubsidyPaid: lambda e: (
+        contracts.SubsidyPaid(
+            payment_id=e.payment_id,
+            resident_id=e.resident_id,
+            community_id=e.community_id,
+            path=list(e.path),
+            kind="hardship_medical_subsidy",
+            case_id=e.case_id,
+            month=e.month,
+            amount_fen=e.amount_fen,
+            paid_on=e.paid_on,
+        ),
+        e.payment_id,
+    ),
 }
 
 ASSESSMENTS: Translations = {

@@ -81,12 +81,14 @@ class EntitlementRow(Base):
 
 
 class PaymentRow(Base):
-    """One line of the subsidy ledger: a month of a granted subsidy, in fen."""
+    """One line of the subsidy ledger, in fen: a month of a granted subsidy, or a hardship
+    medical subsidy approved by a casework case (at most one line per case)."""
 
     __tablename__ = "payments"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    entitlement_id: Mapped[str] = mapped_column(String(36))
+    entitlement_id: Mapped[str | None] = mapped_column(String(36))
+    case_id: Mapped[str | None] = mapped_column(String(36))
     resident_id: Mapped[str] = mapped_column(String(64), index=True)
     path: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(40))
@@ -96,6 +98,7 @@ class PaymentRow(Base):
 
     __table_args__ = (
         UniqueConstraint("entitlement_id", "month", name="uq_payments_entitlement_month"),
+        UniqueConstraint("case_id", name="uq_payments_case"),
     )
 
 

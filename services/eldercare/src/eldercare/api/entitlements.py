@@ -118,9 +118,12 @@ class PaymentOut(BaseModel):
     """A line of the subsidy ledger."""
 
     id: str
-    entitlement_id: str
+    entitlement_id: str | None = Field(description="The granted entitlement (a living subsidy).")
+    case_id: str | None = Field(
+        description="The casework case whose approval was paid (a hardship medical subsidy)."
+    )
     resident_id: str
-    kind: str
+    kind: str = Field(description="`longevity_subsidy` or `hardship_medical_subsidy`.")
     month: date = Field(description="First day of the month paid for.")
     amount_fen: int = Field(description="Amount in fen (1/100 yuan).")
     paid_on: date
@@ -131,6 +134,7 @@ class PaymentOut(BaseModel):
         return cls(
             id=row.id,
             entitlement_id=row.entitlement_id,
+            case_id=row.case_id,
             resident_id=row.resident_id,
             kind=row.kind,
             month=row.month,

@@ -215,3 +215,26 @@ class SubsidyPaid:
     month: date
     amount_fen: int
     paid_on: date
+
+
+HARDSHIP_MEDICAL_MATTER = "elder_hardship_medical_subsidy"
+"""The casework matter whose approvals eldercare pays (困难老人医疗补助)."""
+
+
+@dataclass(frozen=True)
+class HardshipSubsidyPaid:
+    """A hardship medical subsidy casework approved was written to the ledger (once per case)."""
+
+    payment_id: str
+    case_id: str
+    resident_id: str
+    community_id: str
+    path: tuple[str, ...]
+    amount_fen: int
+    decided_on: date
+    paid_on: date
+
+    @property
+    def month(self) -> date:
+        """The month of the decision."""
+        return month_start(self.decided_on)
