@@ -120,7 +120,7 @@ async def test_numbers_swapped_between_rows_are_refused_and_old_values_are_rebou
         rows = await session.execute(
             select(ResidentRow.id, ResidentRow.national_id_encrypted).where(ResidentRow.id.in_(ids))
         )
-        stored_values = dict(rows.tuples().all())
+        stored_values = {resident_id: value for resident_id, value in rows}
     first, second = stored_values[ids[0]], stored_values[ids[1]]
     async with sessions() as session, session.begin():
         await session.execute(
