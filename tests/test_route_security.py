@@ -10,11 +10,17 @@ service (SQLite, the run's broker, the registry's demo data):
   404 (names a resource), 409 (``Idempotency-Key``), 413/422 (takes input) and ``text/csv``
   (served as CSV).
 
+A documented route that anyone may call must be in the small allow-list :data:`PUBLIC_API`
+(service, method, path): it must declare no security, answer without a token, and give no
+existence oracle (its check in :data:`PUBLIC_API` compares the answers for a missing and a
+wrong key). Every other documented route must be secured as above.
+
 The routes come from ``docs/openapi/<service>.yaml``, which ``make schemas`` writes from the
 apps and ``shared/tests/test_settings_docs.py`` keeps equal to them; a route the apps serve but
-no document lists must be a known public one (:data:`PUBLIC`). So a new route or a new service
-is covered without a new test. A path parameter this module cannot fill fails, saying what to
-add to :data:`OBJECTS` (how to make such an object) or :data:`BODIES` (a valid request body).
+no document lists must be a known undocumented public one (:data:`PUBLIC`). So a new route or
+a new service is covered without a new test. A path parameter this module cannot fill fails,
+saying what to add to :data:`OBJECTS` (how to make such an object) or :data:`BODIES` (a valid
+request body).
 """
 
 from __future__ import annotations
@@ -65,9 +71,9 @@ PUBLIC = {
     ("GET", "/redoc"),
     ("GET", "/dashboard"),  # the page only; its data comes from the secured API
     ("GET", "/dashboard/assets/{name}"),
-    ("POST", "/tracking"),  # casework: a case by number and verification code, no login
 }
-"""Routes anyone may call; every other route needs a bearer token with a scope."""
+"""Routes anyone may call that stay out of the OpenAPI documents (operations, API docs, the
+dashboard's page). Public routes of the API itself are documented: :data:`PUBLIC_API`."""
 
 SERVICE_SETTINGS: dict[str, dict[str, Any]] = {
     "registry": {"demo_data": True},
@@ -135,6 +141,10 @@ def documented_routes() -> list[Route]:
 
 ROUTES = documented_routes()
 NAMED_ROUTES = [route for route in ROUTES if route.path_parameters]
+
+
+def route_key(route: Route) -> tuple[str, str, str]:
+    return (route.service, route.method, route.path)
 
 
 def route_id(route: Route) -> str:
@@ -788,6 +798,45 @@ def assert_declared(route: Route, *responses: httpx.Response) -> None:
     )
 
 
+# --- the public routes of the API ---------------------------------------------------------
+
+PublicCheck = Callable[[Service, Route], Awaitable[list[httpx.Response]]]
+
+
+async def casework_tracking(service: Service, route: Route) -> list[httpx.Response]:
+    """A case tracked without a token; a wrong code and an unknown number get one answer."""
+    body = {"resident_id": "demo-r-01", "matters": [CASEWORK_CARD]}
+    visit = await service.client.post("/visits", json=body, headers=service.of_a)
+    assert visit.status_code == 201, visit.text
+    case = visit.json()["cases"][0]
+    pair = {"number": case["number"], "code": case["verification_code"]}
+    found = await call(service, route, {}, body=pair)
+    assert found.status_code == 200, f"{route} without a token: {found.text[:300]}"
+    assert found.json()["number"] == case["number"]
+    assert "resident_id" not in found.json()
+    wrong_code = await call(service, route, {}, body={**pair, "code": "WRONG234"})
+    unknown = await call(service, route, {}, body={"number": "19990101000000", "code": "X"})
+    assert (wrong_code.status_code, unknown.status_code) == (404, 404), (
+        f"{route}: {wrong_code.status_code} for a wrong code, {unknown.status_code} for an "
+        "unknown number"
+    )
+    assert problem(wrong_code) == problem(unknown), (
+        f"{route}: a wrong code is answered unlike an unknown number, so it reveals that the "
+        "number exists"
+    )
+    return [found, wrong_code, unknown]
+
+
+PUBLIC_API: dict[tuple[str, str, str], PublicCheck] = {
+    ("casework", "POST", "/tracking"): casework_tracking,
+}
+"""The documented routes anyone may call, with no token: (service, method, path) → a check
+that calls it without one and shows it reveals no object's existence (the same answer for a
+missing and a wrong key). Every other documented route needs a token and a scope."""
+
+SECURED_ROUTES = [route for route in ROUTES if route_key(route) not in PUBLIC_API]
+
+
 # --- the tests ------------------------------------------------------------------------------
 
 
@@ -823,20 +872,42 @@ def test_every_route_a_service_serves_is_documented_or_public(name: str, tmp_pat
         )
 
 
+def test_every_public_api_route_is_documented_without_security() -> None:
+    documented = {route_key(route): route for route in ROUTES}
+    for key in PUBLIC_API:
+        assert key in documented, (
+            f"{' '.join(key)} is in PUBLIC_API but not in docs/openapi/{key[0]}.yaml: "
+            "document it (`make schemas`) or drop it from the allow-list"
+        )
+        assert not documented[key].operation.get("security"), (
+            f"{' '.join(key)} is in PUBLIC_API but its document asks for a bearer token"
+        )
+
+
 def test_every_service_of_the_repository_is_enumerated() -> None:
     found = {path.parent.name for path in ROOT.glob("services/*/pyproject.toml")}
     assert found == set(SERVICES), "shared.settings_docs.SERVICES must list every service"
 
 
 @IN_MODULE_LOOP
-@pytest.mark.parametrize("route", ROUTES, ids=route_id)
+@pytest.mark.parametrize("route", [r for r in ROUTES if route_key(r) in PUBLIC_API], ids=route_id)
+async def test_a_public_route_answers_without_a_token_and_reveals_no_existence(
+    route: Route, platform: Platform
+) -> None:
+    service = await platform.service(route.service)
+    answers = await PUBLIC_API[route_key(route)](service, route)
+    assert_declared(route, *answers)
+
+
+@IN_MODULE_LOOP
+@pytest.mark.parametrize("route", SECURED_ROUTES, ids=route_id)
 async def test_every_route_needs_a_valid_token_and_its_scopes(
     route: Route, platform: Platform
 ) -> None:
     assert (route.method, route.path) not in PUBLIC, f"{route} is public but documented"
     assert route.operation.get("security"), (
         f"{route} declares no bearer security: every documented route needs a token and a "
-        "scope (shared.auth.require_scopes)"
+        "scope (shared.auth.require_scopes), unless it is in the allow-list PUBLIC_API"
     )
     service = await platform.service(route.service)
     other_secret = service.settings.model_copy(

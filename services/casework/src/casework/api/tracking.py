@@ -2,12 +2,15 @@
 and sees the state and remaining time; wrong pairs are rate-limited and the answer never tells
 a missing number from a wrong code.
 
-The route is public, so (like every public route of the platform) it stays out of the OpenAPI
-document, which lists the secured API; ``docs/casework.md`` documents it."""
+The route is public: it is in the OpenAPI document (an integrator or a front-end needs it) with
+no security requirement, and ``tests/test_route_security.py`` holds it in its allow-list of
+public routes, checking that it answers without a token and tells a missing number from a wrong
+code in no way."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,8 +29,8 @@ class TrackingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    number: str = Field(min_length=1, max_length=20)
-    code: str = Field(min_length=1, max_length=20)
+    number: str = Field(min_length=1, max_length=20, description="Case number.")
+    code: str = Field(min_length=1, max_length=20, description="Verification code.")
 
 
 class TrackingOut(BaseModel):
@@ -42,11 +45,36 @@ class TrackingOut(BaseModel):
     closed_on: date | None
 
 
-@router.post("/tracking", response_model=TrackingOut, include_in_schema=False)
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "No case with this number and code: the same answer whether the number "
+        "does not exist or the code is wrong.",
+        "content": _PROBLEM,
+    },
+    429: {
+        "description": "Too many wrong pairs from this address or for this number; even the "
+        "right code is refused until `Retry-After` seconds have passed.",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+        },
+        "content": _PROBLEM,
+    },
+}
+
+
+@router.post(
+    "/tracking",
+    response_model=TrackingOut,
+    responses=RESPONSES,
+    summary="Track a case by number and verification code (public, no token)",
+)
 async def track(body: TrackingIn, request: Request, session: SessionDep) -> TrackingOut:
-    """No login: the case's state and remaining working days. 404 for a wrong number or code
-    alike; 429 with ``Retry-After`` after too many wrong attempts from one address or for one
-    number."""
+    """Track a case without a login (public: no token): the case number and verification code
+    from the applicant's slip give its state and remaining working days, nothing personal. A
+    wrong code and an unknown number get the same 404; too many wrong pairs from one address or
+    for one number get 429 with `Retry-After`."""
     client = request.client.host if request.client else "unknown"
     found = await service.track(
         session,
