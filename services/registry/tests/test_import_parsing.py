@@ -127,3 +127,19 @@ async def test_hostile_rows_are_rejected_rows_never_a_500(
         "field": None,
         "reason": 'unbalanced quote (")',
     }
+
+
+@pytest.mark.unit
+async def test_rows_imported_one_by_one_commit_in_small_batches() -> None:
+    from registry.importer import _batches
+
+    async def lines() -> AsyncIterator[str]:
+        for n in range(250):
+            yield json.dumps({"type": "facility", "ref": f"F-{n}"}) + "\n"
+        for n in range(1500):
+            yield json.dumps({"type": "household", "ref": f"H-{n}"}) + "\n"
+
+    sizes = [
+        len(batch) async for batch in _batches(lines(), fmt="ndjson", record_type=None, size=1000)
+    ]
+    assert sizes == [100, 100, 1000, 550]

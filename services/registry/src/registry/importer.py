@@ -102,6 +102,10 @@ Stored = Literal["accepted", "updated", "unchanged"]
 
 IMPORT_NAMESPACE = uuid.UUID("5b0f4a52-8a55-4c2e-9a0e-3d1f6a9b7c21")
 DEFAULT_BATCH_SIZE = 1000
+ROW_BY_ROW_BATCH_SIZE = 100
+"""At most this many rows imported one by one commit together."""
+BULK_TYPES = frozenset({"household", "resident"})
+"""Row types registered a run at a time (one insert); the others go row by row."""
 MAX_REPORTED_ROWS = 1000
 PLATFORM = Principal(subject="registry-import", scopes=frozenset())
 
@@ -807,8 +811,12 @@ def _line(raw: bytes, *, too_long: bool, first: bool, limit: int) -> Line:
 async def _batches(
     lines: AsyncIterable[Line], *, fmt: Format, record_type: RecordType | None, size: int
 ) -> AsyncIterator[list[RawRow]]:
-    """Rows in batches of ``size``; a row that is not even JSON/CSV carries its reason."""
+    """Rows in batches of ``size``, or of :data:`ROW_BY_ROW_BATCH_SIZE` rows imported one by
+    one (areas, facilities, workers…, a savepoint and a use case each), so no transaction
+    holds the database for long (SQLite has one writer); a row that is not even JSON/CSV
+    carries its reason."""
     batch: list[RawRow] = []
+    row_by_row = 0
     rows = _ndjson_rows(lines) if fmt == "ndjson" else _csv_rows(lines)
     async for line, raw in rows:
         if (
@@ -818,9 +826,10 @@ async def _batches(
         ):
             raw = f"type {raw['type']!r} in a {record_type} import"
         batch.append((line, raw))
-        if len(batch) >= size:
+        row_by_row += isinstance(raw, dict) and raw.get("type") not in BULK_TYPES
+        if len(batch) >= size or row_by_row >= ROW_BY_ROW_BATCH_SIZE:
             yield batch
-            batch = []
+            batch, row_by_row = [], 0
     if batch:
         yield batch
 
