@@ -197,6 +197,7 @@ async def test_outside_the_area_a_case_does_not_exist(
     assert refused.json()["errors"][0]["field"] == "body.resident_id"
 
 
+@pytest.mark.publishes(False)  # admin data changes publish no event
 async def test_catalogue_and_calendar_are_admin_data(
     client: httpx.AsyncClient, clerk: dict[str, str], admin: dict[str, str], remember: Remember
 ) -> None:
