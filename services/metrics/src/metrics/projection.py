@@ -37,7 +37,7 @@ from metrics.adapters.tables import (
     path_ids,
     path_text,
 )
-from metrics.domain.measures import Catalogue, measure_key
+from metrics.domain.measures import Catalogue, CompiledMeasure, measure_key
 from metrics.domain.sources import ROOM_PURPOSES
 from shared.contracts import casework, eldercare
 from shared.contracts import employment as jobs
@@ -162,6 +162,8 @@ class Projector:
     def __init__(self, catalogue: Catalogue, zone: ZoneInfo) -> None:
         self.catalogue = catalogue
         self.zone = zone
+        self._measures: dict[str, list[CompiledMeasure]] = {}
+        """Entity kind → the measures kept for it (the catalogue builds the list anew)."""
         self._readers: dict[str, list[str]] = defaultdict(list)
         """Measure key → the indicators reading it."""
         for indicator in catalogue.indicators.values():
@@ -177,7 +179,10 @@ class Projector:
 
     def _contributions(self, kind: str, attributes: Mapping[str, Any]) -> dict[str, int]:
         found = {}
-        for measure in self.catalogue.measures_of(kind):
+        measures = self._measures.get(kind)
+        if measures is None:
+            measures = self._measures[kind] = self.catalogue.measures_of(kind)
+        for measure in measures:
             value = measure.contribution(attributes)
             key = measure.ledger_key(attributes)
             if value and key is not None:
