@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, text
+from sqlalchemy import String, and_, any_, bindparam, case, func, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics.adapters.tables import (
@@ -205,10 +206,14 @@ async def entities(
     found: list[EntityProjection] = []
     for kind, ids in sorted(ids_by_kind.items()):
         for chunk in _chunks(sorted(set(ids))):
-            found += await session.scalars(
-                select(EntityProjection).where(
-                    EntityProjection.entity_type == kind, EntityProjection.entity_id.in_(chunk)
+            if session.get_bind().dialect.name == "postgresql":  # one statement for any count
+                among = EntityProjection.entity_id == any_(
+                    bindparam(None, list(chunk), type_=ARRAY(String))
                 )
+            else:
+                among = EntityProjection.entity_id.in_(chunk)
+            found += await session.scalars(
+                select(EntityProjection).where(EntityProjection.entity_type == kind, among)
             )
     return found
 
