@@ -1,6 +1,7 @@
 """Composition root of the casework service: settings, the shipped catalogue (validated before
 anything starts), runtime (database, relay, consumer of the registry's resident events, event
-translator, start-up steps, the deadline sweep), HTTP app."""
+translator, start-up steps, the deadline sweep, the purge of the tracking limit's old
+windows), HTTP app."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.demo_data:
         runtime.on_start(_load_demo_data)
     runtime.every("deadline-sweep", settings.deadline_sweep_interval_s, sweep)
+    limiter = AttemptLimiter(
+        runtime.sessions, settings.tracking_max_failures, settings.tracking_window_s
+    )
+    runtime.every("tracking-attempts-purge", settings.tracking_window_s, limiter.purge)
     app = create_http_app(
         settings,
         title="Shequ casework",
@@ -49,9 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[cases.router, reference.router, tracking.router],
         lifespan=runtime.lifespan,
     )
-    app.state.tracking_limiter = AttemptLimiter(
-        settings.tracking_max_failures, settings.tracking_window_s
-    )
+    app.state.tracking_limiter = limiter
     install_auth(app, settings)
     return app
 

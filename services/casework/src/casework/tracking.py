@@ -1,26 +1,30 @@
 """Tracking a case without a staff login: case number plus verification code.
 
-Wrong pairs are counted per client address and per case number (whether or not the number
-exists) and refused with 429 past the limit; a missing number and a wrong code get the same
-answer after the same work (one PBKDF2 digest), so the answer never reveals whether a case
-number exists. The counts live in the process (each replica limits on its own).
+Attempts are counted per client address and per case number (whether or not the number
+exists) in the casework database, so every replica shares the limit and a restart keeps it.
+Each attempt is counted atomically before its work and given back when the code is right or
+the attempt is refused, so the counts are the wrong pairs (plus attempts in flight: parallel
+guesses cannot slip past the limit together); past the limit the answer is 429. A missing
+number and a wrong code get the same answer after the same work (one count, one PBKDF2
+digest), so the answer never reveals whether a case number exists.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
-import time
-from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from casework.adapters import attempts, reference
 from casework.adapters import cases as store
-from casework.adapters import reference
 from casework.case_service import code_digest, code_matches
 from casework.views import CHINA, ClockView, clock_view
 from shared.contracts.casework import CaseState
+from shared.db import transaction
 from shared.errors import NotFound, Problem
 
 _DECOY_SALT = secrets.token_bytes(16)
@@ -38,40 +42,57 @@ class NoSuchCase(NotFound):
 
 
 class AttemptLimiter:
-    """Failures per key in a sliding window, bounded in memory (oldest keys forgotten)."""
+    """Attempts per subject in a window (from the subject's first counted attempt), kept in the
+    database: every replica sharing it shares the limit, and a restart keeps the counts."""
 
-    def __init__(self, max_failures: int, window_s: float, max_keys: int = 100_000) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        max_failures: int,
+        window_s: float,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
         self.max_failures = max_failures
-        self.window_s = window_s
-        self.max_keys = max_keys
-        self._failures: OrderedDict[str, list[float]] = OrderedDict()
+        self.window = timedelta(seconds=window_s)
+        self.clock = clock
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        found = [t for t in self._failures.get(key, []) if now - t < self.window_s]
-        if found:
-            self._failures[key] = found
-        else:
-            self._failures.pop(key, None)
-        return found
-
-    def retry_after(self, *keys: str) -> float | None:
-        """Seconds until a blocked key may try again, or None when none is blocked."""
-        now = time.monotonic()
+    async def count(self, *subjects: str) -> list[attempts.Counted]:
+        """Count an attempt for every subject (committed at once); raise TooManyAttempts, the
+        attempt given back, when any subject is past the limit."""
+        now = self.clock()
+        async with transaction(self.sessions) as session:
+            counted = await attempts.count(session, list(subjects), now=now, window=self.window)
         waits = [
-            self.window_s - (now - recent[0])
-            for key in keys
-            if len(recent := self._recent(key, now)) >= self.max_failures
+            (one.window_start + self.window - now).total_seconds()
+            for one in counted
+            if one.attempts > self.max_failures
         ]
-        return max(waits) if waits else None
+        if waits:
+            await self.give_back(counted)
+            raise TooManyAttempts(
+                "too many wrong attempts; try again later",
+                headers={"Retry-After": str(max(1, math.ceil(max(waits))))},
+            )
+        return counted
 
-    def fail(self, *keys: str) -> None:
-        """Count a failure for every key."""
-        now = time.monotonic()
-        for key in keys:
-            self._failures.setdefault(key, []).append(now)
-            self._failures.move_to_end(key)
-        while len(self._failures) > self.max_keys:
-            self._failures.popitem(last=False)
+    async def give_back(self, counted: list[attempts.Counted]) -> None:
+        """Take back attempts that were not wrong pairs."""
+        async with transaction(self.sessions) as session:
+            await attempts.give_back(session, counted)
+
+    async def purge(self) -> int:
+        """Delete the windows that are over (a periodic job); the number deleted."""
+        async with transaction(self.sessions) as session:
+            return await attempts.purge(session, now=self.clock(), window=self.window)
+
+
+def subjects(client: str, number: str) -> tuple[str, str]:
+    """The subjects an attempt counts against: its client address and its case number."""
+    return (
+        f"address:{client[: attempts.SUBJECT_LENGTH]}",
+        f"number:{number[: attempts.SUBJECT_LENGTH]}",
+    )
 
 
 @dataclass(frozen=True)
@@ -97,24 +118,16 @@ async def track(
     today: date,
 ) -> TrackedCase:
     """The case with ``number`` if ``code`` is its verification code."""
-    keys = (f"client:{client}", f"number:{number}")
-    wait = limiter.retry_after(*keys)
-    if wait is not None:
-        raise TooManyAttempts(
-            "too many wrong attempts; try again later",
-            headers={"Retry-After": str(max(1, round(wait)))},
-        )
+    counted = await limiter.count(*subjects(client, number))
     found = await store.by_number(session, number)
     if found is None:
         code_matches(code, _DECOY_SALT, _DECOY_DIGEST)
-        limiter.fail(*keys)
         raise NoSuchCase("no case with this number and code")
     case, salt, digest = found
     if not code_matches(code, salt, digest):
-        limiter.fail(*keys)
         raise NoSuchCase("no case with this number and code")
     calendar = await reference.calendar(session)
-    return TrackedCase(
+    tracked = TrackedCase(
         number=case.number,
         matter_code=case.matter.code,
         state=case.state,
@@ -123,3 +136,8 @@ async def track(
         clock=clock_view(case, calendar, today),
         closed_on=case.closed_on,
     )
+    # End the read before the limiter's own transaction: on SQLite every transaction holds the
+    # write lock (BEGIN IMMEDIATE), so a read left open would block the give-back.
+    await session.commit()
+    await limiter.give_back(counted)
+    return tracked
