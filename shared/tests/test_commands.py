@@ -204,6 +204,23 @@ async def test_expired_records_are_purged(
     assert await count_of(sessions, IdempotencyRecord) == 1
 
 
+async def test_a_key_stored_in_clear_by_an_earlier_version_is_not_run_again(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = {**bearer(), "Idempotency-Key": "old-key"}
+    first = await client.post("/items", json={"key": "a", "seq": 1}, headers=headers)
+    async with sessions() as session, session.begin():  # as the earlier version stored it
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == idempotency.stored_key("clerk", "old-key"))
+            .values(key="old-key", response_body=first.text)
+        )
+    again = await client.post("/items", json={"key": "a", "seq": 1}, headers=headers)
+    assert again.status_code == 409
+    assert "earlier version" in again.json()["detail"]
+    assert await count_of(sessions, tally.TallyItem) == 1
+
+
 @dataclass
 class Counted:
     """An aggregate that records its events in ``events``."""

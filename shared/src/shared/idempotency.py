@@ -50,6 +50,7 @@ RETENTION = timedelta(hours=24)
 REPLAYED_HEADER = "Idempotency-Replayed"
 _HEADER_FIELD = "header.Idempotency-Key"
 _IN_PROGRESS = "a request with this Idempotency-Key is in progress; retry later"
+_KEY_COLUMN_LENGTH = 200
 
 #: Route parameter type; declare it with a default: ``key: IdempotencyKey = None``.
 IdempotencyKey = Annotated[
@@ -143,16 +144,14 @@ async def replay(
     403/404 when the caller's token lacks a scope or the area of the token that made it.
     An expired record is deleted so the key can be used again.
     """
-    existing = await session.get(
-        IdempotencyRecord,
-        (principal.subject, stored_key(principal.subject, key)),
-        populate_existing=True,
-    )
+    existing = await _live_record(session, principal.subject, stored_key(principal.subject, key))
+    legacy = False
+    if existing is None and len(key) <= _KEY_COLUMN_LENGTH:
+        # Written before keys were stored as digests: the write happened, its clear response
+        # is not replayed (it may hold personal data and names no scopes); it expires as usual.
+        existing = await _live_record(session, principal.subject, key)
+        legacy = existing is not None
     if existing is None:
-        return None
-    if as_utc(existing.created_at) <= datetime.now(UTC) - RETENTION:
-        await session.delete(existing)
-        await session.flush()
         return None
     if existing.fingerprint != fingerprint:
         raise InvalidInput(
@@ -161,9 +160,14 @@ async def replay(
         )
     if existing.status_code == 0:
         raise Conflict(_IN_PROGRESS)
+    if legacy:
+        raise Conflict(
+            "this Idempotency-Key's request was done by an earlier version of the service, "
+            "which kept no replayable response: read the resource instead"
+        )
     try:
         document = unseal(principal.subject, key, existing.response_body)
-    except ValueError:  # a record from before responses were sealed, or tampered with
+    except ValueError:  # tampered with, or sealed for another key
         raise Conflict("the stored response of this Idempotency-Key cannot be replayed") from None
     missing = set(document.get("scopes", ())) - principal.scopes
     if missing:
@@ -176,6 +180,16 @@ async def replay(
     return JSONResponse(
         document["body"], status_code=existing.status_code, headers={REPLAYED_HEADER: "true"}
     )
+
+
+async def _live_record(session: AsyncSession, subject: str, key: str) -> IdempotencyRecord | None:
+    """The record stored under ``key`` unless it expired (an expired one is deleted)."""
+    record = await session.get(IdempotencyRecord, (subject, key), populate_existing=True)
+    if record is not None and as_utc(record.created_at) <= datetime.now(UTC) - RETENTION:
+        await session.delete(record)
+        await session.flush()
+        return None
+    return record
 
 
 async def claim(
