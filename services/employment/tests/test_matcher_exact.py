@@ -1,5 +1,6 @@
 """The matcher's early-stopping search returns exactly the top k of a full scan, on PostgreSQL,
-both ways, with area confinement and public-welfare eligibility."""
+both ways, with area confinement and public-welfare eligibility, including candidates that
+share no skill with the other side (a seeker with no recorded skills)."""
 
 from __future__ import annotations
 
@@ -44,10 +45,10 @@ def seekers(rng: random.Random, count: int) -> list[Seeker]:
             path=path,
             derived_groups=frozenset(rng.sample(GROUPS, rng.choice([0, 0, 1, 2]))),  # type: ignore[arg-type]
             recorded_groups=frozenset(),
-            skills=tuple(sorted(rng.sample(LEAVES, rng.randint(1, 3)))),
+            skills=tuple(sorted(rng.sample(LEAVES, rng.choice([0, 1, 2, 3])))),
             education="senior_middle",
             preferences=Preferences(
-                frozenset(rng.sample(["full_time", "part_time", "flexible"], rng.randint(1, 2))),  # type: ignore[arg-type]
+                frozenset(rng.sample(["full_time", "part_time", "flexible"], rng.randint(1, 2))),
                 rng.choice([30, 40, 44]),
                 rng.choice([None, 150_000, 250_000, 350_000]),
                 *rng.choice(
@@ -82,7 +83,7 @@ def vacancies(rng: random.Random, count: int) -> list[Vacancy]:
                     title="t",
                     required_skills=tuple(sorted(skills[:required])),
                     nice_skills=tuple(sorted(skills[required:])),
-                    hours=rng.choice(["full_time", "part_time", "flexible"]),  # type: ignore[arg-type]
+                    hours=rng.choice(["full_time", "part_time", "flexible"]),
                     hours_per_week=rng.choice([20, 40, 48]),
                     wage_fen=rng.choice([120_000, 200_000, 300_000]),
                     posts=1,
@@ -125,11 +126,15 @@ async def test_top_k_equals_a_full_scan(fresh_postgres_url: str) -> None:
                 assert [c.id for c in ranking.candidates] == full_scan_seekers(
                     people, vacancy, area="d1s2", k=10
                 )
-            for seeker in people[:25]:
+            skilled = [seeker for seeker in people if seeker.state.skills]
+            unskilled = [seeker for seeker in people if not seeker.state.skills]
+            assert unskilled
+            for seeker in skilled[:20] + unskilled[:10]:
                 _, ranking = await matcher.vacancies_for_seeker(
                     session, principal=EVERYONE, seeker_id=seeker.state.id, limit=20, today=TODAY
                 )
                 assert [c.id for c in ranking.candidates] == full_scan_vacancies(offers, seeker)
+                assert len(ranking.candidates) == 20
     finally:
         await engine.dispose()
 
@@ -143,8 +148,7 @@ def full_scan_seekers(
         profile = matcher.seeker_profile(seeker.state)
         if area is not None and area not in seeker.state.path:
             continue
-        shares = (offer.required | offer.nice) & profile.covered
-        if not shares or not matching.eligible(profile, offer):
+        if not matching.eligible(profile, offer):
             continue
         total = matching.score(profile, offer).total
         scored.append((matching.seeker_rank(total, profile), profile.seeker_id))
@@ -156,9 +160,135 @@ def full_scan_vacancies(offers: list[Vacancy], seeker: Seeker) -> list[str]:
     scored = []
     for vacancy in offers:
         offer = matcher.vacancy_profile(vacancy.state)
-        shares = (offer.required | offer.nice) & profile.covered
-        if not shares or not matching.eligible(profile, offer):
+        if not matching.eligible(profile, offer):
             continue
         total = matching.score(profile, offer).total
         scored.append((matching.vacancy_rank(total, offer), offer.vacancy_id))
     return [ident for _, ident in sorted(scored)[:20]]
+
+
+def seeker(
+    number: int,
+    skills: tuple[str, ...],
+    *,
+    path: tuple[str, ...],
+    groups: frozenset[str],
+    hours: frozenset[str],
+    wage_fen: int | None,
+) -> Seeker:
+    return Seeker(
+        SeekerSnapshot(
+            id=f"z{number:05d}",
+            resident_id=f"q{number:05d}",
+            community_id=path[-1],
+            path=path,
+            derived_groups=groups,  # type: ignore[arg-type]
+            recorded_groups=frozenset(),
+            skills=skills,
+            education="senior_middle",
+            preferences=Preferences(hours, 40, wage_fen, (), ()),  # type: ignore[arg-type]
+            status="seeking",
+            card="none",
+            card_changed_on=None,
+            card_revocation=None,
+            registered_on=TODAY,
+            version=1,
+        )
+    )
+
+
+async def test_a_seeker_without_skills_is_matched(fresh_postgres_url: str) -> None:
+    """A laid-off seeker with no recorded skills near a vacancy outranks seekers who share a
+    skill with it but score lower, both ways, as a full scan says."""
+    await asyncio.to_thread(upgrade, "employment", fresh_postgres_url)
+    engine = create_engine(fresh_postgres_url, pooled=False)
+    sessions = session_factory(engine)
+    near, far = COMMUNITIES[0], COMMUNITIES[-1]
+    anytime = frozenset({"full_time", "part_time", "flexible"})
+    people = [
+        seeker(1, (LEAVES[0],), path=near, groups=frozenset(), hours=anytime, wage_fen=None),
+        seeker(2, (), path=near, groups=frozenset({"laid_off"}), hours=anytime, wage_fen=None),
+        seeker(3, (LEAVES[5],), path=near, groups=frozenset(), hours=anytime, wage_fen=None),
+        seeker(4, (LEAVES[1],), path=far, groups=frozenset(), hours=frozenset(), wage_fen=900_000),
+        seeker(5, (LEAVES[0],), path=far, groups=frozenset(), hours=anytime, wage_fen=None),
+    ]
+    for number in range(6, 16):
+        people.append(
+            seeker(
+                number,
+                (LEAVES[1],),
+                path=far,
+                groups=frozenset(),
+                hours=frozenset(),
+                wage_fen=900_000,
+            )
+        )
+    offer = Vacancy.post(
+        vacancy_id="v1",
+        employer=EMPLOYER,
+        kind="enterprise",
+        community_id="x",
+        path=near,
+        terms=VacancyTerms(
+            title="t",
+            required_skills=(LEAVES[0],),
+            nice_skills=(LEAVES[1],),
+            hours="full_time",
+            hours_per_week=40,
+            wage_fen=200_000,
+            posts=1,
+            max_tenure_months=None,
+        ),
+    )
+    welfare = Vacancy.post(
+        vacancy_id="v2",
+        employer=EMPLOYER,
+        kind="public_welfare",
+        community_id="x",
+        path=far,
+        terms=VacancyTerms(
+            title="t",
+            required_skills=(LEAVES[2], LEAVES[3]),
+            nice_skills=(),
+            hours="part_time",
+            hours_per_week=20,
+            wage_fen=200_000,
+            posts=1,
+            max_tenure_months=None,
+        ),
+    )
+    try:
+        async with sessions() as session, session.begin():
+            session.add(AreaRow(id="c", level="city", path=path_text(["c"]), retired=False))
+            for person in people:
+                await store.save_seeker(session, person)
+            await store.save_employer(session, EMPLOYER)
+            await session.flush()
+            for vacancy in (offer, welfare):
+                await store.save_vacancy(session, vacancy)
+        async with sessions() as session:
+            for vacancy in (offer, welfare):
+                _, ranking = await matcher.seekers_for_vacancy(
+                    session, principal=EVERYONE, vacancy_id=vacancy.state.id, limit=3, today=TODAY
+                )
+                found = [c.id for c in ranking.candidates]
+                assert found == full_scan_seekers(people, vacancy, area=None, k=3)
+            _, ranking = await matcher.seekers_for_vacancy(
+                session, principal=EVERYONE, vacancy_id="v1", limit=3, today=TODAY
+            )
+            # 61.67 and 46.67 with the required skill; 30 without any skill; those sharing only
+            # the nice-to-have skill, far away, at the wrong hours and wage score below it.
+            assert [c.id for c in ranking.candidates] == ["z00001", "z00005", "z00002"]
+            assert ranking.candidates[2].score.total == 30.0
+            _, ranking = await matcher.seekers_for_vacancy(
+                session, principal=EVERYONE, vacancy_id="v2", limit=3, today=TODAY
+            )
+            # A public-welfare post: only the seeker in a priority group.
+            assert [c.id for c in ranking.candidates] == ["z00002"]
+            _, ranking = await matcher.vacancies_for_seeker(
+                session, principal=EVERYONE, seeker_id="z00002", limit=20, today=TODAY
+            )
+            assert [c.id for c in ranking.candidates] == ["v1", "v2"]
+            assert ranking.candidates[0].score.missing_required == (LEAVES[0],)
+    finally:
+        await engine.dispose()

@@ -1,14 +1,18 @@
 """Matching queries: the best seekers for a vacancy and the best vacancies for a seeker, each
 with its score explained term by term, and the training that would close a near miss.
 
-Method (the scoring rules are in :mod:`employment.domain.matching`):
+Candidates are every eligible one (matchable seekers of the token's area, or ``within``; open
+vacancies anywhere, or ``within``; public-welfare posts only for seekers in a priority group),
+whether they share a skill with the other side or not: a laid-off seeker with no recorded
+skills still loses only 15 points per missing required skill. Method (the scoring rules are
+in :mod:`employment.domain.matching`):
 
-1. *Pre-filter by index.* Candidates share at least one skill with the other side. The matching
-   index (``seeker_skill`` / ``vacancy_skill``, primary key ``(skill, id)``) has one row per
-   skill and candidate, carrying what the other terms need (area path, working time, hours,
-   wage, priority groups), so one grouped, indexed query over the wanted skills yields every
-   candidate with its skill counts. Area confinement and public-welfare eligibility are part of
-   the filter.
+1. *Candidates sharing a skill, by index.* The matching index (``seeker_skill`` /
+   ``vacancy_skill``, primary key ``(skill, id)``) has one row per skill and candidate,
+   carrying what the other terms need (area path, working time, hours, wage, priority groups),
+   so one grouped, indexed query over the wanted skills yields every candidate sharing a skill
+   with its skill counts. Area confinement and public-welfare eligibility are part of the
+   filter.
 2. *Rank in the database.* The same query computes each candidate's score from those columns
    (unrounded, plus a margin that covers the domain's rounding to 0.01 per term, and the full
    15 distance points for a seeker with preferred areas): an upper bound of the exact score.
@@ -16,7 +20,22 @@ Method (the scoring rules are in :mod:`employment.domain.matching`):
    then id) and returns only the first chunk.
 3. *Score exactly and stop early.* The chunk's candidates are scored exactly in Python with the
    domain's terms; further chunks (each twice as large) are read only while the next bound could
-   still reach the k-th best exact score. The result is exactly the top k of a full scan
+   still reach the k-th best exact score. Rows come in falling bound order, so every unread
+   candidate's exact score is at most the next bound, below the k-th best: none can enter.
+4. *Candidates sharing no skill, only when they can matter.* Such a candidate has no skill
+   coverage (unless there are no skills to cover: 40) and −15 per required skill; the other
+   terms give at most 35 (distance, hours, wage) plus the priority points
+   (:func:`_zero_overlap_most`). When that most (for a vacancy: with its required skills and
+   the most priority points; for a seeker: with their priority points and no skills at all)
+   is below the k-th best exact score of step 3, none of them is read. Otherwise one query
+   over the seekers (matchable, in scope) or open vacancies (in ``within``, eligible) that
+   have no row for a shared skill in the index computes each one's bound from its own row
+   (:func:`_zero_overlap_bound`: numbers of skills, or of priority groups counted from the
+   stored lists, which may overlap, so never too few; distance, hours and wage points as in
+   step 2; the rounding margin), keeps those whose bound reaches the k-th best exact score and
+   sorts them by it; they are scored exactly and stopped early as in step 3, into the same
+   top k. Every candidate left unread in either step has a bound below the final k-th best
+   score, so the result is exactly the top k of a full scan of every eligible candidate
    (``services/employment/tests/test_matcher_exact.py``); the k winners are then scored again
    term by term, with reasons, from their full rows.
 """
@@ -28,7 +47,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, case, func, literal, select
+from sqlalchemy import ColumnElement, Integer, String, case, func, literal, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +61,7 @@ from employment.adapters.tables import (
     VacancySkillRow,
 )
 from employment.domain import matching
-from employment.domain.seekers import SeekerSnapshot
+from employment.domain.seekers import MATCHABLE, SeekerSnapshot
 from employment.domain.taxonomy import taxonomy
 from employment.domain.training import CourseSnapshot
 from employment.domain.vacancies import VacancySnapshot
@@ -132,7 +151,7 @@ def _skill_points(
     )
 
 
-def _common_depth(column: ColumnElement[Any], path: Sequence[str]) -> ColumnElement[Any]:
+def _common_depth(column: Any, path: Sequence[str]) -> ColumnElement[Any]:
     """How many leading areas a stored path shares with ``path``."""
     whens = [
         (column.startswith(path_text(path[:depth]), autoescape=True), depth)
@@ -239,7 +258,53 @@ async def seekers_for_vacancy(
         groups_count = int(found[3])
         return (-total, 0 if groups_count else 1, -groups_count, found.seeker_id), found.seeker_id
 
-    winners, scored, prefiltered = await _top(session, query, exact, limit)
+    top = matching.TopK(limit)
+    scored, prefiltered = await _top(session, query, exact, top)
+    apart_most = _zero_overlap_most(len(required), len(nice), matching.PRIORITY_MAX)
+    if apart_most >= top.threshold():
+        person = SeekerRow
+        shares = select(row.seeker_id).where(
+            row.seeker_id == person.id, row.skill.in_(required + nice)
+        )
+        # At least the number of priority groups (derived and recorded may overlap).
+        listed = func.json_array_length(person.derived_groups) + func.json_array_length(
+            person.recorded_groups
+        )
+        apart = select(person).where(
+            person.status.in_(sorted(MATCHABLE)),
+            within_scope(SeekerRow.path, principal, within),
+            ~shares.exists(),
+        )
+        if offer.kind == "public_welfare":
+            apart = apart.where(listed > 0)
+        steps = _depth(person.path) + len(offer.path) - 2 * _common_depth(person.path, offer.path)
+        accepted = case(
+            (sql_cast(person.hours, String).contains(f'"{offer.hours}"', autoescape=True), 1),
+            else_=0,
+        )
+        others = (
+            case(
+                (func.json_array_length(person.preferred_paths) > 0, matching.DISTANCE_MAX),
+                else_=_distance_points(steps),
+            )
+            + _hours_points(accepted, offer.hours_per_week - person.max_hours_per_week)
+            + _wage_points(person.wage_expectation_fen, offer.wage_fen)
+        )
+        apart_bound = _zero_overlap_bound(
+            literal(len(required)), literal(len(nice)), others, _priority_points(listed)
+        )
+
+        def apart_exact(found: Any) -> tuple[matching.RankKey, str]:
+            profile = seeker_profile(store.seeker_snapshot(found[0]))
+            total = matching.score(profile, offer).total
+            return matching.seeker_rank(total, profile), profile.seeker_id
+
+        coarse = literal(apart_most - matching.PRIORITY_MAX) + _priority_points(listed)
+        more_scored, more = await _zero_overlap(
+            session, apart, coarse, apart_bound, person.id, apart_exact, top
+        )
+        scored, prefiltered = scored + more_scored, prefiltered + more
+    winners = cast(list[str], top.best())
     candidates = []
     if winners:
         rows = {
@@ -336,7 +401,56 @@ async def vacancies_for_seeker(
         )
         return matching.vacancy_rank(total, offer), found.vacancy_id
 
-    winners, scored, prefiltered = await _top(session, query, exact, limit)
+    top = matching.TopK(limit)
+    scored, prefiltered = await _top(session, query, exact, top)
+    priority = matching.priority_points(groups)
+    if _zero_overlap_most(0, 0, priority) >= top.threshold():
+        post = VacancyRow
+        shares = select(row.vacancy_id).where(
+            row.vacancy_id == post.id, row.skill.in_(sorted(person.covered))
+        )
+        apart = select(post).where(post.status == "open", ~shares.exists())
+        if within is not None:
+            apart = apart.where(post.path.contains(f"/{within}/", autoescape=True))
+        if not groups:
+            apart = apart.where(post.kind != "public_welfare")
+        steps = _depth(post.path) + len(person.path) - 2 * _common_depth(post.path, person.path)
+        places = [
+            (post.path.startswith(path_text(preferred), autoescape=True), matching.DISTANCE_MAX)
+            for preferred in person.preferred_paths
+        ]
+        accepted_hours = case((post.hours.in_(sorted(person.hours)), 1), else_=0)
+        others = (
+            (case(*places, else_=_distance_points(steps)) if places else _distance_points(steps))
+            + _hours_points(accepted_hours, post.hours_per_week - person.max_hours_per_week)
+            + (
+                literal(matching.WAGE_MAX)
+                if person.wage_expectation_fen is None
+                else _wage_points(literal(person.wage_expectation_fen), post.wage_fen)
+            )
+        )
+        apart_bound = _zero_overlap_bound(
+            func.json_array_length(post.required_skills),
+            func.json_array_length(post.nice_skills),
+            others,
+            priority,
+        )
+
+        def apart_exact(found: Any) -> tuple[matching.RankKey, str]:
+            offer = vacancy_profile(store.vacancy_snapshot(found[0]))
+            total = matching.score(person, offer).total
+            return matching.vacancy_rank(total, offer), offer.vacancy_id
+
+        required_count = func.json_array_length(post.required_skills)
+        nice_count = func.json_array_length(post.nice_skills)
+        coarse = _zero_overlap_bound(
+            required_count, nice_count, literal(matching.OTHER_TERMS_MAX), priority
+        )
+        more_scored, more = await _zero_overlap(
+            session, apart, coarse, apart_bound, post.id, apart_exact, top
+        )
+        scored, prefiltered = scored + more_scored, prefiltered + more
+    winners = cast(list[str], top.best())
     candidates = []
     if winners:
         rows = {
@@ -358,13 +472,13 @@ async def _top(
     session: AsyncSession,
     query: Any,
     exact: Any,
-    limit: int,
-) -> tuple[list[str], int, int]:
-    """The ids of the best ``limit`` candidates of ``query`` (ordered by bound, with columns
-    ``candidates`` and ``bound``) scored exactly by ``exact``; how many were scored; how many
+    top: matching.TopK,
+) -> tuple[int, int]:
+    """Offer to ``top`` the candidates of ``query`` (ordered by bound, with columns
+    ``candidates`` and ``bound``) scored exactly by ``exact``, reading further chunks only while
+    the next bound can still reach the k-th best exact score; how many were scored; how many
     candidates there were."""
-    top = matching.TopK(limit)
-    offset, chunk, scored, candidates = 0, max(FIRST_CHUNK, limit), 0, 0
+    offset, chunk, scored, candidates = 0, max(FIRST_CHUNK, top.k), 0, 0
     while True:
         rows = (await session.execute(query.limit(chunk + 1).offset(offset))).all()
         candidates = int(rows[0].candidates) if rows else candidates
@@ -376,7 +490,64 @@ async def _top(
             break
         offset += chunk
         chunk *= 2
-    return cast(list[str], top.best()), scored, candidates
+    return scored, candidates
+
+
+def _zero_overlap_most(required: int, nice: int, priority: float) -> float:
+    """The most a candidate sharing no skill with the other side can score (with the rounding
+    margin): full coverage only when there are no skills to cover, −15 for every required skill,
+    the most the distance, hours and wage terms give, and ``priority`` points."""
+    coverage = matching.SKILL_COVERAGE_MAX if required + nice == 0 else 0.0
+    return (
+        coverage
+        - required * matching.MISSING_REQUIRED_PENALTY
+        + matching.OTHER_TERMS_MAX
+        + priority
+        + ROUNDING_MARGIN
+    )
+
+
+def _zero_overlap_bound(
+    required: Any, nice: Any, others: ColumnElement[Any], priority: Any
+) -> ColumnElement[Any]:
+    """An upper bound of the score of a candidate sharing no skill with the other side, from
+    the numbers of skills, the distance, hours and wage terms' bound (``others``) and the
+    priority points, with the rounding margin."""
+    coverage = case((required + nice == 0, matching.SKILL_COVERAGE_MAX), else_=0.0)
+    return cast(
+        ColumnElement[Any],
+        coverage
+        - required * matching.MISSING_REQUIRED_PENALTY
+        + others
+        + priority
+        + ROUNDING_MARGIN,
+    )
+
+
+def _depth(column: Any) -> ColumnElement[Any]:
+    """How many areas a stored path (``/a/b/c/``) names."""
+    return func.length(column) - func.length(func.replace(column, "/", "")) - 1
+
+
+async def _zero_overlap(
+    session: AsyncSession,
+    query: Any,
+    coarse: ColumnElement[Any],
+    bound: ColumnElement[Any],
+    ident: Any,
+    exact: Any,
+    top: matching.TopK,
+) -> tuple[int, int]:
+    """Offer to ``top`` the candidates sharing no skill with the other side (``query``, not
+    yet ordered) whose bound can still reach the k-th best exact score, best bound first;
+    ``coarse``, a cheaper bound at least as high, is tested first."""
+    threshold = top.threshold()
+    if threshold != float("-inf"):
+        query = query.where(coarse >= threshold, bound >= threshold)
+    query = query.add_columns(
+        func.count().over().label("candidates"), bound.label("bound")
+    ).order_by(bound.desc(), ident)
+    return await _top(session, query, exact, top)
 
 
 async def open_courses(session: AsyncSession, today: date) -> list[CourseSnapshot]:
