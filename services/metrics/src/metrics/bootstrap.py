@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import targets_service
 from metrics.adapters import store
-from metrics.adapters.tables import EntityProjection, MeasureDefinition, path_ids
+from metrics.adapters.tables import EntityProjection, MeasureDefinition
 from metrics.domain.catalogue import default_catalogue_dir, read_indicator_file, read_target_file
 from metrics.domain.measures import Catalogue, compile_catalogue
 from metrics.domain.sources import REGISTRY_SOURCES, Sources
 from metrics.settings import Settings
 from metrics.tracking import Tracker
 from shared.db import insert_ignoring_conflicts
+from shared.paths import path_ids
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

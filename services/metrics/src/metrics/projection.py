@@ -30,13 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics.adapters import store
-from metrics.adapters.tables import (
-    AreaLineage,
-    AreaProjection,
-    EntityProjection,
-    path_ids,
-    path_text,
-)
+from metrics.adapters.tables import AreaLineage, AreaProjection, EntityProjection
 from metrics.domain.measures import Catalogue, CompiledMeasure, measure_key
 from metrics.domain.sources import ROOM_PURPOSES
 from shared.contracts import casework, eldercare
@@ -60,6 +54,7 @@ from shared.contracts.registry import (
     WorkerAppointed,
     WorkerLeft,
 )
+from shared.paths import path_ids, path_text
 
 ONE_DAY = timedelta(days=1)
 
@@ -264,7 +259,7 @@ class Projector:
         day = max(state.effective, row.since)
         if row.active:
             old = self._contributions(state.kind, row.attribute_values())
-            self._add(effects, path=path_ids(row.path), contributions=old, day=day, sign=-1)
+            self._add(effects, path=list(path_ids(row.path)), contributions=old, day=day, sign=-1)
         self._add(effects, path=state.path, contributions=new, day=day, sign=1)
         row.community_id = state.community_id
         row.path = path_text(state.path)
@@ -294,7 +289,9 @@ class Projector:
             if row.attributes == encoded and row.since == day and row.path == path_text(path):
                 return
             old = self._contributions(kind, row.attribute_values())
-            self._add(effects, path=path_ids(row.path), contributions=old, day=row.since, sign=-1)
+            self._add(
+                effects, path=list(path_ids(row.path)), contributions=old, day=row.since, sign=-1
+            )
             row.community_id, row.path = community_id, path_text(path)
             row.since, row.attributes = day, encoded
         else:
@@ -365,7 +362,7 @@ class Projector:
         end = state.ended_on or state.effective
         if row.active and end > row.since:
             old = self._contributions(state.kind, stored)
-            self._add(effects, path=path_ids(row.path), contributions=old, day=end, sign=-1)
+            self._add(effects, path=list(path_ids(row.path)), contributions=old, day=end, sign=-1)
             row.active = False
             row.ended_on = end
 

@@ -21,11 +21,11 @@ from metrics.adapters.tables import (
     ProjectionState,
     TargetRow,
     TargetStatusRow,
-    path_ids,
 )
 from metrics.domain.measures import Catalogue, Indicator, Value
 from shared.auth import Principal, ensure_area
 from shared.errors import NotFound
+from shared.paths import path_ids
 
 
 async def area_counts(session: AsyncSession, *, area_id: str) -> dict[str, int] | None:

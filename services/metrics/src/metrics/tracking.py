@@ -21,10 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import evaluation
 from metrics.adapters import store
-from metrics.adapters.tables import AreaProjection, TargetRow, TargetStatusRow, path_ids
+from metrics.adapters.tables import AreaProjection, TargetRow, TargetStatusRow
 from metrics.domain import targets as rules
 from metrics.domain.measures import Catalogue, Indicator, Value
 from metrics.projection import Effects
+from shared.paths import path_ids
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -1,26 +1,18 @@
 """Area paths as stored: ``/city/district/street/community/`` (like the registry's), so an
-area's cases are one match on an indexed column."""
+area's cases are one match on an indexed column. The helpers are the platform's
+(:mod:`shared.paths`); ``within`` is :func:`shared.paths.passes_through` for one area."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
-
-def path_text(ids: Iterable[str]) -> str:
-    """The stored form of a path."""
-    return "/" + "/".join(ids) + "/"
-
-
-def path_ids(text: str) -> tuple[str, ...]:
-    """The ids of a stored path, from the city down."""
-    return tuple(part for part in text.split("/") if part)
+from shared.paths import passes_through, path_ids, path_text
 
 
 def within(column: InstrumentedAttribute[str], area_id: str | None) -> ColumnElement[bool]:
     """Rows whose stored path passes through ``area_id`` (every row for None)."""
-    if area_id is None:
-        return true()
-    return column.contains(f"/{area_id}/", autoescape=True)
+    return passes_through(column, area_id)
+
+
+__all__ = ["path_ids", "path_text", "within"]

@@ -10,9 +10,8 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from eldercare.adapters.tables import (
     AssessmentRow,
@@ -30,25 +29,12 @@ from eldercare.domain.placements import Centre, Placement, PlacementSnapshot
 from eldercare.domain.roster import Elder, ElderSnapshot
 from eldercare.domain.visits import Order, OrderSnapshot, Visit, VisitSnapshot
 from shared.db import as_utc
+from shared.paths import passes_through
+from shared.paths import path_ids as path_ids
+from shared.paths import path_text as path_text
 
-
-def path_text(ids: Iterable[str]) -> str:
-    """The stored form of a path."""
-    return "/" + "/".join(ids) + "/"
-
-
-def path_ids(text: str) -> tuple[str, ...]:
-    """The ids of a stored path, from the city down."""
-    return tuple(part for part in text.split("/") if part)
-
-
-def in_area(column: InstrumentedAttribute[str], *areas: str | None) -> ColumnElement[bool]:
-    """Rows whose stored path passes through every one of ``areas`` (None: no limit)."""
-    condition: ColumnElement[bool] = true()
-    for area in areas:
-        if area is not None:
-            condition = condition & column.contains(f"/{area}/", autoescape=True)
-    return condition
+in_area = passes_through
+"""Rows whose stored path passes through every one of the given areas (None: no limit)."""
 
 
 def _fields(snapshot: Any) -> dict[str, Any]:

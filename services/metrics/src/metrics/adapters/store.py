@@ -11,15 +11,11 @@ from sqlalchemy import String, and_, any_, bindparam, case, func, or_, select, t
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from metrics.adapters.tables import (
-    AreaProjection,
-    EntityProjection,
-    MeasureLedger,
-    path_text,
-)
+from metrics.adapters.tables import AreaProjection, EntityProjection, MeasureLedger
 from metrics.domain.measures import SCALE, Requirement
 from shared.contracts.registry import GRASSROOTS_LEVELS
 from shared.db import dialect_insert
+from shared.paths import path_text
 
 LedgerKey = tuple[str, str, date]
 """(area id, measure key, day)."""

@@ -12,22 +12,13 @@ from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, Stri
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import new_metadata
+from shared.paths import path_ids
 
 
 class Base(DeclarativeBase):
     """Declarative base of the metrics service's tables."""
 
     metadata = new_metadata()
-
-
-def path_text(path: list[str] | tuple[str, ...]) -> str:
-    """A path as stored: ``/city/district/…/id/`` (a prefix match finds a subtree)."""
-    return "/" + "/".join(path) + "/"
-
-
-def path_ids(text: str) -> list[str]:
-    """The ids of a stored path, from the city down."""
-    return [part for part in text.split("/") if part]
 
 
 class AreaProjection(Base):
@@ -53,7 +44,7 @@ class AreaProjection(Base):
     @property
     def ids(self) -> list[str]:
         """Area ids from the city down to this area."""
-        return path_ids(self.path)
+        return list(path_ids(self.path))
 
     def current_on(self, day: date) -> bool:
         """Whether the area exists on ``day``."""

@@ -8,9 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from metrics.adapters.tables import AreaProjection, TargetRow, TargetStatusRow, path_ids
+from metrics.adapters.tables import AreaProjection, TargetRow, TargetStatusRow
 from metrics.domain.measures import Indicator
 from metrics.targets_service import TargetDetail
+from shared.paths import path_ids
 
 Status = Literal["achieved", "on_track", "at_risk", "missed"]
 Comparison = Literal[">=", ">", "<=", "<"]
