@@ -109,3 +109,8 @@ clean: ## Delete var/ (databases, logs) and caches; keeps .venv
 		echo "var/run holds pid files: run \`make stop\` first." >&2; exit 1; fi
 	rm -rf var test-artifacts .pytest_cache .mypy_cache .ruff_cache
 	find . -path ./.venv -prune -o -type d -name __pycache__ -exec rm -rf {} +
+
+# Targets of one area each (deploy, chaos, benchmarks, ...) live in mk/*.mk, so that work on one
+# area does not touch this file. A file there may add prerequisites to `test` or `lint`
+# (`test: check-deploy`).
+include $(wildcard mk/*.mk)
