@@ -7,7 +7,9 @@ A service's ``app.py`` builds a :class:`ServiceRuntime`, adds its own steps, and
 2. the service's start-up steps (:meth:`ServiceRuntime.on_start`), e.g. loading catalogues;
 3. background tasks: the outbox relay, the consumer, the platform's periodic jobs (purging
    expired ``Idempotency-Key`` records) and the service's own (:meth:`ServiceRuntime.add_task`,
-   :meth:`ServiceRuntime.every`).
+   :meth:`ServiceRuntime.every`). The settings ``relay_enabled``, ``consumer_enabled`` and
+   ``jobs_enabled`` (periodic jobs only) switch them off, so that separate processes can run
+   the API, the relay and the consumer.
 
 Shut-down stops the tasks (10 s grace) and closes the engine. Effects that must wait for a
 commit are registered on the unit of work (:meth:`shared.unit_of_work.UnitOfWork.after_commit`).
@@ -59,6 +61,7 @@ class ServiceRuntime:
     contracts: ContractRegistry = CONTRACTS
     _start_steps: list[StartStep] = field(default_factory=list)
     _task_factories: dict[str, Task] = field(default_factory=dict)
+    _periodic_jobs: set[str] = field(default_factory=set)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -121,6 +124,7 @@ class ServiceRuntime:
                 await sleep_unless(stop, interval_s)
 
         self.add_task(name, periodic)
+        self._periodic_jobs.add(name)
 
     async def purge_idempotency(self) -> int:
         """Delete expired ``Idempotency-Key`` records (a periodic platform job)."""
@@ -148,6 +152,8 @@ class ServiceRuntime:
         if self.consumer is not None and self.settings.consumer_enabled:
             self._tasks.append(asyncio.create_task(self.consumer.run(self._stop), name="consumer"))
         for name, task in self._task_factories.items():
+            if name in self._periodic_jobs and not self.settings.jobs_enabled:
+                continue
             self._tasks.append(asyncio.create_task(task(self._stop), name=name))
 
     async def stop(self) -> None:

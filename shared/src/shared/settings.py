@@ -111,6 +111,11 @@ class ServiceSettings(BaseSettings):
         default=0.2, description="First retry delay; doubles per attempt."
     )
     consumer_max_backoff_s: float = Field(default=5.0, description="Longest retry delay.")
+    jobs_enabled: bool = Field(
+        default=True,
+        description="Run the periodic jobs (`ServiceRuntime.every`: purges, scans, sweeps) in "
+        "this process; off where one Deployment runs them for all (deploy/k8s).",
+    )
     auth_issuer: str = Field(default="shequ-dev", description="Expected JWT `iss`.")
     auth_audience: str = Field(default="shequ", description="Expected JWT `aud`.")
     auth_algorithms: list[str] = Field(
