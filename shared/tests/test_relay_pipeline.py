@@ -4,17 +4,19 @@ order, marks only behind acknowledged predecessors, the ``on_sent`` hook, period
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import metrics
 from shared.db import create_engine, session_factory, transaction
 from shared.outbox import add_many
-from shared.relay import OutboxRelay, OutboxRow
+from shared.relay import MARK_ATTEMPTS, OutboxRelay, OutboxRow
 from shared.tables import OutboxRecord
 from shared.testing import tally
 
@@ -156,3 +158,48 @@ async def test_publish_batch_publishes_one_batch(engine: AsyncEngine) -> None:
     assert producer.sent == ids[:4]
     state = await published(engine)
     assert [state[i][0] for i in ids] == [True] * 4 + [False] * 2
+
+
+async def test_acknowledged_rows_whose_mark_is_refused_are_never_sent_again(
+    engine: AsyncEngine,
+) -> None:
+    """The database refuses every mark of one pass (SQLite's "database is locked" under an
+    import): the acknowledged rows wait in memory and are marked, not re-sent, next pass."""
+    ids = await stage(engine, ["a", "b"], rounds=2)  # 4 rows, one batch
+    relay, producer = relay_for(engine)
+    write_marks = relay._write_marks
+    refusals: list[int] = []
+
+    async def locked(*args: Any) -> None:
+        refusals.append(1)
+        raise OperationalError("UPDATE outbox", {}, sqlite3.OperationalError("database is locked"))
+
+    relay._write_marks = locked  # type: ignore[method-assign]
+    with pytest.raises(OperationalError):
+        await relay._publish(asyncio.Event())
+    assert len(refusals) == MARK_ATTEMPTS, "a refused mark is retried before giving up"
+    assert producer.sent == ids
+    assert set((await published(engine)).values()) == {(False, 0)}
+
+    relay._write_marks = write_marks  # type: ignore[method-assign]
+    assert await relay._publish(asyncio.Event()) == 4
+    assert producer.sent == ids, "nothing was sent twice"
+    assert set((await published(engine)).values()) == {(True, 1)}
+
+
+async def test_a_mark_refused_once_is_retried_within_the_pass(engine: AsyncEngine) -> None:
+    ids = await stage(engine, ["a"], rounds=3)
+    relay, producer = relay_for(engine)
+    write_marks = relay._write_marks
+    refused: list[int] = []
+
+    async def locked_once(*args: Any) -> None:
+        if not refused:
+            refused.append(1)
+            raise OperationalError("UPDATE", {}, sqlite3.OperationalError("database is locked"))
+        await write_marks(*args)
+
+    relay._write_marks = locked_once  # type: ignore[method-assign]
+    assert await relay._publish(asyncio.Event()) == 3
+    assert producer.sent == ids
+    assert set((await published(engine)).values()) == {(True, 1)}

@@ -16,6 +16,11 @@ batch is marked published (in the background, strictly after the batch before it
 next is being acknowledged. A failure in one batch settles the batch sent after it under the
 same rule (no row of a failed aggregate is marked), then the relay backs off. The backlog
 gauges are refreshed every :data:`GAUGE_INTERVAL_S` seconds, not per batch.
+
+Rows the broker acknowledged but that could not be marked published (the database refused
+the write: SQLite's "database is locked" under a large import, a PostgreSQL restart) are kept
+in memory and marked before anything else is selected, so a live relay never sends an
+acknowledged event twice; only a relay that dies in between does (at least once).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import metrics
@@ -58,6 +64,10 @@ from shared.tables import OutboxRecord, RelayLease
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "outbox"
+MARK_ATTEMPTS = 4
+MARK_RETRY_DELAY_S = 0.1
+"""A refused mark is retried after 0.1, 0.2, 0.4 s before the pass gives up (the rows wait
+in memory, see the module docstring)."""
 GAUGE_INTERVAL_S = 5.0
 """Seconds between refreshes of the backlog gauges (a count over the unpublished rows)."""
 
@@ -133,6 +143,7 @@ class OutboxRelay:
         self._gauges_at = datetime.min.replace(tzinfo=UTC)
         self._sources: dict[str, str] = {}
         self._labels = {"service": settings.service_name}
+        self._acknowledged_unmarked: dict[int, OutboxRow] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -250,19 +261,19 @@ class OutboxRelay:
         """
         if not await self.hold_lease():
             return 0
+        published = await self._mark_acknowledged_unmarked()
         if self._gauges_due():
             await self._housekeeping()
         rows = await self._select(())
         if not rows:
             self._set_gauges(0, 0.0)
-            return 0
+            return published
         producer = await self._producer_started()
         blocked: set[str] = set()
         unsettled: _Sent | None = None
         reading: asyncio.Task[list[OutboxRow]] | None = None
         marking: asyncio.Task[None] | None = None
         marking_ids: list[int] = []
-        published = 0
         try:
             while True:
                 if rows and self._continues(rows, stop) and await self.hold_lease():
@@ -366,7 +377,40 @@ class OutboxRelay:
             source = self._sources[row.topic] = "/services/" + row.topic.split(".", 1)[0]
         return kafka_headers(event_id=row.event_id, event_type=row.event_type, source=source)
 
+    async def _mark_acknowledged_unmarked(self) -> int:
+        """Mark the rows acknowledged in an earlier pass whose mark failed; raises (the pass
+        then backs off) while the database still refuses."""
+        if not self._acknowledged_unmarked:
+            return 0
+        rows = sorted(self._acknowledged_unmarked.values(), key=lambda row: row.id)
+        self._acknowledged_unmarked.clear()
+        await self._mark(rows, [])
+        log.info(
+            "acknowledged events marked published after a failed mark", extra={"count": len(rows)}
+        )
+        return len(rows)
+
     async def _mark(self, published: Sequence[OutboxRow], failed: Sequence[OutboxRow]) -> None:
+        """Mark acknowledged rows published and count an attempt on the failed ones. If the
+        database refuses, the acknowledged rows are remembered, never sent again by this relay."""
+        try:
+            for attempt in range(MARK_ATTEMPTS):
+                try:
+                    await self._write_marks(published, failed)
+                    break
+                except DBAPIError as exc:  # e.g. SQLite's "database is locked": try again soon
+                    if attempt == MARK_ATTEMPTS - 1:
+                        raise
+                    log.info("marking published events failed, retrying: %r", exc.orig)
+                    await asyncio.sleep(MARK_RETRY_DELAY_S * 2**attempt)
+        except BaseException:
+            self._acknowledged_unmarked.update((row.id, row) for row in published)
+            raise
+        self._count_marked(published, failed)
+
+    async def _write_marks(
+        self, published: Sequence[OutboxRow], failed: Sequence[OutboxRow]
+    ) -> None:
         async with transaction(self.sessions) as session:
             if published:
                 await session.execute(
@@ -382,6 +426,8 @@ class OutboxRelay:
                     .values(attempts=OutboxRecord.attempts + 1)
                     .execution_options(synchronize_session=False)
                 )
+
+    def _count_marked(self, published: Sequence[OutboxRow], failed: Sequence[OutboxRow]) -> None:
         for (topic, event_type), count in Counter(
             (row.topic, row.event_type) for row in published
         ).items():
