@@ -23,6 +23,7 @@ from shared.consumer import (
     Subscription,
     dlq_topic,
     record_and_apply,
+    type_without_version,
 )
 from shared.contracts import CloudEvent, EventPayload
 from shared.db import create_engine, session_factory, transaction
@@ -374,3 +375,30 @@ async def test_a_real_poll_with_a_poison_event_in_the_middle(
     assert headers["dlq_event_id"] == events[7].id
     assert headers["dlq_attempts"] == "3"
     assert headers["dlq_reason"] == "handler"
+
+
+async def test_an_unknown_version_of_a_subscribed_type_is_dead_lettered_and_others_skipped(
+    engine: AsyncEngine,
+) -> None:
+    """A ``….v2`` of a type the consumer reads as ``….v1`` would lose its change if skipped:
+    it is dead-lettered (reason ``unknown-version``) and the partition goes on; an unrelated
+    type on the same topic is still skipped, not dead-lettered."""
+    calls: list[tuple[int, int]] = []
+    consumer, letters = runtime(engine, effect_writer(calls))
+    newer = tally_event("k", 1).model_copy(update={"type": EVENT_TYPE.replace(".v1", ".v2")})
+    unrelated = tally_event("k", 2).model_copy(update={"type": "org.shequ.other.thing.v1"})
+    events: list[CloudEvent | bytes] = [tally_event("k", 0), newer, unrelated, tally_event("k", 3)]
+    await consumer.process(as_records(events))
+    assert [s for _, _, s in await tally.effects(engine)] == [0, 3]
+    assert [h["dlq_reason"] for _, _, h in letters.letters] == ["unknown-version"]
+    assert letters.letters[0][2]["dlq_event_id"] == newer.id
+    assert letters.letters[0][2]["dlq_original_offset"] == "1"
+
+
+def test_type_without_version() -> None:
+    assert type_without_version("org.shequ.registry.resident.registered.v12") == (
+        "org.shequ.registry.resident.registered"
+    )
+    assert type_without_version("org.shequ.registry.resident.version") == (
+        "org.shequ.registry.resident.version"
+    )

@@ -4,8 +4,9 @@ What one poll returns (up to :attr:`EventConsumer.max_batch` records, from any p
 is settled together:
 
 1. each record's CloudEvents envelope is parsed and its ``data`` validated against the
-   contract; an invalid record goes to ``<group>.dlq`` at once, a type not subscribed to is
-   counted and skipped;
+   contract; an invalid record, or an unknown version of a subscribed type (``….v2`` when
+   the consumer reads ``….v1``), goes to ``<group>.dlq`` at once, another type not
+   subscribed to is counted and skipped;
 2. the valid events go through :func:`record_and_apply` in one database transaction: their
    inbox rows ``(consumer, event_id)`` in one statement (an id seen before, or twice in the
    poll, is skipped), then the handlers of the new ones, in partition order. The effects and
@@ -192,6 +193,17 @@ async def _record_and_apply(
 class _Invalid(Exception):
     """A record that can never be processed (not an event, or not matching its contract)."""
 
+    def __init__(self, message: str, *, reason: str = "validation") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def type_without_version(event_type: str) -> str:
+    """``org.shequ.registry.resident.registered.v1`` → ``org.shequ.registry.resident.registered``
+    (a type without a ``.v<n>`` suffix is returned unchanged)."""
+    stem, _, version = event_type.rpartition(".")
+    return stem if stem and version[:1] == "v" and version[1:].isdigit() else event_type
+
 
 @dataclass(frozen=True)
 class _Entry:
@@ -231,6 +243,7 @@ class EventConsumer:
         self.contracts = contracts
         self.group_id = group_id or settings.consumer_group
         self.topics = topics_of(contracts, subscription.event_types)
+        self._subscribed_stems = frozenset(map(type_without_version, subscription.event_types))
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._labels = {"service": settings.service_name, "group": self.group_id}
@@ -321,9 +334,7 @@ class EventConsumer:
             try:
                 event, payload = self._parse(record)
             except _Invalid as exc:
-                await self._dead_letter(
-                    record, exc.__cause__ or exc, reason="validation", attempts=0
-                )
+                await self._dead_letter(record, exc.__cause__ or exc, reason=exc.reason, attempts=0)
                 continue
             if payload is None:
                 self._count(record, event.type, "ignored")
@@ -433,6 +444,10 @@ class EventConsumer:
         except ValidationError as exc:
             raise _Invalid("not a CloudEvents document") from exc
         if event.type not in self.subscription.event_types:
+            if type_without_version(event.type) in self._subscribed_stems:
+                # a version of a subscribed event this consumer cannot read: skipping it would
+                # lose its change silently, so it waits in the dead-letter topic
+                raise _Invalid(f"unknown version {event.type}", reason="unknown-version")
             return event, None  # another type on a topic we read: not ours to judge
         try:
             return event, self.contracts.parse_payload(event)
