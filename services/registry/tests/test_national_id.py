@@ -113,7 +113,7 @@ def test_born_today_is_valid() -> None:
     assert parse_national_id(with_check("11010520261122001"), today=TODAY).sex == "male"
 
 
-def test_mask_keeps_the_first_six_and_last_four() -> None:
-    assert mask(EXAMPLE) == "110105********002X"
-    assert mask(EXAMPLE.lower()) == "110105********002X"
+def test_mask_keeps_the_address_code_only() -> None:
+    assert mask(EXAMPLE) == "110105************"
+    assert mask(EXAMPLE.lower()) == "110105************"
     assert mask("short") == "*****"

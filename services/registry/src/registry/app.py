@@ -12,7 +12,7 @@ from registry.api.bodies import declare_bad_request
 from registry.demo import load_demo_data
 from registry.domain.hierarchy import load_hierarchy
 from registry.import_jobs import mark_interrupted
-from registry.jobs import schedule_permit_scans
+from registry.jobs import schedule_age_milestones, schedule_permit_scans
 from registry.pii import install_pii
 from registry.reencryption import schedule_reencryption
 from registry.settings import Settings
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.demo_data:
         runtime.on_start(_load_demo_data)
     schedule_permit_scans(runtime, settings)
+    schedule_age_milestones(runtime, settings)
     app = create_http_app(
         settings,
         title="Shequ registry",

@@ -12,7 +12,7 @@
 - **Look-up hash**: HMAC-SHA256 of the normalised number with a separate key
   (``pii_hash_key``), for exact look-up and the unique constraint that detects duplicates
   without decrypting anything. Changing this key means re-hashing every row.
-- **Masking**: ``110105********002X`` (first 6, last 4) for callers without ``pii:read``.
+- **Masking**: ``110105************`` (the address code only) for callers without ``pii:read``.
 
 Unless ``ENVIRONMENT=development`` (an unset one counts as production) the built-in
 development keys are refused, the way :mod:`shared.auth` refuses the development token secret.

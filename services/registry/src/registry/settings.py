@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr
 
+from registry.domain.milestones import DEFAULT_MILESTONES
 from shared.settings import ServiceSettings
 
 DEVELOPMENT_PII_ENCRYPTION_KEY = SecretStr("c2hlcXUtZGV2ZWxvcG1lbnQtcGlpLWVuYy1rZXktMzI=")
@@ -47,6 +49,21 @@ class Settings(ServiceSettings):
         gt=0,
         description="Seconds between scans for floating residents' permits expiring within 30 "
         "days (each raises one `permit_expiring` event); the first scan runs at start-up.",
+    )
+    age_milestones: list[Annotated[int, Field(ge=1, le=130)]] = Field(
+        default_factory=lambda: list(DEFAULT_MILESTONES),
+        min_length=1,
+        description="Ages (JSON list) on whose birthday a living resident's "
+        "`registry.resident.age_reached` event is published: what casework's matter "
+        "conditions, employment's priority groups and eldercare's roster and entitlements "
+        "need (a rule on another age needs that age here).",
+    )
+    age_milestone_interval_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between runs of the age-milestone job; each run publishes the "
+        "milestones of the days since the last day covered, up to today (the first run "
+        "at start-up).",
     )
     area_hierarchy_file: Path | None = Field(
         default=None,

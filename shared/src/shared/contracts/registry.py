@@ -1,8 +1,8 @@
 """Events published by the registry service: areas, households, residents, facilities,
 community workers, social organisations and volunteers.
 
-Payloads carry what a subscriber needs for statistics (area path, age band, birth year, sex,
-flags, floor areas) and never a national id number, a name, a phone number or an address.
+Payloads carry what a subscriber needs for statistics (area path, age band, birth year, age,
+sex, flags, floor areas) and never a national id number, a name, a phone number or an address.
 Snapshot events (``…registered``, ``…updated``, ``…moved``) carry the aggregate's whole
 statistical state plus ``version`` (1, 2, … per aggregate), so a projection can ignore an
 older state that arrives late.
@@ -171,6 +171,11 @@ class ResidentState(EventPayload):
     sex: Sex = Field(description="Sex, as in the national id number.")
     birth_year: int = Field(description="Year of birth (no day or month).")
     age_band: AgeBand = Field(description="Age band on the event's date.")
+    age: int | None = Field(
+        default=None,
+        description="Completed years of age on the event's date (absent in events published "
+        "before it was added); `registry.resident.age_reached` events advance it.",
+    )
     registration: RegistrationStatus = Field(description="Registered or floating population.")
     permit_expires_on: date | None = Field(
         default=None, description="Residence permit expiry of a floating resident."
@@ -226,6 +231,22 @@ class PermitExpiring(EventPayload):
     community_id: str = Field(description="Their community.")
     path: list[str] = PathField
     expires_on: date = Field(description="Permit expiry date.")
+
+
+@CONTRACTS.contract(service="registry", aggregate="resident", name="age_reached")
+class ResidentAgeReached(EventPayload):
+    """Emitted once when a living resident reaches a milestone age that subscribers' rules use
+    (the registry setting ``AGE_MILESTONES``: 16, 18, 40, 50, 60, 61, 65, 70, 80, 90, 100 by
+    default), on that birthday or, after the registry was down, on its next run. Privacy: the
+    age and the day reveal the birth date (not the number, name or address); this is why a
+    masked national id number shows the region code only. A resident registered on or after
+    the birthday gets none for that age: the ``age`` of their registration already says it."""
+
+    resident_id: str = Field(description="The resident.")
+    community_id: str = Field(description="Their community on the day.")
+    path: list[str] = PathField
+    age: int = Field(description="The milestone age reached (completed years).")
+    reached_on: date = Field(description="The birthday on which the age was reached.")
 
 
 # -- facilities --------------------------------------------------------------------------

@@ -7,11 +7,15 @@ every unit of work of the registry (commands, jobs, imports, demo data) uses it.
 
 from __future__ import annotations
 
-from registry.adapters import areas, community, facilities, people
+from registry.adapters import areas, community, facilities, milestones, people
 from shared.unit_of_work import translator
 
 translate = translator(
-    areas.TRANSLATIONS, facilities.TRANSLATIONS, community.TRANSLATIONS, people.TRANSLATIONS
+    areas.TRANSLATIONS,
+    facilities.TRANSLATIONS,
+    community.TRANSLATIONS,
+    people.TRANSLATIONS,
+    milestones.TRANSLATIONS,
 )
 """Maps a registry domain event to its integration events; an unknown one is a wiring error."""
 

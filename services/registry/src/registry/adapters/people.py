@@ -46,6 +46,7 @@ from registry.domain.people import (
     Resident,
     SealedNationalId,
     age_band,
+    age_on,
     flags_mask,
     flags_of,
 )
@@ -411,11 +412,13 @@ _STATE_COPIED = tuple(
 
 def resident_state(resident: Resident, *, on: date) -> dict[str, Any]:
     """The fields of :class:`shared.contracts.registry.ResidentState` for ``resident``, with
-    the age band on ``on``: ids and derived facts only, never the number, name or address."""
+    the age band and completed age on ``on``: ids and derived facts only, never the number,
+    name or address."""
     state = {name: getattr(resident, name) for name in _STATE_COPIED}
     state["resident_id"] = resident.id
     state["birth_year"] = resident.birth_date.year
     state["age_band"] = age_band(resident.birth_date, on)
+    state["age"] = age_on(resident.birth_date, on)
     return state
 
 

@@ -17,9 +17,12 @@ from registry.adapters.community import (
 from registry.adapters.facilities import FacilityRoomRow, FacilityRow
 from registry.adapters.history import HouseholdVersionRow, ResidentVersionRow
 from registry.adapters.import_jobs import ImportJobRow
+from registry.adapters.milestones import AgeMilestoneRow, AgeMilestoneScanRow
 from registry.adapters.people import HouseholdRow, ResidentRow
 
 __all__ = [
+    "AgeMilestoneRow",
+    "AgeMilestoneScanRow",
     "AreaRow",
     "Base",
     "FacilityRoomRow",

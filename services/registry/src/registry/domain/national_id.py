@@ -88,13 +88,19 @@ def parse_national_id(number: str, *, today: date, field: str = DEFAULT_FIELD) -
     )
 
 
+MASKED_TAIL = LENGTH - 6
+"""Characters a mask hides: all but the 6-digit address (region) code."""
+
+
 def mask(number: str) -> str:
-    """The number with the birth date hidden: first 6 and last 4 characters kept
-    (``110105********002X``)."""
+    """The number with all but its address code hidden (``110105************``): the birth
+    date, the sequence and the check character. The birth date alone can be learnt elsewhere
+    (the day of an age-milestone event); with it, the region and the sex, about 500 numbers
+    remain (every sequence of that parity; the check character follows), never one."""
     normalised = number.upper()
     if len(normalised) != LENGTH:
         return "*" * len(normalised)
-    return normalised[:6] + "*" * 8 + normalised[-4:]
+    return normalised[:6] + "*" * MASKED_TAIL
 
 
 def _birth_date(digits: str, *, today: date, field: str) -> date:
