@@ -31,7 +31,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+import figures
 import httpx
 from fastapi import FastAPI, Response
 
@@ -351,6 +353,23 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     if not args.no_save:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        figures.record("api_reads", figures_of(result))
+
+
+def figures_of(result: dict[str, Any]) -> list[figures.Figure]:
+    """The run's figures for the benchmark table (bench/run.py): requests/s of each route
+    beside the bare FastAPI endpoint."""
+    return [
+        figures.Figure(
+            f"API reads {route}",
+            "requests/s",
+            measured["requests_per_s"],
+            measured["baseline_requests_per_s"],
+            "bare FastAPI, same server",
+            aim=f"ratio >= {measured['target_ratio']}",
+        )
+        for route, measured in result["routes"].items()
+    ]
 
 
 if __name__ == "__main__":

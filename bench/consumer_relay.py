@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import figures
 from sqlalchemy import select, text
 
 from shared import metrics
@@ -364,6 +365,37 @@ def main() -> None:
         print(line(result["relay"], "outbox relay", "raw aiokafka producer (acks=all)", "records"))
     if not args.no_save:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        figures.record("consumer_relay", figures_of(result))
+
+
+def figures_of(result: dict[str, Any]) -> list[figures.Figure]:
+    """The run's figures for the benchmark table (bench/run.py)."""
+    found = []
+    if "relay" in result:
+        relay = result["relay"]
+        found.append(
+            figures.Figure(
+                "outbox relay on PostgreSQL",
+                "events/s",
+                relay["relay_records_per_s"],
+                relay["baseline_raw_producer_records_per_s"],
+                "raw aiokafka producer",
+                aim=f"ratio >= {relay['aim']}",
+            )
+        )
+    if "consumer" in result:
+        consumer = result["consumer"]
+        found.append(
+            figures.Figure(
+                "consumer runtime with inbox",
+                "events/s",
+                consumer["runtime_events_per_s"],
+                consumer["baseline_raw_consumer_events_per_s"],
+                "raw aiokafka consumer, same inserts",
+                aim=f"ratio >= {consumer['aim']}",
+            )
+        )
+    return found
 
 
 if __name__ == "__main__":

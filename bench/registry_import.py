@@ -22,7 +22,9 @@ import time
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+import figures
 from sqlalchemy import text
 
 from registry import importer
@@ -264,6 +266,29 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     if not args.no_save:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        figures.record("registry_import", figures_of(result))
+
+
+def figures_of(result: dict[str, Any]) -> list[figures.Figure]:
+    """The run's figures for the benchmark table (bench/run.py)."""
+    imported = result["import"]
+    return [
+        figures.Figure(
+            f"registry import: {imported['residents']['rows']:,} residents",
+            "rows/s",
+            imported["residents"]["rows_per_s"],
+            result["baseline_plain_insert_rows_per_s"],
+            "plain multi-row INSERT",
+            aim=f">= {result['target_rows_per_s']:,} rows/s",
+        ),
+        figures.Figure(
+            f"registry import: {imported['households']['rows']:,} households",
+            "rows/s",
+            imported["households"]["rows_per_s"],
+            result["baseline_plain_insert_households_rows_per_s"],
+            "plain multi-row INSERT",
+        ),
+    ]
 
 
 if __name__ == "__main__":
