@@ -16,7 +16,7 @@ RUN := $(UV) run --frozen
 
 help: ## List the targets
 	@echo "Shequ: make <target>"
-	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
+	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
 install: ## Install uv if missing, then every package and dev tool into .venv
