@@ -12,7 +12,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser promtool wrk dev stop test test-unit lint format bench schemas clean
+.PHONY: help install browser promtool wrk dev stop test test-unit lint format schemas clean
 
 help: ## List the targets
 	@echo "Shequ: make <target>"
@@ -93,13 +93,6 @@ wrk: ## Install Debian's wrk (HTTP load generator of the API bench) if it is mis
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk \
 		|| { echo "Could not install wrk (apt-get install wrk)" >&2; exit 1; }; \
 	fi
-
-bench: install wrk ## Benchmarks (PostgreSQL on 127.0.0.1:5432): bulk import, consumer runtime, relay, API reads, matching
-	$(RUN) python bench/registry_import.py
-	$(RUN) python bench/consumer_relay.py
-	$(RUN) python bench/metrics_ingest.py
-	$(RUN) python bench/api_reads.py
-	$(RUN) python bench/employment_matching.py
 
 schemas: install ## Regenerate docs/events/*.json, docs/asyncapi.yaml and the events catalogue
 	$(RUN) shequ schemas

@@ -1,0 +1,185 @@
+"""Benchmark: the synthetic city's households and residents through the registry's bulk import
+into PostgreSQL, at 10,000, 100,000 and 1,000,000 residents: how the cost grows with size.
+
+Run with ``make bench`` (or ``uv run python bench/city_import.py [--scales 10000,100000]``).
+Each scale takes the communities of the ``city``-sized synthetic city (:mod:`shared.city.plan`,
+seed 2005) in order until it has that many residents, and imports, into a fresh database, the
+areas, then all their households, then all their residents, through
+:func:`registry.importer.import_rows` (the code behind ``POST /imports``, without HTTP). Beside
+each, in the same run and database, the baseline is a plain multi-row INSERT of the same rows
+into a bare table (:func:`registry_import.baseline_insert`). Facilities, workers and volunteers
+are not timed (a few hundred rows per community, imported row by row). Results go to
+``bench/results/city_import.json`` and the benchmark table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import figures
+from registry_import import baseline_household_insert, baseline_insert, lines_of
+
+from registry import importer
+from registry.adapters.events import translate
+from registry.pii import PiiProtector
+from registry.settings import Settings
+from shared.city.plan import SIZES, draw_city, iter_city
+from shared.db import create_engine, session_factory
+from shared.migrations import upgrade
+from shared.testing.postgres import create_database, drop_database
+
+RESULTS = Path(__file__).parent / "results" / "city_import.json"
+SEED = 2005
+TODAY = date(2026, 11, 30)
+"""Fixed, so every run imports the same rows."""
+TARGET_RESIDENTS_PER_S = 10_000
+
+
+def write_files(folder: Path, residents: int) -> tuple[Path, Path, Path, int]:
+    """Areas, households and residents NDJSON of the first communities holding ``residents``
+    residents; also how many communities that took."""
+    plan = draw_city(SIZES["city"], seed=SEED, today=TODAY)
+    paths = (folder / "areas.ndjson", folder / "households.ndjson", folder / "residents.ndjson")
+    taken = 0
+    counted = 0
+    with (
+        paths[1].open("w") as homes,
+        paths[2].open("w") as people,
+    ):
+        for _community, drawn in iter_city(plan):
+            taken += 1
+            for row in drawn.rows:
+                if row["type"] == "household":
+                    homes.write(json.dumps(row, ensure_ascii=False) + "\n")
+                elif row["type"] == "resident":
+                    people.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    counted += 1
+            if counted >= residents:
+                break
+    used = {c.id for c in plan.communities[:taken]}
+    streets = {c.street_id for c in plan.communities[:taken]}
+    districts = {c.district_id for c in plan.communities[:taken]}
+    wanted = used | streets | districts | {"140500"}
+    with paths[0].open("w") as areas:
+        for row in plan.area_rows:
+            if row["id"] in wanted:
+                areas.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return (*paths, taken)
+
+
+async def one_scale(residents: int) -> dict[str, Any]:
+    """Import one scale into a fresh database, with its baselines."""
+    url = create_database("shequ_bench_city")
+    try:
+        await asyncio.to_thread(upgrade, "registry", url)
+        settings = Settings(database_url=url, environment="development")
+        pii = PiiProtector.from_settings(settings)
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        with tempfile.TemporaryDirectory() as folder:
+            areas, homes, people, communities = await asyncio.to_thread(
+                write_files, Path(folder), residents
+            )
+            timings: dict[str, dict[str, float]] = {}
+            for name, path in (("areas", areas), ("households", homes), ("residents", people)):
+                started = time.perf_counter()
+                report = await importer.import_rows(
+                    sessions, translate=translate, pii=pii, lines=lines_of(path), fmt="ndjson"
+                )
+                seconds = time.perf_counter() - started
+                if report.rejected:
+                    raise SystemExit(
+                        f"{name}: {report.rejected} rejected: {report.rejected_rows[:3]}"
+                    )
+                timings[name] = {
+                    "rows": report.rows,
+                    "seconds": round(seconds, 3),
+                    "rows_per_s": round(report.rows / seconds, 1),
+                }
+                print(f"{residents:,}: {name} {timings[name]}", flush=True)
+            baseline = await baseline_insert(engine, people)
+            household_baseline = await baseline_household_insert(engine, homes)
+        await engine.dispose()
+    finally:
+        drop_database(url)
+    return {
+        "communities": communities,
+        "import": timings,
+        "baseline_plain_insert_residents_per_s": baseline,
+        "baseline_plain_insert_households_per_s": household_baseline,
+    }
+
+
+async def run(scales: list[int]) -> dict[str, Any]:
+    results = {str(scale): await one_scale(scale) for scale in scales}
+    return {
+        "benchmark": "synthetic city households and residents through the registry bulk import "
+        "(PostgreSQL), by size",
+        "seed": SEED,
+        "scales": results,
+        "target_residents_per_s": TARGET_RESIDENTS_PER_S,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_1_5_15_min_at_end": list(os.getloadavg()),
+        },
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def figures_of(result: dict[str, Any]) -> list[figures.Figure]:
+    """The run's figures for the benchmark table (bench/run.py): per scale, residents/s and
+    households/s beside a plain INSERT of the same rows."""
+    found = []
+    for scale, measured in result["scales"].items():
+        imported = measured["import"]
+        found.append(
+            figures.Figure(
+                f"city import at {int(scale):,} residents: residents",
+                "rows/s",
+                imported["residents"]["rows_per_s"],
+                measured["baseline_plain_insert_residents_per_s"],
+                "plain multi-row INSERT",
+                aim=f">= {result['target_residents_per_s']:,} rows/s",
+            )
+        )
+        found.append(
+            figures.Figure(
+                f"city import at {int(scale):,} residents: "
+                f"{imported['households']['rows']:,} households",
+                "rows/s",
+                imported["households"]["rows_per_s"],
+                measured["baseline_plain_insert_households_per_s"],
+                "plain multi-row INSERT",
+            )
+        )
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--scales", default="10000,100000,1000000", help="residents per scale, comma-separated"
+    )
+    parser.add_argument("--no-save", action="store_true", help="do not write the results file")
+    args = parser.parse_args()
+    scales = [int(part) for part in args.scales.split(",") if part.strip()]
+    result = asyncio.run(run(scales))
+    print(json.dumps(result, indent=2))
+    if not args.no_save:
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        figures.record("city_import", figures_of(result))
+
+
+if __name__ == "__main__":
+    main()
