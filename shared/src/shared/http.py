@@ -14,10 +14,14 @@
   request, and in the same pass the secure defaults (:class:`SecureDefaultsMiddleware` on
   its own): request bodies over ``http_max_body_bytes`` (routes
   declared with ``openapi_extra=BULK_BODY``: ``http_max_bulk_body_bytes``) are answered 413
-  without being read in full, and every response that sets no ``Cache-Control`` of its own
-  gets ``Cache-Control: no-store``, so no cache keeps personal data;
+  without being read in full, a body not received within ``http_body_timeout_s`` is answered
+  408 (a slow client holds no worker and harms no other request), and every response that sets
+  no ``Cache-Control`` of its own gets ``Cache-Control: no-store``, so no cache keeps personal
+  data;
 - RFC 9457 ``application/problem+json`` responses for :class:`shared.errors.Problem`, request
-  validation errors (422, each offending field named, the submitted value never echoed),
+  validation errors (422, each offending field named, the submitted value never echoed; a body
+  that is not JSON, or nested too deep for the parser, is 422 on ``body`` too, never a 400 or a
+  500),
   HTTP errors such as 404/405, and unexpected exceptions (500, no internals);
 - structured logging (:func:`shared.observability.configure_logging`) and
   ``app.state.settings``.
@@ -116,6 +120,8 @@ _PROBLEM_CLASSES: dict[int, type[Problem]] = {
 _INTERNAL_ERROR = Problem(
     "An unexpected error occurred. Quote the X-Request-ID response header when reporting it."
 )
+#: A request path holding one of these (a NUL, any C0 or C1 control, DEL) names nothing: 404.
+_UNNAMEABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 # --------------------------------------------------------------------------- problem+json
@@ -275,8 +281,27 @@ async def _handle_http_exception(request: Request, exc: Exception) -> Response:
     except ValueError:
         phrase = "Error"
     title = known.title if known else phrase[:1] + phrase[1:].lower()  # like errors.Problem
+_UNPARSABLE_BODY = "There was an error parsing the body"
+"""Detail of the 400 FastAPI raises when ``json.loads`` fails other than by a syntax error."""
+
+
+def _unparsable_body(exc: StarletteHTTPException) -> InvalidInput | None:
+    """The 422 for a JSON body FastAPI could not parse: nested deeper than the parser's
+    recursion limit (``RecursionError``), or bytes that are not UTF-8; else None."""
+    if exc.status_code != 400 or exc.detail != _UNPARSABLE_BODY or exc.__cause__ is None:
+        return None
+    if isinstance(exc.__cause__, RecursionError):
+        error = FieldError("body", "JSON nested too deeply", code="json_too_deep")
+    else:
+        error = FieldError("body", "not a JSON document in UTF-8", code="json_invalid")
+    return InvalidInput("The request body cannot be parsed; see `errors`.", errors=[error])
+
+
     code = known.code if known else re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else title
+    unparsable = _unparsable_body(exc)
+    if unparsable is not None:
+        return _render_problem(unparsable, request.url.path)
     return problem_response(
         status=status,
         title=title,
@@ -371,13 +396,15 @@ class RequestContextMiddleware:
       cancelled before a response started).
     - An exception escaping the app is logged with its traceback and answered with a 500
       problem+json carrying no internals (re-raised if the response had already started).
-    - With ``max_body_bytes`` (and ``max_bulk_body_bytes``) it also limits request bodies
-      and adds ``Cache-Control: no-store``, exactly as :class:`SecureDefaultsMiddleware`
-      does, in the same pass: one layer, one wrapper of ``send`` per request
-      (:func:`create_app` installs it so).
+    - With ``max_body_bytes`` (and ``max_bulk_body_bytes``, ``body_timeout_s``) it also limits
+      request bodies and adds ``Cache-Control: no-store``, exactly as
+      :class:`SecureDefaultsMiddleware` does, in the same pass: one layer, one wrapper of
+      ``send`` per request (:func:`create_app` installs it so).
 
     It runs on every request, so it keeps its own work small: the two id headers are found
     in one scan of the raw headers, the ids are bound without a context manager, the metric
+    - A path holding a control character (``%00`` and the like) is answered 404, as a
+      missing resource, before routing: no path parameter carries one into a query.
     series of each (route, method, status) are looked up once and kept, and the log line is
     only built when its level is enabled.
     """
@@ -397,7 +424,8 @@ class RequestContextMiddleware:
         self._limits = (
             None
             if max_body_bytes is None
-            else _BodyLimits(max_body_bytes, max_bulk_body_bytes or max_body_bytes)
+            else _BodyLimits(max_body_bytes, max_bulk_body_bytes or max_body_bytes, body_timeout_s)
+        body_timeout_s: float | None = None,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -430,7 +458,12 @@ class RequestContextMiddleware:
             causation_id_var.set(request_id),
         )
         try:
-            await self.app(scope, app_receive, send_with_ids)
+            if _UNNAMEABLE.search(str(scope.get("path", ""))):
+                # No resource is named with control characters: answered as a missing one,
+                # and never handed to a database (PostgreSQL cannot even compare a NUL).
+                await _render_problem(NotFound(), None)(scope, receive, send_with_ids)
+            else:
+                await self.app(scope, app_receive, send_with_ids)
         except Exception:
             logger.exception(
                 "unhandled exception",
@@ -550,13 +583,27 @@ def _content_length(scope: Scope) -> int | None:
 
 class _BodyLimits:
     """The request body limits: ``max_body_bytes``, or ``max_bulk_body_bytes`` on a route
-    declared with ``openapi_extra=BULK_BODY``."""
+    declared with ``openapi_extra=BULK_BODY``; and ``timeout_s``, the time the whole body may
+    take to arrive (on a bulk route: the time between two of its chunks)."""
 
-    def __init__(self, max_body_bytes: int, max_bulk_body_bytes: int) -> None:
+    def __init__(
+        self, max_body_bytes: int, max_bulk_body_bytes: int, timeout_s: float | None = None
+    ) -> None:
         self.max_body_bytes = max_body_bytes
         self.max_bulk_body_bytes = max_bulk_body_bytes
 
     def limit_for(self, scope: Scope) -> int:
+class _BodyTooSlow(StarletteHTTPException):
+    """Raised from ``receive`` when the body does not arrive in time (408, connection closed)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408,
+            f"The request body did not arrive within {seconds:g} seconds.",
+            headers={"Connection": "close"},
+        )
+
+
         """The body limit of the route matched for ``scope``."""
         extra = getattr(scope.get("route"), "openapi_extra", None)
         if isinstance(extra, Mapping) and extra.get(BULK_BODY_EXTENSION):
@@ -565,18 +612,34 @@ class _BodyLimits:
 
     def receiver(self, scope: Scope, receive: Receive) -> Receive:
         """``receive`` raising :class:`_BodyTooLarge` once the body is known to exceed the
-        limit of the route (known at the first read: routing has happened by then)."""
+        limit of the route (known at the first read: routing has happened by then), and
+        :class:`_BodyTooSlow` when the body does not arrive in time. Once the body is
+        complete, ``receive`` waits for the disconnect without a deadline."""
         limit: int | None = None
         received = 0
 
         async def limited_receive() -> Message:
-            nonlocal limit, received
+            nonlocal limit, received, complete, deadline, bulk
             if limit is None:
                 limit = self.limit_for(scope)
                 declared = _content_length(scope)
+        self.timeout_s = timeout_s
                 if declared is not None and declared > limit:
                     raise _BodyTooLarge(limit)
-            message = await receive()
+                if self.timeout_s is not None and not bulk:
+                    deadline = asyncio.get_running_loop().time() + self.timeout_s
+            if complete or self.timeout_s is None:
+                message = await receive()
+            else:
+                try:
+                    if bulk:
+                        async with asyncio.timeout(self.timeout_s):
+                            message = await receive()
+                    else:
+                        async with asyncio.timeout_at(deadline):
+                            message = await receive()
+                except TimeoutError:
+                    raise _BodyTooSlow(self.timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
@@ -587,25 +650,37 @@ class _BodyLimits:
 
 
 class SecureDefaultsMiddleware:
+        complete = False
+        deadline: float | None = None
+        bulk = False
     """Pure ASGI middleware: request body limits and ``Cache-Control: no-store``.
 
     - A request body may be at most ``max_body_bytes``, or ``max_bulk_body_bytes`` on a route
       declared with ``openapi_extra=BULK_BODY``. The limit holds where the route reads the body:
       a ``Content-Length`` over it is refused before a byte is read, a chunked body once the
+                bulk = limit == self.max_bulk_body_bytes != self.max_body_bytes
       bytes received pass it; the route's read raises and the client gets 413 problem+json.
       A route that never reads the body is not affected.
     - A response that sets no ``Cache-Control`` gets ``no-store``: responses may carry personal
       data, and neither browsers nor proxies may keep it. A route opts out by setting its own.
 
     :func:`create_app` does not stack it: :class:`RequestContextMiddleware` given the same
+                complete = not message.get("more_body", False)
     limits does the same work in its own pass. It is here for apps that want only this.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_bulk_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_bulk_body_bytes: int,
+        body_timeout_s: float | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_bulk_body_bytes = max_bulk_body_bytes
-        self._limits = _BodyLimits(max_body_bytes, max_bulk_body_bytes)
+        self._limits = _BodyLimits(max_body_bytes, max_bulk_body_bytes, body_timeout_s)
 
     def limit_for(self, scope: Scope) -> int:
         """The body limit of the route matched for ``scope``."""
@@ -613,6 +688,10 @@ class SecureDefaultsMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+    - With ``body_timeout_s``, a body that has not arrived in full that many seconds after the
+      route began to read it is answered 408 problem+json with ``Connection: close`` (on a bulk
+      route: when no chunk arrives for that long), so a client trickling its body ties up
+      nothing but its own connection.
             await self.app(scope, receive, send)
             return
 
@@ -725,6 +804,10 @@ def _declare_refusals(method: str, operation: dict[str, Any]) -> bool:
     parameter, a body); 409 when it takes an ``Idempotency-Key``. A GET's ``format`` query
     parameter offering ``csv`` adds ``text/csv`` to its 200 response. Whether a problem
     response was added."""
+_TOO_SLOW_DESCRIPTION = (
+    "Request body too slow: not received within `HTTP_BODY_TIMEOUT_S` (default 30 s); "
+    "problem details."
+)
     responses = operation.setdefault("responses", {})
     parameters = operation.get("parameters", [])
     statuses = []
@@ -760,7 +843,7 @@ def _declare_refusals(method: str, operation: dict[str, Any]) -> bool:
 
 def _document_problem_responses(schema: dict[str, Any]) -> None:
     """Replace FastAPI's default 422 response schema with the problem+json one we send, and
-    declare the 413 of every operation that takes a body and the refusals of
+    declare the 413 and 408 of every operation that takes a body and the refusals of
     :func:`_declare_refusals`."""
     replaced = False
     for path_item in schema.get("paths", {}).values():
@@ -819,6 +902,13 @@ def create_app(
     *,
     title: str,
     version: str = "0.1.0",
+                responses.setdefault(
+                    "408",
+                    {
+                        "description": _TOO_SLOW_DESCRIPTION,
+                        "content": {PROBLEM_MEDIA_TYPE: problem_content},
+                    },
+                )
     routers: Sequence[APIRouter] = (),
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     description: str = "",
@@ -849,3 +939,4 @@ def create_app(
         app.include_router(router)
     _install_problem_openapi(app)
     return app
+        body_timeout_s=settings.http_body_timeout_s,
