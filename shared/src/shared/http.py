@@ -111,6 +111,8 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 
 #: Incoming ids are accepted only if they look like ids (no log or header injection).
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
+#: A request path holding one of these (a NUL, any C0 or C1 control, DEL) names nothing: 404.
+_UNNAMEABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 _OPS_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 _PROBLEM_CLASSES: dict[int, type[Problem]] = {
@@ -120,8 +122,6 @@ _PROBLEM_CLASSES: dict[int, type[Problem]] = {
 _INTERNAL_ERROR = Problem(
     "An unexpected error occurred. Quote the X-Request-ID response header when reporting it."
 )
-#: A request path holding one of these (a NUL, any C0 or C1 control, DEL) names nothing: 404.
-_UNNAMEABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 # --------------------------------------------------------------------------- problem+json
@@ -272,15 +272,6 @@ async def _handle_validation_error(request: Request, exc: Exception) -> Response
     return _render_problem(problem, request.url.path)
 
 
-async def _handle_http_exception(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    status = exc.status_code
-    known = _PROBLEM_CLASSES.get(status)
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    title = known.title if known else phrase[:1] + phrase[1:].lower()  # like errors.Problem
 _UNPARSABLE_BODY = "There was an error parsing the body"
 """Detail of the 400 FastAPI raises when ``json.loads`` fails other than by a syntax error."""
 
@@ -297,11 +288,20 @@ def _unparsable_body(exc: StarletteHTTPException) -> InvalidInput | None:
     return InvalidInput("The request body cannot be parsed; see `errors`.", errors=[error])
 
 
-    code = known.code if known else re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else title
+async def _handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
     unparsable = _unparsable_body(exc)
     if unparsable is not None:
         return _render_problem(unparsable, request.url.path)
+    status = exc.status_code
+    known = _PROBLEM_CLASSES.get(status)
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    title = known.title if known else phrase[:1] + phrase[1:].lower()  # like errors.Problem
+    code = known.code if known else re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else title
     return problem_response(
         status=status,
         title=title,
@@ -394,6 +394,8 @@ class RequestContextMiddleware:
       with the matched route *template* (``unmatched`` when no route matched), the method
       (``other`` for non-standard ones) and the status (``499`` if the request was
       cancelled before a response started).
+    - A path holding a control character (``%00`` and the like) is answered 404, as a
+      missing resource, before routing: no path parameter carries one into a query.
     - An exception escaping the app is logged with its traceback and answered with a 500
       problem+json carrying no internals (re-raised if the response had already started).
     - With ``max_body_bytes`` (and ``max_bulk_body_bytes``, ``body_timeout_s``) it also limits
@@ -403,8 +405,6 @@ class RequestContextMiddleware:
 
     It runs on every request, so it keeps its own work small: the two id headers are found
     in one scan of the raw headers, the ids are bound without a context manager, the metric
-    - A path holding a control character (``%00`` and the like) is answered 404, as a
-      missing resource, before routing: no path parameter carries one into a query.
     series of each (route, method, status) are looked up once and kept, and the log line is
     only built when its level is enabled.
     """
@@ -416,6 +416,7 @@ class RequestContextMiddleware:
         service: str,
         max_body_bytes: int | None = None,
         max_bulk_body_bytes: int | None = None,
+        body_timeout_s: float | None = None,
     ) -> None:
         self.app = app
         self.service = service
@@ -425,7 +426,6 @@ class RequestContextMiddleware:
             None
             if max_body_bytes is None
             else _BodyLimits(max_body_bytes, max_bulk_body_bytes or max_body_bytes, body_timeout_s)
-        body_timeout_s: float | None = None,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -571,6 +571,17 @@ class _BodyTooLarge(StarletteHTTPException):
         )
 
 
+class _BodyTooSlow(StarletteHTTPException):
+    """Raised from ``receive`` when the body does not arrive in time (408, connection closed)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408,
+            f"The request body did not arrive within {seconds:g} seconds.",
+            headers={"Connection": "close"},
+        )
+
+
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
@@ -591,19 +602,9 @@ class _BodyLimits:
     ) -> None:
         self.max_body_bytes = max_body_bytes
         self.max_bulk_body_bytes = max_bulk_body_bytes
+        self.timeout_s = timeout_s
 
     def limit_for(self, scope: Scope) -> int:
-class _BodyTooSlow(StarletteHTTPException):
-    """Raised from ``receive`` when the body does not arrive in time (408, connection closed)."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(
-            408,
-            f"The request body did not arrive within {seconds:g} seconds.",
-            headers={"Connection": "close"},
-        )
-
-
         """The body limit of the route matched for ``scope``."""
         extra = getattr(scope.get("route"), "openapi_extra", None)
         if isinstance(extra, Mapping) and extra.get(BULK_BODY_EXTENSION):
@@ -617,13 +618,16 @@ class _BodyTooSlow(StarletteHTTPException):
         complete, ``receive`` waits for the disconnect without a deadline."""
         limit: int | None = None
         received = 0
+        complete = False
+        deadline: float | None = None
+        bulk = False
 
         async def limited_receive() -> Message:
             nonlocal limit, received, complete, deadline, bulk
             if limit is None:
                 limit = self.limit_for(scope)
+                bulk = limit == self.max_bulk_body_bytes != self.max_body_bytes
                 declared = _content_length(scope)
-        self.timeout_s = timeout_s
                 if declared is not None and declared > limit:
                     raise _BodyTooLarge(limit)
                 if self.timeout_s is not None and not bulk:
@@ -642,6 +646,7 @@ class _BodyTooSlow(StarletteHTTPException):
                     raise _BodyTooSlow(self.timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > limit:
                     raise _BodyTooLarge(limit)
             return message
@@ -650,22 +655,21 @@ class _BodyTooSlow(StarletteHTTPException):
 
 
 class SecureDefaultsMiddleware:
-        complete = False
-        deadline: float | None = None
-        bulk = False
     """Pure ASGI middleware: request body limits and ``Cache-Control: no-store``.
 
     - A request body may be at most ``max_body_bytes``, or ``max_bulk_body_bytes`` on a route
       declared with ``openapi_extra=BULK_BODY``. The limit holds where the route reads the body:
       a ``Content-Length`` over it is refused before a byte is read, a chunked body once the
-                bulk = limit == self.max_bulk_body_bytes != self.max_body_bytes
       bytes received pass it; the route's read raises and the client gets 413 problem+json.
       A route that never reads the body is not affected.
+    - With ``body_timeout_s``, a body that has not arrived in full that many seconds after the
+      route began to read it is answered 408 problem+json with ``Connection: close`` (on a bulk
+      route: when no chunk arrives for that long), so a client trickling its body ties up
+      nothing but its own connection.
     - A response that sets no ``Cache-Control`` gets ``no-store``: responses may carry personal
       data, and neither browsers nor proxies may keep it. A route opts out by setting its own.
 
     :func:`create_app` does not stack it: :class:`RequestContextMiddleware` given the same
-                complete = not message.get("more_body", False)
     limits does the same work in its own pass. It is here for apps that want only this.
     """
 
@@ -688,10 +692,6 @@ class SecureDefaultsMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-    - With ``body_timeout_s``, a body that has not arrived in full that many seconds after the
-      route began to read it is answered 408 problem+json with ``Connection: close`` (on a bulk
-      route: when no chunk arrives for that long), so a client trickling its body ties up
-      nothing but its own connection.
             await self.app(scope, receive, send)
             return
 
@@ -772,6 +772,10 @@ _DEFAULT_422_REF = {"$ref": _SCHEMA_REF + "HTTPValidationError"}
 _TOO_LARGE_DESCRIPTION = (
     "Request body too large: over `HTTP_MAX_BODY_BYTES` (default 1 MiB); problem details."
 )
+_TOO_SLOW_DESCRIPTION = (
+    "Request body too slow: not received within `HTTP_BODY_TIMEOUT_S` (default 30 s); "
+    "problem details."
+)
 _BULK_TOO_LARGE_DESCRIPTION = (
     "Request body too large: over `HTTP_MAX_BULK_BODY_BYTES` (default 256 MiB); problem details."
 )
@@ -804,10 +808,6 @@ def _declare_refusals(method: str, operation: dict[str, Any]) -> bool:
     parameter, a body); 409 when it takes an ``Idempotency-Key``. A GET's ``format`` query
     parameter offering ``csv`` adds ``text/csv`` to its 200 response. Whether a problem
     response was added."""
-_TOO_SLOW_DESCRIPTION = (
-    "Request body too slow: not received within `HTTP_BODY_TIMEOUT_S` (default 30 s); "
-    "problem details."
-)
     responses = operation.setdefault("responses", {})
     parameters = operation.get("parameters", [])
     statuses = []
@@ -860,6 +860,13 @@ def _document_problem_responses(schema: dict[str, Any]) -> None:
                     "413",
                     {"description": description, "content": {PROBLEM_MEDIA_TYPE: problem_content}},
                 )
+                responses.setdefault(
+                    "408",
+                    {
+                        "description": _TOO_SLOW_DESCRIPTION,
+                        "content": {PROBLEM_MEDIA_TYPE: problem_content},
+                    },
+                )
                 replaced = True
             content = responses.get("422", {}).get("content", {})
             if content.get("application/json", {}).get("schema") != _DEFAULT_422_REF:
@@ -902,13 +909,6 @@ def create_app(
     *,
     title: str,
     version: str = "0.1.0",
-                responses.setdefault(
-                    "408",
-                    {
-                        "description": _TOO_SLOW_DESCRIPTION,
-                        "content": {PROBLEM_MEDIA_TYPE: problem_content},
-                    },
-                )
     routers: Sequence[APIRouter] = (),
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     description: str = "",
@@ -929,6 +929,7 @@ def create_app(
         service=settings.service_name,
         max_body_bytes=settings.http_max_body_bytes,
         max_bulk_body_bytes=settings.http_max_bulk_body_bytes,
+        body_timeout_s=settings.http_body_timeout_s,
     )
     app.add_exception_handler(Problem, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
@@ -939,4 +940,3 @@ def create_app(
         app.include_router(router)
     _install_problem_openapi(app)
     return app
-        body_timeout_s=settings.http_body_timeout_s,

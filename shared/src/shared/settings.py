@@ -41,6 +41,12 @@ class ServiceSettings(BaseSettings):
         description="Largest request body of bulk routes, those declared with "
         "`shared.http.BULK_BODY` (the registry's `POST /imports`), which stream it.",
     )
+    http_body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a client may take to send a request body; slower is answered "
+        "408 and the connection closed. Bulk routes: seconds between two chunks of the body.",
+    )
     database_url: str = Field(
         default="",
         description="SQLAlchemy async URL. Default `sqlite+aiosqlite:///var/<service>.db`; "
