@@ -21,6 +21,11 @@ from shared.contracts.envelope import CloudEvent
 
 TYPE_PREFIX = "org.shequ"
 SCHEMA_URI_PREFIX = "urn:shequ:schema:"
+SCHEMA_ROUTE = "/schemas/events"
+"""Where every service serves the payload schemas: ``<SCHEMA_ROUTE>/<type>.json``."""
+DEFAULT_SCHEMA_BASE_URL = f"http://127.0.0.1:8001{SCHEMA_ROUTE}"
+"""Base of ``dataschema`` unless a service is told its public one (the registry under
+``make dev``); services set theirs from the ``EVENTS_SCHEMA_BASE_URL`` setting."""
 
 
 class EventPayload(BaseModel):
@@ -59,9 +64,16 @@ class EventContract:
         return f"/services/{self.service}"
 
     @property
-    def dataschema(self) -> str:
-        """URI naming the payload's JSON Schema; the file is ``docs/events/<type>.json``."""
+    def schema_id(self) -> str:
+        """The ``$id`` of the payload's JSON Schema (``urn:shequ:schema:<type>``), the same
+        wherever the schema is served."""
         return f"{SCHEMA_URI_PREFIX}{self.type}"
+
+    @property
+    def schema_file(self) -> str:
+        """File name of the payload's JSON Schema: ``docs/events/<file>`` in the repository,
+        ``<schema base URL>/<file>`` over HTTP."""
+        return f"{self.type}.json"
 
     @property
     def description(self) -> str:
@@ -76,9 +88,15 @@ class UnknownEventType(LookupError):
 class ContractRegistry:
     """A set of event contracts, looked up by type or payload class."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, schema_base_url: str = DEFAULT_SCHEMA_BASE_URL) -> None:
         self._by_type: dict[str, EventContract] = {}
         self._by_payload: dict[type[EventPayload], EventContract] = {}
+        self.schema_base_url = schema_base_url
+        """Public URL the payload schemas are served under; ``dataschema`` starts with it."""
+
+    def dataschema(self, contract: EventContract) -> str:
+        """The ``dataschema`` of a contract's events: the URL its JSON Schema is served at."""
+        return f"{self.schema_base_url.rstrip('/')}/{contract.schema_file}"
 
     def contract(
         self, *, service: str, aggregate: str, name: str, version: int = 1
@@ -148,7 +166,7 @@ class ContractRegistry:
             source=contract.source,
             type=contract.type,
             subject=f"{contract.aggregate}/{aggregate_id}",
-            dataschema=contract.dataschema,
+            dataschema=self.dataschema(contract),
             partitionkey=aggregate_id,
             correlationid=context.correlation_id_var.get() or event_id,
             causationid=context.causation_id_var.get() or context.request_id_var.get(),

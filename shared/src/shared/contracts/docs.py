@@ -19,8 +19,22 @@ from typing import Any
 import yaml
 
 from shared.contracts import CONTRACTS
-from shared.contracts.core import SCHEMA_URI_PREFIX, TYPE_PREFIX, ContractRegistry, EventContract
-from shared.contracts.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
+from shared.contracts.changelog import (
+    CHANGELOG,
+    CHANGELOG_SOURCE,
+    DEPRECATION_WINDOW_DAYS,
+    MissingChangelog,
+    changes_of,
+)
+from shared.contracts.core import (
+    SCHEMA_ROUTE,
+    SCHEMA_URI_PREFIX,
+    TYPE_PREFIX,
+    ContractRegistry,
+    EventContract,
+)
+from shared.contracts.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, kafka_headers
+from shared.contracts.examples import example_event, example_payload
 
 JSONSchema = dict[str, Any]
 
@@ -34,6 +48,7 @@ ENVELOPE_FILE = f"{EVENTS_DIR}/cloudevent.json"
 ASYNCAPI_FILE = "docs/asyncapi.yaml"
 CATALOGUE_FILE = "docs/events.md"
 GENERATED_BY = "make schemas"
+SECURITY_SCHEME = "scramSha512"
 
 KAFKA_HEADERS: tuple[tuple[str, str], ...] = (
     ("ce_id", "The envelope's `id`."),
@@ -63,13 +78,15 @@ def _docstring(cls: type) -> str:
 
 
 def payload_schema(contract: EventContract) -> JSONSchema:
-    """JSON Schema (draft 2020-12) of a contract's payload, the ``data`` of its events."""
+    """JSON Schema (draft 2020-12) of a contract's payload, the ``data`` of its events, with
+    one example (:func:`shared.contracts.examples.example_payload`)."""
     generated = contract.payload.model_json_schema()
     generated.pop("title", None)
     generated.pop("description", None)
+    generated["examples"] = [example_payload(contract)]
     return {
         "$schema": JSON_SCHEMA_DIALECT,
-        "$id": contract.dataschema,
+        "$id": contract.schema_id,
         "title": contract.type,
         "description": _docstring(contract.payload),
         **generated,
@@ -139,7 +156,11 @@ def _event_envelope(contract: EventContract, data: JSONSchema) -> JSONSchema:
     props: dict[str, JSONSchema] = envelope["properties"]
     props["type"] = {**props["type"], "const": contract.type}
     props["source"] = {**props["source"], "const": contract.source}
-    props["dataschema"] = {**props["dataschema"], "const": contract.dataschema}
+    props["dataschema"] = {
+        **props["dataschema"],
+        "format": "uri",
+        "pattern": f"{re.escape(SCHEMA_ROUTE)}/{re.escape(contract.schema_file)}$",
+    }
     props["subject"] = {**props["subject"], "pattern": f"^{re.escape(contract.aggregate)}/"}
     props["data"] = {**data, "description": props["data"]["description"]}
     envelope["title"] = contract.type
@@ -154,16 +175,19 @@ def event_schema(contract: EventContract) -> JSONSchema:
     schema = _event_envelope(contract, {"$ref": f"{_LOCAL_REF}{key}"})
     return {
         "$schema": JSON_SCHEMA_DIALECT,
-        "$id": f"{contract.dataschema}:event",
+        "$id": f"{contract.schema_id}:event",
         **schema,
         "$defs": {key: payload, **defs},
     }
 
 
 def undocumented(registry: ContractRegistry = CONTRACTS) -> list[str]:
-    """Payloads without a docstring and fields without a description, one line each."""
+    """Payloads without a docstring or a changelog entry and fields without a description, one
+    line each."""
     problems: list[str] = []
     for contract in registry:
+        if contract.type not in CHANGELOG:
+            problems.append(f"{contract.type}: no changelog entry in {CHANGELOG_SOURCE}")
         if not _docstring(contract.payload):
             problems.append(f"{contract.type}: {contract.payload.__name__} has no docstring")
         schema = contract.payload.model_json_schema()
@@ -212,6 +236,28 @@ def _headers_schema(contract: EventContract) -> JSONSchema:
     }
 
 
+def _message_example(contract: EventContract) -> JSONSchema:
+    """The AsyncAPI example of a contract's message: record headers and the whole event."""
+    event = example_event(contract)
+    headers = dict(kafka_header_values(event["id"], contract))
+    return {
+        "name": message_id(contract),
+        "summary": f"An example `{contract.type}` event.",
+        "headers": headers,
+        "payload": event,
+    }
+
+
+def kafka_header_values(event_id: str, contract: EventContract) -> list[tuple[str, str]]:
+    """The record headers of an event of ``contract`` with id ``event_id``, as text."""
+    return [
+        (name, value.decode())
+        for name, value in kafka_headers(
+            event_id=event_id, event_type=contract.type, source=contract.source
+        )
+    ]
+
+
 def _message(contract: EventContract) -> JSONSchema:
     ref = f"#/components/schemas/{schema_key(contract)}"
     return {
@@ -225,6 +271,7 @@ def _message(contract: EventContract) -> JSONSchema:
             "description": "Shared by everything caused by one original request.",
             "location": "$message.payload#/correlationid",
         },
+        "examples": [_message_example(contract)],
         "bindings": {
             "kafka": {
                 "key": {
@@ -257,8 +304,9 @@ Every event any Shequ service publishes, generated from `shared.contracts` by
 
 - **Envelope**: each Kafka record value is a CloudEvents 1.0 document in structured mode
   (`content-type: {CLOUDEVENTS_CONTENT_TYPE}`), with the extensions `partitionkey`,
-  `correlationid` and `causationid`. The payload is `data`; its JSON Schema is named by
-  `dataschema` and published as `docs/events/<type>.json`.
+  `correlationid` and `causationid`. The payload is `data`; `dataschema` is the URL of its
+  JSON Schema, which every service serves at `/schemas/events/<type>.json` and the repository
+  holds as `docs/events/<type>.json`.
 - **Headers**: `ce_id`, `ce_type` and `ce_source` repeat the envelope's `id`, `type` and
   `source`, so subscribers can filter without parsing the value.
 - **Keys**: the record key is the aggregate id (`partitionkey`), so the events of one aggregate
@@ -266,7 +314,8 @@ Every event any Shequ service publishes, generated from `shared.contracts` by
 - **Topics**: `<service>.<aggregate>.events`; the `type` tells the events on a topic apart.
   Consumers reject types they do not know.
 - **Versioning**: additive changes (a new optional field) keep the type; a breaking change is a
-  new `.vN` type with its own schema, published beside the old one for a deprecation period.
+  new `.vN` type with its own schema, published beside the old one for {DEPRECATION_WINDOW_DAYS}
+  days. Each type's changelog is in `docs/events.md`.
 - **Dead letters**: a consumer group parks events it cannot process on `<consumer-group>.dlq`,
   with headers naming the original topic, partition, offset, event id, error and consumer.
 - **Personal data**: events carry ids and derived facts (age band, gender, community), never a
@@ -329,22 +378,37 @@ def asyncapi_document(
             },
             "production": {
                 "host": "{bootstrap}",
-                "protocol": "kafka",
+                "protocol": "kafka-secure",
                 "description": (
-                    "The production Apache Kafka cluster (Strimzi); set `bootstrap` to the "
-                    "deployment's bootstrap address."
+                    "The production Apache Kafka cluster (Strimzi): TLS listener with SCRAM "
+                    "authentication, i.e. `security.protocol=SASL_SSL`, "
+                    "`sasl.mechanism=SCRAM-SHA-512`, the cluster's CA certificate to verify "
+                    "the brokers. Integrators get a read-only user "
+                    "(deploy/k8s/integrator, docs/subscribing.md)."
                 ),
                 "variables": {
                     "bootstrap": {
-                        "default": "kafka-bootstrap:9092",
+                        "default": "shequ-kafka-kafka-bootstrap:9093",
                         "description": "Bootstrap host:port of the production cluster.",
                     }
                 },
+                "security": [{"$ref": f"#/components/securitySchemes/{SECURITY_SCHEME}"}],
             },
         },
         "channels": channels,
         "operations": operations,
-        "components": {"schemas": dict(sorted(schemas.items()))},
+        "components": {
+            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "scramSha512",
+                    "description": (
+                        "SASL/SCRAM-SHA-512 over TLS (SASL_SSL) with a Strimzi KafkaUser's "
+                        "name and password."
+                    ),
+                }
+            },
+        },
     }
 
 
@@ -460,8 +524,9 @@ CATALOGUE_INTRO = f"""\
 > AsyncAPI 3.0 document in [`docs/asyncapi.yaml`](asyncapi.yaml).
 
 Every Shequ service publishes what happened as events through a transactional outbox. This
-catalogue lists every event type: which topic it is on, when it is emitted and what its payload
-holds.
+catalogue lists every event type: which topic it is on, when it is emitted, what its payload
+holds, an example and its changelog. To subscribe (a sample consumer, credentials, ordering,
+replay, the dev broker's caveats), read [Subscribing to Shequ events](subscribing.md).
 
 ## Envelope
 
@@ -497,8 +562,10 @@ CATALOGUE_RULES = """\
 - Additive changes keep the type: a new field must be optional (have a default), so that events
   already on the topic still validate.
 - A breaking change (a field removed, renamed or retyped, a meaning changed) is a new `.vN` type
-  with its own schema, published beside the old one for a deprecation period, so that every
-  consumer can move over before the old type stops.
+  with its own schema, published beside the old one, so that every consumer can move over
+  before the old type stops. **Deprecation window: {window} days.** The old type's changelog
+  says when it was deprecated; it is still published for {window} days after that date.
+- Every type below has a changelog (`shared/src/shared/contracts/changelog.py`).
 
 ## Personal data
 
@@ -507,12 +574,21 @@ name, a phone number or an address. A consumer that needs more asks the owning s
 """
 
 
+def _changelog_lines(contract: EventContract) -> list[str]:
+    try:
+        changes = changes_of(contract.type)
+    except MissingChangelog:
+        return [f"- No entry yet: add `{contract.type}` to `{CHANGELOG_SOURCE}`."]
+    return [f"- {change.on.isoformat()}: {change.note}" for change in changes]
+
+
 def catalogue_markdown(registry: ContractRegistry = CONTRACTS) -> str:
     """The human events catalogue, ``docs/events.md``."""
     lines = CATALOGUE_INTRO.splitlines()
     lines += _field_table(envelope_schema(), first="Attribute")
     headers = "\n".join(f"| `{name}` | {_cell(text)} |" for name, text in KAFKA_HEADERS)
-    lines += ["", *CATALOGUE_RULES.format(headers=headers).splitlines()]
+    rules = CATALOGUE_RULES.format(headers=headers, window=DEPRECATION_WINDOW_DAYS)
+    lines += ["", *rules.splitlines()]
 
     topics = _by_topic(registry)
     lines += ["", "## Catalogue", ""]
@@ -549,6 +625,16 @@ def catalogue_markdown(registry: ContractRegistry = CONTRACTS) -> str:
                 f"[`events/{contract.type}.json`](events/{contract.type}.json).",
                 "",
                 *_field_table(schema),
+                "",
+                "Example:",
+                "",
+                "```json",
+                *_json(example_event(contract)).splitlines(),
+                "```",
+                "",
+                "Changelog:",
+                "",
+                *_changelog_lines(contract),
             ]
     return "\n".join(lines) + "\n"
 
