@@ -38,6 +38,7 @@ from shared.migrations import upgrade
 from shared.testing.postgres import create_database, drop_database
 
 RESULTS = Path(__file__).parent / "results" / "city_import.json"
+PROFILE = Path(__file__).parent / "results" / "city_import_profile.txt"
 SEED = 2005
 TODAY = date(2026, 11, 30)
 """Fixed, so every run imports the same rows."""
@@ -172,9 +173,19 @@ def main() -> None:
         "--scales", default="10000,100000,1000000", help="residents per scale, comma-separated"
     )
     parser.add_argument("--no-save", action="store_true", help="do not write the results file")
+    parser.add_argument(
+        "--profile", action="store_true", help=f"profile with pyinstrument into {PROFILE}"
+    )
     args = parser.parse_args()
     scales = [int(part) for part in args.scales.split(",") if part.strip()]
-    result = asyncio.run(run(scales))
+    if args.profile:
+        from pyinstrument import Profiler
+
+        with Profiler(async_mode="disabled", interval=0.002) as profiler:
+            result = asyncio.run(run(scales))
+        PROFILE.write_text(profiler.output_text(color=False, show_all=False, short_mode=False))
+    else:
+        result = asyncio.run(run(scales))
     print(json.dumps(result, indent=2))
     if not args.no_save:
         RESULTS.write_text(json.dumps(result, indent=2) + "\n")
