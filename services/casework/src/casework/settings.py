@@ -15,7 +15,7 @@ class Settings(ServiceSettings):
     demo_data: bool = Field(
         default=False,
         description="Load demo cases in several states at start-up when there are none; "
-        "`make dev` turns it on.",
+        "`make dev` leaves it off (it loads the synthetic city).",
     )
     deadline_sweep_interval_s: float = Field(
         default=900.0,

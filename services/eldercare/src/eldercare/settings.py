@@ -41,5 +41,5 @@ class Settings(ServiceSettings):
     demo_data: bool = Field(
         default=False,
         description="Load demo elders, assessments, placements and visits at start-up if the "
-        "roster is empty; `make dev` turns it on.",
+        "roster is empty; `make dev` leaves it off (it loads the synthetic city).",
     )

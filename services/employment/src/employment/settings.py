@@ -15,7 +15,7 @@ class Settings(ServiceSettings):
     demo_data: bool = Field(
         default=False,
         description="Load demo employers, vacancies, courses, seekers and placements at "
-        "start-up if there are none yet; `make dev` turns it on.",
+        "start-up if there are none yet; `make dev` leaves it off (it loads the synthetic city).",
     )
     follow_up_interval_s: float = Field(
         default=3600.0,

@@ -24,7 +24,7 @@ class Settings(ServiceSettings):
     demo_data: bool = Field(
         default=False,
         description="Load the demo area hierarchy (Jincheng) at start-up if the register is "
-        "empty; `make dev` turns it on.",
+        "empty; `make dev` leaves it off (it loads the synthetic city).",
     )
     pii_encryption_key: SecretStr = Field(
         default=DEVELOPMENT_PII_ENCRYPTION_KEY,
