@@ -227,7 +227,12 @@ def test_rules_refuse_unknown_kinds_and_duplicates() -> None:
 def test_a_decision_is_final() -> None:
     rule = entitlements.EntitlementRule("longevity_subsidy", 90, monthly=True)
     entitlement = entitlements.Entitlement.propose(
-        rule, resident_id="r1", community_id="m1", path=("m1",), birth_year=1936, today=NOW.date()
+        rule,
+        resident_id="r1",
+        community_id="m1",
+        path=("m1",),
+        due_on=date(2026, 1, 1),
+        today=NOW.date(),
     )
     assert entitlement.state.due_on == date(2026, 1, 1)
     entitlement.grant(rule=rule, today=NOW.date(), by="clerk", monthly_amount_fen=10_000)

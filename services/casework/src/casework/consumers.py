@@ -3,7 +3,9 @@
 Casework checks a matter's conditions (age, registration, employment, disability, flags) and
 confines cases to areas with what the registry publishes about residents, never by calling the
 registry. A fact is replaced only by a state of the same or a newer version, so a late older
-event changes nothing; a resident who died or left stays known with that status (no new case).
+event changes nothing; the known age (from every state's ``age`` and from ``age_reached``
+milestones) keeps the best told, in any order (:mod:`shared.ages`); a resident who died or
+left stays known with that status (no new case).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.adapters import reference
 from casework.domain.eligibility import ResidentFacts
+from shared.ages import of_milestone, of_state
 from shared.consumer import Subscription, UnexpectedEvent
 from shared.contracts import CONTRACTS, CloudEvent, EventPayload
 from shared.contracts.registry import (
+    ResidentAgeReached,
     ResidentDied,
     ResidentLeft,
     ResidentMoved,
@@ -24,6 +28,7 @@ from shared.contracts.registry import (
 )
 
 HANDLED: tuple[type[EventPayload], ...] = (
+    ResidentAgeReached,
     ResidentRegistered,
     ResidentUpdated,
     ResidentMoved,
@@ -45,6 +50,7 @@ def facts_from(payload: ResidentState, status: str) -> ResidentFacts:
         disabled=payload.disabled,
         flags=tuple(payload.flags),
         status=status,
+        known_age=of_state(payload),
     )
 
 
@@ -57,6 +63,8 @@ async def apply(session: AsyncSession, event: CloudEvent, payload: EventPayload)
             await reference.save_resident(session, facts_from(payload, "left"), payload.version)
         case ResidentRegistered() | ResidentUpdated() | ResidentMoved():
             await reference.save_resident(session, facts_from(payload, "active"), payload.version)
+        case ResidentAgeReached():
+            await reference.save_age(session, payload.resident_id, of_milestone(payload))
         case _:
             raise UnexpectedEvent(event.type)
 

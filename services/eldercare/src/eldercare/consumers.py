@@ -2,8 +2,9 @@
 hardship medical subsidies casework approves.
 
 The subscription takes the registry's resident events (registered, updated, moved: a newer
-state; died, left: the end), volunteer registrations and casework's ``case.decided`` (an
-approved ``elder_hardship_medical_subsidy`` is paid through the ledger, once per case).
+state; died, left: the end; age_reached: an exact age, joining the roster on the birthday),
+volunteer registrations and casework's ``case.decided`` (an approved
+``elder_hardship_medical_subsidy`` is paid through the ledger, once per case).
 Each event runs its use case in a :class:`~shared.unit_of_work.UnitOfWork` on the consumer's
 transaction, so what it causes (an elder enrolled, care closed at death, a subsidy paid)
 reaches the outbox with the inbox row.
@@ -18,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eldercare import clock, entitlements, roster
 from eldercare.domain.roster import ResidentFacts
+from shared.ages import of_milestone, of_state
 from shared.consumer import Subscription, UnexpectedEvent
 from shared.contracts import CONTRACTS, CloudEvent, EventPayload
 from shared.contracts.casework import CaseDecided
 from shared.contracts.registry import (
+    ResidentAgeReached,
     ResidentDied,
     ResidentLeft,
     ResidentMoved,
@@ -33,6 +36,7 @@ from shared.contracts.registry import (
 from shared.unit_of_work import EventTranslator, UnitOfWork
 
 HANDLED: tuple[type[EventPayload], ...] = (
+    ResidentAgeReached,
     ResidentRegistered,
     ResidentUpdated,
     ResidentMoved,
@@ -55,6 +59,7 @@ def facts_of(payload: ResidentState) -> ResidentFacts:
         disabled=payload.disabled,
         flags=frozenset(payload.flags),
         version=payload.version,
+        known_age=of_state(payload),
     )
 
 
@@ -82,6 +87,14 @@ async def apply(uow: UnitOfWork, payload: EventPayload, *, today: date, threshol
         case ResidentRegistered() | ResidentUpdated() | ResidentMoved():
             await roster.resident_changed(
                 uow, facts=facts_of(payload), change="state", today=today, threshold=threshold
+            )
+        case ResidentAgeReached():
+            await roster.age_reached(
+                uow,
+                resident_id=payload.resident_id,
+                known=of_milestone(payload),
+                today=today,
+                threshold=threshold,
             )
         case VolunteerRegistered():
             await roster.volunteer_registered(

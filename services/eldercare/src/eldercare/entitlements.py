@@ -1,9 +1,10 @@
 """Use cases of age entitlements: the daily proposal job, staff decisions, the monthly
 subsidy ledger and their queries (:mod:`eldercare.domain.entitlements`).
 
-:func:`propose_due` proposes, for every rule, every enrolled elder born early enough who has
-no entitlement of that kind yet: on the day it falls due when the job runs daily, and on the
-first run after any downtime for every day missed. The unique key (elder, kind) keeps a
+:func:`propose_due` proposes, for every rule, every enrolled elder who has reached its age
+(exact once the registry's age milestone told it) and has no entitlement of that kind yet: on
+the day it falls due when the job runs daily, and on the first run after any downtime for
+every day missed. The unique key (elder, kind) keeps a
 proposal from being made twice even by two jobs at once (the second transaction fails and
 the next run finds nothing left). :func:`pay_subsidies` writes, for every granted monthly
 entitlement, each month it owes and has not paid (unique key (entitlement, month)).
@@ -42,6 +43,9 @@ from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+PAGE = 1000
+"""Elders read per query by :func:`propose_due`."""
+
 
 def _rule(rules: Sequence[EntitlementRule], kind: str) -> EntitlementRule:
     for rule in rules:
@@ -54,7 +58,8 @@ async def propose_due(
     uow: UnitOfWork, *, rules: Sequence[EntitlementRule], today: date, limit: int = 5000
 ) -> int:
     """Propose every entitlement due by ``today`` and not yet proposed (at most ``limit`` per
-    call); how many."""
+    call); how many. Elders born early enough are read in pages by id; each is proposed when
+    their age today (exact after an age milestone) has reached the rule's."""
     proposed = 0
     for rule in rules:
         missing = ~exists().where(
@@ -70,20 +75,29 @@ async def propose_due(
                 missing,
             )
             .order_by(ElderRow.resident_id)
-            .limit(limit - proposed)
+            .limit(PAGE)
         )
-        for row in await uow.session.scalars(query):
-            entitlement = Entitlement.propose(
-                rule,
-                resident_id=row.resident_id,
-                community_id=row.community_id,
-                path=store.path_ids(row.path),
-                birth_year=row.birth_year,
-                today=today,
-            )
-            uow.track(entitlement)
-            await store.save_entitlement(uow.session, entitlement)
-            proposed += 1
+        after = ""
+        while proposed < limit:
+            rows = list(await uow.session.scalars(query.where(ElderRow.resident_id > after)))
+            if not rows:
+                break
+            after = rows[-1].resident_id
+            for row in rows:
+                elder = store.elder_snapshot(row)
+                if elder.age(today) < rule.age or proposed >= limit:
+                    continue
+                entitlement = Entitlement.propose(
+                    rule,
+                    resident_id=row.resident_id,
+                    community_id=row.community_id,
+                    path=store.path_ids(row.path),
+                    due_on=elder.day_reached(rule.age),
+                    today=today,
+                )
+                uow.track(entitlement)
+                await store.save_entitlement(uow.session, entitlement)
+                proposed += 1
         if proposed >= limit:
             break
     return proposed

@@ -1,7 +1,8 @@
 """Use cases of the elder roster, driven by the registry's resident events and the daily job.
 
 :func:`resident_changed` applies one resident event (registered, updated, moved: a newer
-state; died, left: the end); :func:`enrol_due` is the daily job's first step, enrolling every
+state; died, left: the end), :func:`age_reached` an age milestone (exact age; joins the roster
+on the birthday); :func:`enrol_due` is the daily job's first step, enrolling every
 remembered resident who has reached the threshold since. A death or departure closes the
 elder's open care (placements, waiting requests) and cancels their open orders and scheduled
 visits in the same transaction.
@@ -18,6 +19,7 @@ from eldercare import orders, placements
 from eldercare.adapters import store
 from eldercare.adapters.tables import ElderRow, VolunteerRow
 from eldercare.domain.roster import Elder, ResidentFacts
+from shared.ages import KnownAge
 from shared.unit_of_work import UnitOfWork
 
 ResidentChange = Literal["state", "died", "left"]
@@ -46,6 +48,22 @@ async def resident_changed(
             await placements.close_for(uow, resident_id=facts.resident_id, reason=reason, today=day)
             await orders.cancel_for(uow, resident_id=facts.resident_id, reason=reason, today=day)
     await store.save_elder(uow.session, elder)
+    return elder
+
+
+async def age_reached(
+    uow: UnitOfWork, *, resident_id: str, known: KnownAge, today: date, threshold: int
+) -> Elder | None:
+    """Apply a registry age milestone: the elder's age is exact from now on, and a resident
+    who reached the threshold joins the roster (on that birthday). A milestone of a resident
+    no state event announced yet changes nothing (the registry publishes the registration
+    first, on the same partition)."""
+    elder = await store.get_elder(uow.session, resident_id, for_update=True)
+    if elder is None:
+        return None
+    uow.track(elder)
+    if elder.learn_age(known, today=today, threshold=threshold):
+        await store.save_elder(uow.session, elder)
     return elder
 
 

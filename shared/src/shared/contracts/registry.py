@@ -173,8 +173,13 @@ class ResidentState(EventPayload):
     age_band: AgeBand = Field(description="Age band on the event's date.")
     age: int | None = Field(
         default=None,
-        description="Completed years of age on the event's date (absent in events published "
-        "before it was added); `registry.resident.age_reached` events advance it.",
+        description="Completed years of age on `age_on` (absent in events published before it "
+        "was added); `registry.resident.age_reached` events advance it.",
+    )
+    age_on: date | None = Field(
+        default=None,
+        description="The event's date, on which `age` is counted (registration, move, death, "
+        "departure or change).",
     )
     registration: RegistrationStatus = Field(description="Registered or floating population.")
     permit_expires_on: date | None = Field(

@@ -15,6 +15,7 @@ from casework.adapters.paths import path_ids, path_text
 from casework.domain.calendar import WorkingCalendar
 from casework.domain.catalogue import Matter
 from casework.domain.eligibility import ResidentFacts
+from shared.ages import KnownAge, better, stored
 
 
 def now() -> datetime:
@@ -45,7 +46,8 @@ class CalendarDayRow(Base):
 
 
 class ResidentFactRow(Base):
-    """What casework knows of a resident from the registry's events (no personal data)."""
+    """What casework knows of a resident from the registry's events (no personal data);
+    ``known_age*`` is the best age they told (:class:`shared.ages.KnownAge`)."""
 
     __tablename__ = "resident_fact"
 
@@ -60,6 +62,9 @@ class ResidentFactRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    known_age: Mapped[int | None] = mapped_column(Integer)
+    known_age_on: Mapped[date | None] = mapped_column(Date)
+    known_age_exact: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 # -- matters ---------------------------------------------------------------------------------
@@ -157,6 +162,7 @@ def facts_of(row: ResidentFactRow) -> ResidentFacts:
         disabled=row.disabled,
         flags=tuple(row.flags),
         status=row.status,
+        known_age=stored(row.known_age, row.known_age_on, row.known_age_exact),
     )
 
 
@@ -167,12 +173,16 @@ async def resident(session: AsyncSession, resident_id: str) -> ResidentFacts | N
 
 
 async def save_resident(session: AsyncSession, facts: ResidentFacts, version: int) -> bool:
-    """Keep ``facts`` unless a newer version is stored; whether they were kept."""
+    """Keep ``facts`` unless a newer version is stored (the better known age is kept
+    whatever the version); whether they were kept."""
     row = await session.get(ResidentFactRow, facts.resident_id)
+    if row is not None:
+        _keep_age(row, facts.known_age)
     if row is not None and row.version > version:
         return False
     if row is None:
         row = ResidentFactRow(resident_id=facts.resident_id)
+        _keep_age(row, facts.known_age)
         session.add(row)
     row.community_id = facts.community_id
     row.path = path_text(facts.path)
@@ -184,4 +194,23 @@ async def save_resident(session: AsyncSession, facts: ResidentFacts, version: in
     row.status = facts.status
     row.version = version
     row.updated_at = now()
+    return True
+
+
+async def save_age(session: AsyncSession, resident_id: str, known: KnownAge) -> bool:
+    """Keep an age milestone of a resident casework knows (one no state event announced yet
+    stays unknown: the registry publishes the registration first); whether it was kept."""
+    row = await session.get(ResidentFactRow, resident_id)
+    if row is None:
+        return False
+    row.updated_at = now()
+    return _keep_age(row, known)
+
+
+def _keep_age(row: ResidentFactRow, known: KnownAge | None) -> bool:
+    current = stored(row.known_age, row.known_age_on, row.known_age_exact)
+    best = better(current, known)
+    if best is None or best == current:
+        return False
+    row.known_age, row.known_age_on, row.known_age_exact = best.age, best.on, best.exact
     return True

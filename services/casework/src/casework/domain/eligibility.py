@@ -1,9 +1,12 @@
 """Checking a matter's conditions against what casework knows of a resident.
 
-Casework keeps a resident's community, birth year, registration, employment status, disability
-and special-group flags from the registry's events (``registry.resident.*``); it never calls the
-registry. The registry publishes the birth year only, so an age is the age the resident reaches
-this calendar year. A refusal names the matter, the condition and the resident's fact.
+Casework keeps a resident's community, birth year, known age, registration, employment status,
+disability and special-group flags from the registry's events (``registry.resident.*``); it
+never calls the registry. The registry publishes no birth date: its events carry the age on
+their date, and an age milestone on the birthdays the catalogue's conditions use (16, 60, 61,
+65, 70, 90), so the age a condition checks is exact on those days (:mod:`shared.ages`, DR-6).
+A resident known only from events older than the ``age`` field is checked with the age they
+reach this calendar year. A refusal names the matter, the condition and the resident's fact.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from casework.domain.catalogue import Matter
+from shared.ages import KnownAge, age_on_day
 from shared.errors import FieldError, InvalidInput
 
 
@@ -28,10 +32,16 @@ class ResidentFacts:
     disabled: bool
     flags: tuple[str, ...]
     status: str = "active"
+    known_age: KnownAge | None = None
 
-    def age_in(self, year: int) -> int:
-        """The age the resident reaches in ``year``."""
-        return year - self.birth_year
+    def age_on(self, day: date) -> int:
+        """The resident's age on ``day`` (exact after an age milestone)."""
+        return age_on_day(self.known_age, self.birth_year, day)
+
+    def described_age(self, day: date) -> str:
+        """The age on ``day`` as a refusal states it."""
+        age = self.age_on(day)
+        return str(age) if self.known_age is not None else f"{age} (born {self.birth_year})"
 
 
 def unmet_conditions(matter: Matter, resident: ResidentFacts, today: date) -> list[str]:
@@ -40,16 +50,16 @@ def unmet_conditions(matter: Matter, resident: ResidentFacts, today: date) -> li
     if resident.status != "active":
         reasons.append(f"the resident is no longer on the register ({resident.status})")
     rules = matter.conditions
-    age = resident.age_in(today.year)
+    age = resident.age_on(today)
     if rules.min_age is not None and age < rules.min_age:
         reasons.append(
-            f"{matter.code} needs age {rules.min_age} or more; the resident is {age} "
-            f"(born {resident.birth_year})"
+            f"{matter.code} needs age {rules.min_age} or more; "
+            f"the resident is {resident.described_age(today)}"
         )
     if rules.max_age is not None and age > rules.max_age:
         reasons.append(
-            f"{matter.code} needs age {rules.max_age} or less; the resident is {age} "
-            f"(born {resident.birth_year})"
+            f"{matter.code} needs age {rules.max_age} or less; "
+            f"the resident is {resident.described_age(today)}"
         )
     if rules.registration is not None and resident.registration not in rules.registration:
         reasons.append(

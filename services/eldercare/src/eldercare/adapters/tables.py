@@ -34,7 +34,8 @@ class Base(DeclarativeBase):
 
 class ElderRow(Base):
     """A resident the registry announced: on the roster, waiting to reach the threshold, or
-    ended (deceased, left)."""
+    ended (deceased, left); ``known_age*`` is the best age its events told
+    (:class:`shared.ages.KnownAge`)."""
 
     __tablename__ = "elders"
 
@@ -52,6 +53,9 @@ class ElderRow(Base):
     ended_on: Mapped[date | None] = mapped_column(Date)
     care_level: Mapped[int | None] = mapped_column(Integer)
     registry_version: Mapped[int] = mapped_column(Integer)
+    known_age: Mapped[int | None] = mapped_column(Integer)
+    known_age_on: Mapped[date | None] = mapped_column(Date)
+    known_age_exact: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_elders_status_birth_year", "status", "birth_year"),)
 

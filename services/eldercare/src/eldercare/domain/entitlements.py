@@ -2,9 +2,10 @@
 
 A rule (:class:`EntitlementRule`, loaded from ``eldercare/data/entitlements.yaml``) says at
 which age an entitlement falls due and whether it pays monthly. The daily job proposes every
-entitlement whose day has come (:func:`due_on`) for every enrolled elder that has none of that
-kind yet; one entitlement per elder and kind (a unique key), so a job that ran late catches up
-and one that runs twice proposes nothing twice. Staff grant or decline a proposal; a granted
+entitlement whose day has come (the day the elder reached its age, exact once the registry's
+age milestones told it) for every enrolled elder that has none of that kind yet; one
+entitlement per elder and kind (a unique key), so a job that ran late catches up and one that
+runs twice proposes nothing twice. Staff grant or decline a proposal; a granted
 subsidy pays its monthly amount for every month from the month it fell due until the month
 the elder's roster entry ended (:func:`months_payable`), each month once (another unique key).
 Amounts are integer fen.
@@ -18,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal, get_args
 
-from eldercare.domain.roster import reaches_age_on
 from shared.contracts.eldercare import EntitlementKind
 from shared.errors import Conflict, FieldError, InvalidInput
 
@@ -60,13 +60,8 @@ def parse_rules(raw: Iterable[Mapping[str, Any]]) -> tuple[EntitlementRule, ...]
     return tuple(rules)
 
 
-def due_on(rule: EntitlementRule, birth_year: int) -> date:
-    """The day ``rule`` falls due for a resident born in ``birth_year``."""
-    return reaches_age_on(birth_year, rule.age)
-
-
 def latest_birth_year_due(rule: EntitlementRule, today: date) -> int:
-    """Residents born in this year or earlier have ``rule`` due by ``today``."""
+    """Only residents born in this year or earlier can have ``rule`` due by ``today``."""
     return today.year - rule.age
 
 
@@ -125,10 +120,11 @@ class Entitlement:
         resident_id: str,
         community_id: str,
         path: tuple[str, ...],
-        birth_year: int,
+        due_on: date,
         today: date,
     ) -> Entitlement:
-        """Propose ``rule``'s entitlement, due on the day the elder reached its age."""
+        """Propose ``rule``'s entitlement, due on ``due_on``, the day the elder reached its
+        age (:meth:`eldercare.domain.roster.ElderSnapshot.day_reached`)."""
         entitlement = cls(
             EntitlementSnapshot(
                 id=str(uuid.uuid4()),
@@ -137,7 +133,7 @@ class Entitlement:
                 path=path,
                 kind=rule.kind,
                 age=rule.age,
-                due_on=due_on(rule, birth_year),
+                due_on=due_on,
                 proposed_on=today,
                 status="proposed",
             )

@@ -2,10 +2,12 @@
 
 Every resident the registry announces is remembered (a few ids and facts, no personal data),
 so that one who is younger than the threshold (60 by default, a setting) joins the roster on
-the day they reach it, without the registry saying anything. The registry publishes the year
-of birth only (never the day or month, by design), so the day a resident reaches an age is
-taken as 1 January of the year they reach it (:func:`reaches_age_on`): nobody reaches an age
-later than that day's year says, and every age-based rule of this service uses the same day.
+the day they reach it. The registry never publishes a birth date: its events carry the age on
+their date, and an age-milestone event on the birthdays the rules use (60, 65, 70, 90), from
+which the roster knows the exact age and the day each age was reached (:mod:`shared.ages`;
+docs/architecture.md DR-6). For a resident known only from events older than the ``age``
+field, the age is the one reached this calendar year and the day 1 January of that year
+(:func:`reaches_age_on`).
 
 A resident's registry ``version`` orders their states: an older state arriving late is
 ignored. Death or leaving the register ends the roster entry for good.
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
+from shared.ages import KnownAge, age_on_day, better, stored
 from shared.contracts.registry import ResidentFlag, Sex
 
 RosterStatus = Literal["younger", "enrolled", "deceased", "left"]
@@ -24,13 +27,9 @@ DEFAULT_THRESHOLD = 60
 
 
 def reaches_age_on(birth_year: int, age: int) -> date:
-    """The day a resident born in ``birth_year`` is taken to reach ``age``."""
+    """The day a resident born in ``birth_year`` is taken to reach ``age`` when no exact age
+    is known."""
     return date(birth_year + age, 1, 1)
-
-
-def age_on(birth_year: int, day: date) -> int:
-    """Age reached in the year of ``day`` by a resident born in ``birth_year``."""
-    return day.year - birth_year
 
 
 @dataclass(frozen=True)
@@ -45,6 +44,7 @@ class ResidentFacts:
     disabled: bool
     flags: frozenset[ResidentFlag]
     version: int
+    known_age: KnownAge | None = None
 
     @property
     def living_alone(self) -> bool:
@@ -75,10 +75,33 @@ class ElderSnapshot:
     ended_on: date | None
     care_level: int | None
     registry_version: int
+    known_age: int | None = None
+    known_age_on: date | None = None
+    known_age_exact: bool = False
+
+    @property
+    def known(self) -> KnownAge | None:
+        """The best age the registry's events told (None for events older than ``age``)."""
+        return stored(self.known_age, self.known_age_on, self.known_age_exact)
 
     def age(self, day: date) -> int:
-        """Age reached in the year of ``day``."""
-        return age_on(self.birth_year, day)
+        """Age on ``day``: exact after an age milestone, else from the known age (or the
+        birth year, for old events)."""
+        return age_on_day(self.known, self.birth_year, day)
+
+    def day_reached(self, age: int) -> date:
+        """The day the elder reached (or reaches) ``age``: their birthday, once a milestone
+        told it; else 1 January of the year."""
+        known = self.known
+        exact = known.reached_on(age) if known is not None else None
+        return exact if exact is not None else reaches_age_on(self.birth_year, age)
+
+    def knowing(self, known: KnownAge | None) -> ElderSnapshot:
+        """This state with the better of its known age and ``known``."""
+        best = better(self.known, known)
+        if best is None or best == self.known:
+            return self
+        return replace(self, known_age=best.age, known_age_on=best.on, known_age_exact=best.exact)
 
 
 @dataclass(frozen=True)
@@ -159,7 +182,7 @@ class Elder:
                 ended_on=None,
                 care_level=None,
                 registry_version=facts.version,
-            )
+            ).knowing(facts.known_age)
         )
         elder.enrol_if_due(today=today, threshold=threshold)
         return elder
@@ -175,7 +198,7 @@ class Elder:
         state = self.state
         if state.status != "younger" or state.age(today) < threshold:
             return False
-        joined = max(reaches_age_on(state.birth_year, threshold), state.first_seen_on)
+        joined = max(state.day_reached(threshold), state.first_seen_on)
         self.state = replace(state, status="enrolled", enrolled_on=joined)
         self.events.append(ElderEnrolled(self.state, self.state.age(today)))
         return True
@@ -183,6 +206,7 @@ class Elder:
     def apply(self, facts: ResidentFacts, *, today: date, threshold: int) -> bool:
         """Take a newer registry state (False for a stale or ended one); an enrolled elder
         records what changed."""
+        self.learn_age(facts.known_age, today=today, threshold=threshold)
         state = self.state
         if facts.version <= state.registry_version or state.status in ("deceased", "left"):
             return False
@@ -201,6 +225,16 @@ class Elder:
         self.state = updated
         if state.status == "enrolled" and changed:
             self.events.append(ElderUpdated(updated, updated.age(today), changed))
+        self.enrol_if_due(today=today, threshold=threshold)
+        return True
+
+    def learn_age(self, known: KnownAge | None, *, today: date, threshold: int) -> bool:
+        """Keep a better known age (from any event, in any order) and enrol a younger
+        resident who has now reached ``threshold``; whether the known age changed."""
+        knowing = self.state.knowing(known)
+        if knowing is self.state:
+            return False
+        self.state = knowing
         self.enrol_if_due(today=today, threshold=threshold)
         return True
 

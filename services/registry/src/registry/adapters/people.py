@@ -419,6 +419,7 @@ def resident_state(resident: Resident, *, on: date) -> dict[str, Any]:
     state["birth_year"] = resident.birth_date.year
     state["age_band"] = age_band(resident.birth_date, on)
     state["age"] = age_on(resident.birth_date, on)
+    state["age_on"] = on
     return state
 
 
