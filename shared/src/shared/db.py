@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,8 @@ from typing import Any
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -119,6 +122,43 @@ def as_utc(moment: datetime) -> datetime:
     """A stored timestamp as an aware UTC datetime: SQLite hands back naive ones for
     ``DateTime(timezone=True)`` columns, and everything the platform stores is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_OUTAGE_SQLSTATES = ("08", "57P")
+"""SQLSTATE classes of a database that is unreachable or going away: connection exceptions
+and operator intervention (shutting down, starting up, terminated by a restart)."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is unreachable or restarting, not that a statement
+    was wrong: an invalidated, refused or closed connection, a pool timeout, or a SQLSTATE of
+    class 08 or 57P, anywhere among the exception's causes, contexts and driver errors (a
+    rollback on a dead connection fails in its own way, the outage being its context)."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OperationalError | PoolTimeout | ConnectionError | TimeoutError):
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_OUTAGE_SQLSTATES):
+            return True
+        if type(current).__name__ in _DRIVER_DISCONNECTS or _CLOSED.search(str(current)):
+            return True
+        links = (current.__cause__, current.__context__, getattr(current, "orig", None))
+        pending += [link for link in links if isinstance(link, BaseException)]
+    return False
+
+
+_DRIVER_DISCONNECTS = frozenset({"ConnectionDoesNotExistError", "ConnectionFailureError"})
+"""asyncpg's errors for a connection that went away mid-statement (no SQLSTATE of their own)."""
+_CLOSED = re.compile(r"\bconnection (is|was|has been) closed\b")
+"""What asyncpg's ``InterfaceError`` says when used on a connection the server dropped."""
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -51,6 +51,12 @@ class Problem(Exception):
         return PROBLEM_TYPE_BASE + self.code
 
 
+class ServiceUnavailable(Problem):
+    """A dependency (the database) is away for a moment: retry after ``Retry-After`` (503)."""
+
+    status, title, code = 503, "Service unavailable", "service-unavailable"
+
+
 class InvalidInput(Problem):
     """Input that is well-formed but breaks a rule (422), naming the fields."""
 
