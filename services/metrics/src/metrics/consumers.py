@@ -34,6 +34,7 @@ from metrics.projection import (
     employment_fact_key,
     forget,
     prefetch,
+    write_new,
 )
 from metrics.tracking import Tracker
 from shared.consumer import ParsedEvent, Subscription, UnexpectedEvent, event_context
@@ -267,6 +268,7 @@ async def apply_batch(
                 causes[pair] = item.event
             for area in effects.created_areas:
                 causes[("", area)] = item.event
+        await write_new(session)
     finally:
         forget(session)
     await store.add_to_ledger(session, batch.deltas)

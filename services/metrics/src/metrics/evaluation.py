@@ -32,6 +32,7 @@ from metrics.domain.measures import (
     share_of,
 )
 from metrics.domain.sources import AGE
+from shared.paths import path_ids, path_text
 
 ONE_DAY = timedelta(days=1)
 
@@ -71,6 +72,16 @@ async def _communities(session: AsyncSession, areas: Sequence[AreaProjection]) -
             for c in await store.communities_under(session, areas)
         ]
     return cache[key]
+
+
+def _by_prefix(communities: Sequence[Community]) -> dict[str, list[Community]]:
+    """The communities in the subtree of each stored path (an area's, by its ``path``)."""
+    found: dict[str, list[Community]] = defaultdict(list)
+    for community in communities:
+        ids = path_ids(community.path)
+        for depth in range(1, len(ids) + 1):
+            found[path_text(ids[:depth])].append(community)
+    return found
 
 
 class Series:
@@ -195,9 +206,8 @@ async def evaluate_many(
             measures=measures,
             cuts=days,
         )
-        inside: dict[str, list[Community]] = defaultdict(list)
-        for area_id, row in known.items():
-            inside[area_id] = [c for c in communities if c.path.startswith(row.path)]
+        under = _by_prefix(communities)
+        inside = {area_id: under.get(row.path, []) for area_id, row in known.items()}
         asked: dict[tuple[str, str], list[date]] = defaultdict(list)
         for indicator_id, area, day in shares:
             asked[(indicator_id, area)].append(day)
@@ -339,14 +349,13 @@ async def history(
 
 
 async def histories(session: AsyncSession, requests: Sequence[HistoryRequest]) -> list[Points]:
-    """Several :func:`history` answers, their values computed in one :func:`evaluate_many`."""
-    days_of = []
+    """Several :func:`history` answers: their change days read in one ledger query per kind
+    of indicator, their values computed in one :func:`evaluate_many`."""
+    requests = [(i, sorted(set(areas)), start, end) for i, areas, start, end in requests]
+    days_of = await changes(session, requests)
     wanted: set[Triple] = set()
-    for indicator, area_ids, start, end in requests:
-        areas = sorted(set(area_ids))
-        days = await change_days(session, indicator=indicator, area_ids=areas, start=start, end=end)
-        days_of.append(days)
-        wanted |= {(indicator.id, a, d) for a in areas for d in days[a]}
+    for (indicator, _, _, _), days in zip(requests, days_of, strict=True):
+        wanted |= {(indicator.id, a, d) for a, area_days in days.items() for d in area_days}
     values = await evaluate_many(
         session, indicators={i.id: i for i, _, _, _ in requests}, wanted=wanted
     )
@@ -369,53 +378,102 @@ async def change_days(
 ) -> dict[str, set[date]]:
     """Per area, ``start``, ``end`` and every day between on which the indicator's value
     may change."""
-    found: dict[str, set[date]] = {area: {start, end} for area in area_ids}
-    if end <= start:
-        return found
-    d = indicator.definition
-    calendar = _calendar_days(indicator, start, end)
-    for days in found.values():
-        days |= calendar
-    if indicator.kind != "share":
-        lag = _rolling_days(d.period)
-        after = start - timedelta(days=lag) if lag else start
-        ledger = await store.ledger_days(
-            session,
-            area_ids=area_ids,
-            measures={k for m in indicator.measures for k in m.ledger_keys(end)},
-            after=after,
-            until=end,
-        )
-        for area, days in ledger.items():
-            for day in days:
-                for moved in (day, day + timedelta(days=lag)) if lag else (day,):
-                    if start < moved <= end:
-                        found[area].add(moved)
-        return found
-    measure = indicator.share_measure
-    assert measure is not None
-    known = await store.areas_by_id(session, area_ids)
+    (found,) = await changes(session, [(indicator, area_ids, start, end)])
+    return found
+
+
+async def changes(
+    session: AsyncSession, requests: Sequence[HistoryRequest]
+) -> list[dict[str, set[date]]]:
+    """:func:`change_days` of each request; the ledger days of all of them are read at once
+    (one query for totals and ratios, one for shares)."""
+    found: list[dict[str, set[date]]] = []
+    for indicator, area_ids, start, end in requests:
+        days_of = {area: {start, end} for area in area_ids}
+        if end > start:
+            calendar = _calendar_days(indicator, start, end)
+            for days in days_of.values():
+                days |= calendar
+        found.append(days_of)
+    live = [n for n, (_, _, start, end) in enumerate(requests) if end > start]
+    plain = [n for n in live if requests[n][0].kind != "share"]
+    shares = [n for n in live if requests[n][0].kind == "share"]
+    if plain:
+        await _ledger_changes(session, [requests[n] for n in plain], [found[n] for n in plain])
+    if shares:
+        await _share_changes(session, [requests[n] for n in shares], [found[n] for n in shares])
+    return found
+
+
+async def _ledger_changes(
+    session: AsyncSession, requests: Sequence[HistoryRequest], found: Sequence[dict[str, set[date]]]
+) -> None:
+    """Add the days a total's or ratio's own ledger rows change it (a rolling period's also
+    when a row leaves the period)."""
+    keys = [{k for m in i.measures for k in m.ledger_keys(end)} for i, _, _, end in requests]
+    lags = [_rolling_days(i.definition.period) for i, _, _, _ in requests]
+    ledger = await store.ledger_change_days(
+        session,
+        area_ids={a for _, areas, _, _ in requests for a in areas},
+        measures=set().union(*keys),
+        after=min(
+            start - timedelta(days=lag)
+            for (_, _, start, _), lag in zip(requests, lags, strict=True)
+        ),
+        until=max(end for _, _, _, end in requests),
+    )
+    for (_, _, start, end), measures, lag, days_of in zip(requests, keys, lags, found, strict=True):
+        after = start - timedelta(days=lag)
+        for area, area_days in days_of.items():
+            for measure, days in ledger.get(area, {}).items():
+                if measure not in measures:
+                    continue
+                for day in days:
+                    if not after < day <= end:
+                        continue
+                    for moved in (day, day + timedelta(days=lag)) if lag else (day,):
+                        if start < moved <= end:
+                            area_days.add(moved)
+
+
+async def _share_changes(
+    session: AsyncSession, requests: Sequence[HistoryRequest], found: Sequence[dict[str, set[date]]]
+) -> None:
+    """Add the days a share changes: its communities' ledger days and the days communities
+    come and go."""
+    known = await store.areas_by_id(session, {a for _, areas, _, _ in requests for a in areas})
     communities = await _communities(session, list(known.values()))
-    ledger = await store.ledger_days(
+    under = _by_prefix(communities)
+    keys = []
+    for indicator, _, _, end in requests:
+        measure = indicator.share_measure
+        assert measure is not None
+        keys.append(set(measure.ledger_keys(end)))
+    ledger = await store.ledger_change_days(
         session,
         area_ids=[c.area_id for c in communities],
-        measures=set(measure.ledger_keys(end)),
-        after=start,
-        until=end,
+        measures=set().union(*keys),
+        after=min(start for _, _, start, _ in requests),
+        until=max(end for _, _, _, end in requests),
     )
-    for community in communities:
-        days = set(ledger.get(community.area_id, ()))
-        if community.valid_from is not None:
-            days.add(community.valid_from)
-        if community.valid_to is not None:
-            days.add(community.valid_to + ONE_DAY)
-        inside = {day for day in days if start < day <= end}
-        if not inside:
-            continue
-        for area_id, row in known.items():
-            if community.path.startswith(row.path):
-                found[area_id] |= inside
-    return found
+    for (_, _, start, end), measures, days_of in zip(requests, keys, found, strict=True):
+        moved: dict[str, set[date]] = {}
+        for community in communities:
+            days = {
+                day
+                for measure, measure_days in ledger.get(community.area_id, {}).items()
+                if measure in measures
+                for day in measure_days
+            }
+            if community.valid_from is not None:
+                days.add(community.valid_from)
+            if community.valid_to is not None:
+                days.add(community.valid_to + ONE_DAY)
+            moved[community.area_id] = {day for day in days if start < day <= end}
+        for area_id, area_days in days_of.items():
+            row = known.get(area_id)
+            for community in under.get(row.path, ()) if row is not None else ():
+                area_days |= moved[community.area_id]
 
 
 def _rolling_days(period: str | None) -> int:

@@ -87,6 +87,10 @@ class Effects:
 _ENTITIES = "metrics.entities"
 """Key of the session's entity cache in ``session.info`` (see :func:`prefetch`)."""
 
+_NEW_ENTITIES = "metrics.new_entities"
+"""Key of the batch's new entity rows in ``session.info``, inserted at once by
+:func:`write_new`."""
+
 EntityKey = tuple[str, str]
 """(entity type, entity id)."""
 
@@ -106,8 +110,16 @@ async def prefetch(session: AsyncSession, keys: Iterable[EntityKey]) -> None:
 
 
 def forget(session: AsyncSession) -> None:
-    """Drop the session's entity cache (the batch is over)."""
+    """Drop the session's entity cache and unwritten new rows (the batch is over)."""
     session.info.pop(_ENTITIES, None)
+    session.info.pop(_NEW_ENTITIES, None)
+
+
+async def write_new(session: AsyncSession) -> None:
+    """Insert the batch's new entity rows in one statement (``COPY`` on PostgreSQL), in their
+    final state: the ORM's flush of thousands of new objects costs several times more."""
+    new: list[EntityProjection] = session.info.pop(_NEW_ENTITIES, [])
+    await store.insert_entities(session, new)
 
 
 async def entity(session: AsyncSession, kind: str, entity_id: str) -> EntityProjection | None:
@@ -122,11 +134,15 @@ async def entity(session: AsyncSession, kind: str, entity_id: str) -> EntityProj
 
 
 def keep(session: AsyncSession, row: EntityProjection) -> None:
-    """Add a new entity state to the session (and to the batch's cache)."""
-    session.add(row)
+    """Keep a new entity state: in a prefetched batch, in its cache and among the rows
+    :func:`write_new` inserts once the batch is applied (later events of the batch change
+    the same object); otherwise added to the session."""
     cache: dict[EntityKey, EntityProjection | None] | None = session.info.get(_ENTITIES)
-    if cache is not None:
-        cache[(row.entity_type, row.entity_id)] = row
+    if cache is None:
+        session.add(row)
+        return
+    cache[(row.entity_type, row.entity_id)] = row
+    session.info.setdefault(_NEW_ENTITIES, []).append(row)
 
 
 @dataclass(frozen=True)

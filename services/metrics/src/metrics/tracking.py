@@ -72,6 +72,24 @@ def within(area: AreaProjection, scope_path: str) -> bool:
     return area.path.startswith(scope_path)
 
 
+def _outcome(row: TargetStatusRow) -> tuple[object, ...]:
+    """What an evaluation stored in a row, without the moment it was written."""
+    return (
+        row.level,
+        row.path,
+        row.value,
+        row.baseline,
+        row.progress,
+        row.forecast,
+        row.forecast_method,
+        row.forecast_from,
+        row.forecast_slope,
+        row.status,
+        row.evaluated_on,
+        row.status_since,
+    )
+
+
 class Tracker:
     """Evaluates targets for a catalogue.
 
@@ -309,12 +327,15 @@ class Tracker:
         for area in areas:
             value = value_on(area.area_id, today)
             row = existing.get(area.area_id)
+            before = None
             if row is None:
                 row = TargetStatusRow(target_id=target.id, area_id=area.area_id)
                 session.add(row)
+            else:
+                before = _outcome(row)
             previous = row.status
             row.level, row.path, row.value = area.level, area.path, value
-            row.evaluated_on, row.updated_at = today, now
+            row.evaluated_on = today
             if area.area_id in graded:
                 baseline = baselines.get(area.area_id)
                 projected = rules.project(
@@ -354,6 +375,8 @@ class Tracker:
                 row.forecast_method = row.forecast_from = row.forecast_slope = None
             if row.status != previous or row.status_since is None:
                 row.status_since = today if row.status is not None else None
+            if before is None or _outcome(row) != before:
+                row.updated_at = now  # an unchanged row is not written again
             if previous is not None and row.status is not None and row.status != previous:
                 self._announce(uow, target, area, row, previous)
             views.append(StatusView.of(row, target))

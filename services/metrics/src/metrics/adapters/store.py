@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from metrics.adapters.tables import AreaProjection, EntityProjection, MeasureLedger
 from metrics.domain.measures import SCALE, Requirement
 from shared.contracts.registry import GRASSROOTS_LEVELS
-from shared.db import dialect_insert
+from shared.db import bulk_insert, dialect_insert
 from shared.paths import path_text
 
 LedgerKey = tuple[str, str, date]
@@ -164,34 +164,32 @@ async def ledger_cut_sums(
     return found
 
 
-async def ledger_days(
+async def ledger_change_days(
     session: AsyncSession,
     *,
     area_ids: Iterable[str],
     measures: Iterable[str],
     after: date,
     until: date,
-) -> dict[str, set[date]]:
-    """Per area, the days in (after, until] with a non-zero ledger row of any of
-    ``measures``."""
+) -> dict[str, dict[str, set[date]]]:
+    """Per area and measure (of ``measures``), the days in (after, until] with a non-zero
+    ledger row."""
     areas, keys = sorted(set(area_ids)), sorted(set(measures))
-    found: dict[str, set[date]] = defaultdict(set)
+    found: dict[str, dict[str, set[date]]] = defaultdict(lambda: defaultdict(set))
     if not areas or not keys:
         return found
     for chunk in _chunks(areas):
         rows = await session.execute(
-            select(MeasureLedger.area_id, MeasureLedger.day)
-            .where(
+            select(MeasureLedger.area_id, MeasureLedger.measure, MeasureLedger.day).where(
                 MeasureLedger.area_id.in_(chunk),
                 MeasureLedger.measure.in_(keys),
                 MeasureLedger.day > after,
                 MeasureLedger.day <= until,
                 MeasureLedger.delta != 0,
             )
-            .distinct()
         )
-        for area_id, day in rows:
-            found[area_id].add(day)
+        for area_id, measure, day in rows:
+            found[area_id][measure].add(day)
     return found
 
 
@@ -212,6 +210,28 @@ async def entities(
                 select(EntityProjection).where(EntityProjection.entity_type == kind, among)
             )
     return found
+
+
+_ENTITY_COLUMNS = (
+    "entity_type",
+    "entity_id",
+    "community_id",
+    "path",
+    "version",
+    "active",
+    "since",
+    "ended_on",
+    "attributes",
+)
+
+
+async def insert_entities(session: AsyncSession, rows: Sequence[EntityProjection]) -> None:
+    """Insert new entity states (not in the session) in one statement."""
+    await bulk_insert(
+        session,
+        EntityProjection.__table__,  # type: ignore[arg-type]
+        [{name: getattr(row, name) for name in _ENTITY_COLUMNS} for row in rows],
+    )
 
 
 async def areas_by_id(session: AsyncSession, area_ids: Iterable[str]) -> dict[str, AreaProjection]:

@@ -160,6 +160,7 @@ class TargetStatusRow(Base):
     evaluated_on: Mapped[date] = mapped_column(Date)
     status_since: Mapped[date | None] = mapped_column(Date, default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    """When the evaluation last changed (re-evaluating to the same result writes nothing)."""
 
 
 class ProjectionState(Base):
