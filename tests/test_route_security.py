@@ -473,6 +473,10 @@ async def metrics_target(service: Service) -> str:
     return await service.create("/targets", body, service.of_a)
 
 
+async def event_schema_file(_service: Service) -> str:
+    return "org.shequ.registry.area.created.v1.json"
+
+
 async def metrics_table(service: Service) -> str:
     from metrics.service import EXPORTS
 
@@ -569,6 +573,12 @@ OBJECTS: dict[tuple[str, str], InArea | Everywhere] = {
     ("employment", "course_id"): Everywhere(
         "courses are public offers", lambda service: first_listed(service, "/courses")
     ),
+    **{
+        (name, "schema_file"): Everywhere(
+            "the event schemas are public documentation, the same for everyone", event_schema_file
+        )
+        for name in SERVICES
+    },
 }
 """(service, path parameter) → how to get an object for it. A new path parameter needs an
 entry, or its routes fail."""
@@ -827,8 +837,31 @@ async def casework_tracking(service: Service, route: Route) -> list[httpx.Respon
     return [found, wrong_code, unknown]
 
 
+async def event_contracts(service: Service, route: Route) -> list[httpx.Response]:
+    """The event contracts (JSON Schemas, AsyncAPI) are public documentation, served by every
+    service so that an event's ``dataschema`` resolves without a token; they hold no data.
+    A missing schema is a plain 404."""
+    values = {"schema_file": "org.shequ.registry.area.created.v1.json"}
+    found = await call(service, route, {}, values=values if route.path_parameters else None)
+    assert found.status_code == 200, f"{route} without a token: {found.text[:300]}"
+    answers = [found]
+    if route.path_parameters:
+        missing = await call(service, route, {}, values={"schema_file": "org.shequ.no.v1.json"})
+        assert missing.status_code == 404, f"{route}: {missing.status_code} for a missing schema"
+        answers.append(missing)
+    return answers
+
+
+EVENT_CONTRACT_ROUTES = (
+    "/schemas/events",
+    "/schemas/events/{schema_file}",
+    "/schemas/asyncapi.yaml",
+)
+"""shared.schema_routes, mounted by the app factory on every service."""
+
 PUBLIC_API: dict[tuple[str, str, str], PublicCheck] = {
     ("casework", "POST", "/tracking"): casework_tracking,
+    **{(name, "GET", path): event_contracts for name in SERVICES for path in EVENT_CONTRACT_ROUTES},
 }
 """The documented routes anyone may call, with no token: (service, method, path) → a check
 that calls it without one and shows it reveals no object's existence (the same answer for a

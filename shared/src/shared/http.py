@@ -71,6 +71,7 @@ from shared.errors import (
 )
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.observability import configure_logging
+from shared.schema_routes import install_schema_routes
 from shared.settings import ServiceSettings
 
 __all__ = [
@@ -936,6 +937,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(Exception, _handle_unexpected)
     app.include_router(_operations_router())
+    install_schema_routes(app, settings)  # public: the event schemas and AsyncAPI document
     for router in routers:
         app.include_router(router)
     _install_problem_openapi(app)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.contracts.core import DEFAULT_SCHEMA_BASE_URL
+
 DEVELOPMENT_ENVIRONMENT = "development"
 """The only ``environment`` in which the built-in development secret and keys are accepted."""
 PRODUCTION_ENVIRONMENT = "production"
@@ -76,6 +78,13 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
     kafka_ssl_cafile: str | None = Field(
         default=None, description="CA bundle for verifying the brokers' certificates."
+    )
+    events_schema_base_url: str = Field(
+        default=DEFAULT_SCHEMA_BASE_URL,
+        description="Public URL under which the event JSON Schemas are served (every service "
+        "serves them at `/schemas/events/<type>.json`); each event's `dataschema` is "
+        "`<this>/<type>.json`. Give every service the same value. The default is the registry "
+        "under `make dev`.",
     )
     kafka_enable_idempotence: bool = Field(
         default=False,
