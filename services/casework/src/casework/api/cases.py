@@ -19,13 +19,14 @@ from casework.api.deps import Reader, WriteCommand, after_id
 from casework.domain import cases
 from casework.views import CaseView, ClockView
 from shared.contracts.casework import CaseState, Department, HopKind, Outcome
+from shared.inputs import LongText, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
 router = APIRouter(tags=["cases"])
 
-Id = Annotated[str, Field(min_length=1, max_length=64)]
-DocumentCodes = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=20)]
+Id = Annotated[Text, Field(min_length=1, max_length=64)]
+DocumentCodes = Annotated[list[Annotated[Text, Field(max_length=64)]], Field(max_length=20)]
 Reason = Annotated[str | None, Field(default=None, max_length=1000)]
 
 
@@ -46,7 +47,7 @@ class MatterIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    matter_code: str = Field(max_length=64, description="A code of the matter catalogue.")
+    matter_code: Text = Field(max_length=64, description="A code of the matter catalogue.")
     documents: DocumentCodes = Field(default_factory=list, description="Documents brought.")
     related_case_ids: list[Id] = Field(
         default_factory=list, max_length=20, description="A petition's related cases."
@@ -125,7 +126,7 @@ class ExtendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     days: int = Field(ge=1, le=cases.MAX_EXTENSION_DAYS, description="Working days added.")
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: LongText = Field(min_length=1, max_length=1000)
 
 
 class RatingIn(BaseModel):
@@ -134,7 +135,7 @@ class RatingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rating: int = Field(ge=1, le=5, description="1 (worst) to 5 (best).")
-    comment: str | None = Field(default=None, max_length=1000)
+    comment: LongText | None = Field(default=None, max_length=1000)
 
 
 class SessionIn(BaseModel):
@@ -152,7 +153,9 @@ class OutcomeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     agreement: bool = Field(description="Whether the parties agreed.")
-    terms: str | None = Field(default=None, max_length=4000, description="The agreement's terms.")
+    terms: LongText | None = Field(
+        default=None, max_length=4000, description="The agreement's terms."
+    )
 
 
 class FollowUpIn(BaseModel):
@@ -411,11 +414,11 @@ async def get_visit(visit_id: str, session: SessionDep, principal: Reader) -> Vi
 async def list_cases(
     session: SessionDep,
     principal: Reader,
-    within: Annotated[str | None, Query(max_length=32, description="Only this area.")] = None,
+    within: Annotated[Text | None, Query(max_length=32, description="Only this area.")] = None,
     state: Annotated[CaseState | None, Query(description="Only this state.")] = None,
     department: Annotated[Department | None, Query(description="Only this department.")] = None,
-    matter_code: Annotated[str | None, Query(max_length=64)] = None,
-    resident_id: Annotated[str | None, Query(max_length=64)] = None,
+    matter_code: Annotated[Text | None, Query(max_length=64)] = None,
+    resident_id: Annotated[Text | None, Query(max_length=64)] = None,
     overdue_on: Annotated[
         date | None, Query(description="Only running cases due before this day.")
     ] = None,

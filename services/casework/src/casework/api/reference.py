@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from casework import catalogue_service as service
 from casework.api.deps import AdminCommand, Reader
 from casework.domain.catalogue import Matter
+from shared.inputs import LongText
 from shared.runtime import SessionDep
 
 router = APIRouter(tags=["catalogue"])
@@ -54,7 +55,7 @@ class CalendarDayIn(BaseModel):
     working: bool | None = Field(
         description="Working day (true), day off (false); null removes the override."
     )
-    note: str = Field(default="", max_length=200, description="What was announced.")
+    note: LongText = Field(default="", max_length=200, description="What was announced.")
 
 
 @router.get("/matters", response_model=MatterList)

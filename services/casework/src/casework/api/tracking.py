@@ -19,6 +19,7 @@ from casework import tracking as service
 from casework.api.cases import ClockOut
 from casework.views import china_now
 from shared.contracts.casework import CaseState
+from shared.inputs import Text
 from shared.runtime import SessionDep
 
 router = APIRouter(tags=["tracking"])
@@ -29,8 +30,8 @@ class TrackingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    number: str = Field(min_length=1, max_length=20, description="Case number.")
-    code: str = Field(min_length=1, max_length=20, description="Verification code.")
+    number: Text = Field(min_length=1, max_length=20, description="Case number.")
+    code: Text = Field(min_length=1, max_length=20, description="Verification code.")
 
 
 class TrackingOut(BaseModel):

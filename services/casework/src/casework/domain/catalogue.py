@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.casework import Department
 from shared.contracts.registry import EmploymentStatus, RegistrationStatus, ResidentFlag
+from shared.inputs import Text
 
 MatterKind = Literal["service", "mediation", "petition"]
 """``mediation`` cases carry parties, sessions and an outcome; ``petition`` cases link related
@@ -62,11 +63,11 @@ class Matter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str = Code
-    name: str = Field(min_length=1, max_length=100, description="Name (Chinese).")
-    name_en: str = Field(min_length=1, max_length=100, description="Name (English).")
+    name: Text = Field(min_length=1, max_length=100, description="Name (Chinese).")
+    name_en: Text = Field(min_length=1, max_length=100, description="Name (English).")
     kind: MatterKind = Field(default="service", description="Service, mediation or petition.")
     department: Department = Field(description="Responsible department.")
-    required_documents: list[str] = Field(
+    required_documents: list[Text] = Field(
         default_factory=list,
         max_length=20,
         description="Codes of the documents the applicant brings (e.g. `id_card`).",

@@ -13,6 +13,7 @@ from eldercare.domain.entitlements import EntitlementRule
 from shared.auth import Principal, require_scopes
 from shared.commands import CommandRunner, command_runner
 from shared.errors import FieldError, InvalidInput
+from shared.inputs import Text
 from shared.pagination import decode_cursor
 
 READ = "eldercare:read"
@@ -25,7 +26,7 @@ WriteCommand = Annotated[CommandRunner, Depends(command_runner(WRITE))]
 """Runs a write route's use case (token and scope, transaction, Idempotency-Key, outbox)."""
 
 Within = Annotated[
-    str | None,
+    Text | None,
     Query(max_length=32, description="Only this area's subtree (within the token's area)."),
 ]
 

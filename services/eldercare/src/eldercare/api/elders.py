@@ -22,6 +22,7 @@ from eldercare.domain.assessment import (
 from eldercare.domain.roster import ElderSnapshot, RosterStatus
 from shared.contracts.eldercare import ServiceKind
 from shared.contracts.registry import Sex
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -122,14 +123,14 @@ class AssessmentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    barthel: dict[str, int] = Field(
+    barthel: dict[Text, int] = Field(
         description="Barthel item → score (feeding, bathing, grooming, dressing, bowels, "
         "bladder, toilet_use, transfers, mobility, stairs)."
     )
-    iadl_dependent: list[str] = Field(
+    iadl_dependent: list[Text] = Field(
         default_factory=list, max_length=20, description="IADL activities needing help."
     )
-    instrument: str | None = Field(
+    instrument: Text | None = Field(
         default=None,
         max_length=40,
         description=f"Instrument version (default {CURRENT_INSTRUMENT}).",

@@ -13,6 +13,7 @@ from eldercare.adapters.tables import PaymentRow
 from eldercare.api.deps import PolicyDep, Reader, Within, WriteCommand, after_id
 from eldercare.domain.entitlements import EntitlementSnapshot, EntitlementStatus
 from shared.contracts.eldercare import EntitlementKind
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -61,7 +62,9 @@ class DeclineIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=64, description="Reason code, e.g. not_qualified.")
+    reason: Text = Field(
+        min_length=1, max_length=64, description="Reason code, e.g. not_qualified."
+    )
 
 
 @router.get("/entitlements", response_model=EntitlementPage)
@@ -71,7 +74,7 @@ async def list_entitlements(
     within: Within = None,
     status: EntitlementStatus | None = None,
     kind: EntitlementKind | None = None,
-    resident_id: str | None = Query(default=None, max_length=64),
+    resident_id: Text | None = Query(default=None, max_length=64),
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> EntitlementPage:
@@ -154,7 +157,7 @@ async def list_payments(
     principal: Reader,
     session: SessionDep,
     within: Within = None,
-    resident_id: str | None = Query(default=None, max_length=64),
+    resident_id: Text | None = Query(default=None, max_length=64),
     month: date | None = Query(default=None, description="Any day of the month."),
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,

@@ -12,6 +12,7 @@ from eldercare import orders
 from eldercare.api.deps import Reader, WriteCommand
 from eldercare.domain.visits import OrderSnapshot, OrderStatus, VisitSnapshot, VisitStatus
 from shared.contracts.eldercare import AssigneeKind, OrderCancelReason, ServiceKind
+from shared.inputs import Text
 from shared.runtime import SessionDep
 
 router = APIRouter(tags=["orders"])
@@ -22,7 +23,7 @@ class OrderIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: str = Field(min_length=1, max_length=64)
+    resident_id: Text = Field(min_length=1, max_length=64)
     service: ServiceKind
 
 
@@ -32,7 +33,7 @@ class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     assignee_kind: AssigneeKind
-    assignee_id: str = Field(
+    assignee_id: Text = Field(
         min_length=1, max_length=64, description="Carer's staff id or registry volunteer id."
     )
 

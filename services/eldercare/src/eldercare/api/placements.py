@@ -12,6 +12,7 @@ from eldercare import placements
 from eldercare.api.deps import Reader, WriteCommand
 from eldercare.domain.placements import Centre, CentreKind, PlacementSnapshot, PlacementStatus
 from shared.contracts.eldercare import PlacementEndReason, PlacementKind
+from shared.inputs import Text
 from shared.runtime import SessionDep
 
 router = APIRouter(tags=["placements"])
@@ -23,9 +24,9 @@ class CentreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: CentreKind
-    name: str = Field(min_length=1, max_length=200)
-    community_id: str = Field(min_length=1, max_length=32)
-    path: list[str] = Field(
+    name: Text = Field(min_length=1, max_length=200)
+    community_id: Text = Field(min_length=1, max_length=32)
+    path: list[Text] = Field(
         min_length=1, max_length=8, description="Area ids from the city down to the community."
     )
     capacity: int = Field(description="Places, 1 to 10,000.")
@@ -74,9 +75,9 @@ class PlacementIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: str = Field(min_length=1, max_length=64)
+    resident_id: Text = Field(min_length=1, max_length=64)
     kind: PlacementKind
-    centre_id: str | None = Field(
+    centre_id: Text | None = Field(
         default=None, description="Required for day care and institutions."
     )
 

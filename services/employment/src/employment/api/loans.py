@@ -14,6 +14,7 @@ from employment import loans_service as service
 from employment.api.deps import Reader, Within, WriteCommand, after_id
 from employment.domain.loans import LoanSnapshot, LoanStatus
 from shared.contracts.employment import GuaranteeKind
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -25,7 +26,7 @@ class LoanIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seeker_id: str = Field(max_length=36)
+    seeker_id: Text = Field(max_length=36)
     amount_fen: int = Field(description="Principal in fen (at most 5,000,000 = 50,000 yuan).")
     term_months: int = Field(description="Term in months, 1 to 36.")
 

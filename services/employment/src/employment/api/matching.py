@@ -17,6 +17,7 @@ from employment.domain.matches import MatchSnapshot
 from employment.domain.matching import Score
 from employment.domain.placements import PlacementSnapshot
 from shared.contracts.employment import PriorityGroup, VacancyKind
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -113,8 +114,8 @@ class MatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    vacancy_id: str = Field(max_length=36)
-    seeker_id: str = Field(max_length=36)
+    vacancy_id: Text = Field(max_length=36)
+    seeker_id: Text = Field(max_length=36)
 
 
 class Acceptance(BaseModel):

@@ -13,12 +13,13 @@ from employment import seekers_service as service
 from employment.api.deps import Reader, Within, WriteCommand, after_id
 from employment.domain.seekers import Education, SeekerSnapshot, WithdrawalReason
 from shared.contracts.employment import Hours, PriorityGroup, SeekerStatus
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/seekers", tags=["seekers"])
 
-Skills = Annotated[list[str], Field(max_length=50, description="Skill codes (GET /skills).")]
+Skills = Annotated[list[Text], Field(max_length=50, description="Skill codes (GET /skills).")]
 
 
 class SeekerIn(BaseModel):
@@ -26,7 +27,7 @@ class SeekerIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    resident_id: str = Field(max_length=36, description="Registry id of the resident.")
+    resident_id: Text = Field(max_length=36, description="Registry id of the resident.")
     recorded_groups: list[PriorityGroup] = Field(
         default_factory=list,
         max_length=8,
@@ -40,7 +41,7 @@ class SeekerIn(BaseModel):
     wage_expectation_fen: int | None = Field(
         default=None, description="Monthly wage expected, in fen; null for none."
     )
-    preferred_area_ids: list[str] = Field(
+    preferred_area_ids: list[Text] = Field(
         default_factory=list, max_length=10, description="Areas the seeker prefers to work in."
     )
 
@@ -51,12 +52,12 @@ class SeekerPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     recorded_groups: list[PriorityGroup] | None = Field(default=None, max_length=8)
-    skills: list[str] | None = Field(default=None, max_length=50)
+    skills: list[Text] | None = Field(default=None, max_length=50)
     education: Education | None = None
     hours: list[Hours] | None = Field(default=None, min_length=1, max_length=3)
     max_hours_per_week: int | None = None
     wage_expectation_fen: int | None = None
-    preferred_area_ids: list[str] | None = Field(default=None, max_length=10)
+    preferred_area_ids: list[Text] | None = Field(default=None, max_length=10)
 
 
 class Withdrawal(BaseModel):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from employment import training_service as service
 from employment.api.deps import Reader, WriteCommand, after_id
 from employment.domain import training
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -24,9 +25,9 @@ class CourseIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200)
-    place_id: str = Field(max_length=32, description="Community or street holding it.")
-    skills: list[str] = Field(min_length=1, max_length=20, description="Skill codes taught.")
+    title: Text = Field(min_length=1, max_length=200)
+    place_id: Text = Field(max_length=32, description="Community or street holding it.")
+    skills: list[Text] = Field(min_length=1, max_length=20, description="Skill codes taught.")
     starts_on: date
     ends_on: date
     sessions: int = Field(description="Sessions, 1 to 365 (80 % needed to complete).")
@@ -73,8 +74,8 @@ class EnrolmentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    course_id: str = Field(max_length=36)
-    seeker_id: str = Field(max_length=36)
+    course_id: Text = Field(max_length=36)
+    seeker_id: Text = Field(max_length=36)
     required: bool = Field(
         default=False,
         description="Required reemployment training: refusing or abandoning it revokes the "
@@ -154,7 +155,7 @@ async def schedule_course(body: CourseIn, command: WriteCommand) -> JSONResponse
 async def list_courses(
     session: SessionDep,
     principal: Reader,
-    skill: Annotated[str | None, Query(max_length=64, description="Teaching this skill.")] = None,
+    skill: Annotated[Text | None, Query(max_length=64, description="Teaching this skill.")] = None,
     open_on: Annotated[date | None, Query(description="Not ended on this day.")] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,

@@ -18,6 +18,7 @@ from employment.domain.taxonomy import taxonomy
 from shared.contracts.employment import EmployerKind, Hours, VacancyKind
 from shared.db import as_utc
 from shared.errors import FieldError, InvalidInput
+from shared.inputs import Text
 from shared.pagination import (
     DEFAULT_PAGE_SIZE,
     Cursor,
@@ -40,9 +41,9 @@ class EmployerIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="Name of the organisation.")
+    name: Text = Field(min_length=1, max_length=200, description="Name of the organisation.")
     kind: EmployerKind = Field(description="Enterprise, public body or social organisation.")
-    community_id: str = Field(max_length=32, description="Community it is registered in.")
+    community_id: Text = Field(max_length=32, description="Community it is registered in.")
     training_partner: bool = Field(
         default=False, description="Takes part in reemployment training (ranks first on ties)."
     )
@@ -80,11 +81,11 @@ class TermsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200, description="Job title.")
-    required_skills: list[str] = Field(
+    title: Text = Field(min_length=1, max_length=200, description="Job title.")
+    required_skills: list[Text] = Field(
         min_length=1, max_length=20, description="Skill codes a candidate must cover."
     )
-    nice_skills: list[str] = Field(
+    nice_skills: list[Text] = Field(
         default_factory=list, max_length=20, description="Skill codes that count in favour."
     )
     hours: Hours = Field(description="Working time.")
@@ -101,9 +102,9 @@ class TermsIn(BaseModel):
 class VacancyIn(TermsIn):
     """A vacancy to post."""
 
-    employer_id: str = Field(max_length=36, description="The employer.")
+    employer_id: Text = Field(max_length=36, description="The employer.")
     kind: VacancyKind = Field(description="Enterprise, public-welfare or convenience-service.")
-    place_id: str = Field(
+    place_id: Text = Field(
         max_length=32,
         description="Community or street where the work is (a community for public-welfare posts).",
     )
@@ -181,7 +182,7 @@ class QuotaIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    community_id: str = Field(max_length=32, description="The community.")
+    community_id: Text = Field(max_length=32, description="The community.")
     posts: int = Field(ge=0, le=10_000, description="Posts it may have open or held at once.")
 
 
@@ -215,7 +216,7 @@ class SkillOut(BaseModel):
 async def list_skills(
     principal: Reader,
     q: Annotated[
-        str | None, Query(max_length=50, description="Text in a code, label or synonym.")
+        Text | None, Query(max_length=50, description="Text in a code, label or synonym.")
     ] = None,
 ) -> list[SkillOut]:
     """The skills taxonomy (Chinese and English labels, synonyms), or the skills matching ``q``."""

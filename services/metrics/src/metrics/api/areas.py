@@ -13,6 +13,7 @@ from metrics.api.deps import Format, Reader
 from metrics.api.schemas import AreaCounts, AreaOut, ChildOut, ChildrenOut, ChildTargetOut
 from shared.auth import ensure_area
 from shared.errors import NotFound
+from shared.inputs import Text
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/areas", tags=["areas"])
@@ -29,7 +30,7 @@ async def list_areas(
     principal: Reader,
     level: Level = None,
     parent: Annotated[
-        str | None, Query(max_length=32, description="Children of this area.")
+        Text | None, Query(max_length=32, description="Children of this area.")
     ] = None,
     include_retired: IncludeRetired = False,
     format_: Format = "json",

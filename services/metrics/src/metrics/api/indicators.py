@@ -13,11 +13,12 @@ from metrics.api.csv_export import columns_of, csv_response
 from metrics.api.deps import CatalogueDep, Format, Reader, TrackerDep
 from metrics.api.schemas import HistoryOut, HistoryPoint, IndicatorOut, IndicatorValueOut
 from shared.errors import FieldError, InvalidInput
+from shared.inputs import Text
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/indicators", tags=["indicators"])
 
-AreaParam = Annotated[str, Query(min_length=1, max_length=32, description="Area id.")]
+AreaParam = Annotated[Text, Query(min_length=1, max_length=32, description="Area id.")]
 
 
 @router.get("", response_model=list[IndicatorOut])

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from metrics.adapters.tables import AreaProjection, TargetRow, TargetStatusRow
 from metrics.domain.measures import Indicator
 from metrics.targets_service import TargetDetail
+from shared.inputs import Text
 from shared.paths import path_ids
 
 Status = Literal["achieved", "on_track", "at_risk", "missed"]
@@ -119,9 +120,9 @@ class TargetIn(BaseModel):
         pattern=r"^[a-z0-9][a-z0-9_.-]{0,79}$",
         description="Id to give it (lower-case letters, digits, `_.-`); default: generated.",
     )
-    name: str = Field(min_length=1, max_length=200, description="Short title.")
-    indicator_id: str = Field(min_length=1, max_length=80, description="Indicator id.")
-    scope_area_id: str = Field(min_length=1, max_length=32, description="Area it is for.")
+    name: Text = Field(min_length=1, max_length=200, description="Short title.")
+    indicator_id: Text = Field(min_length=1, max_length=80, description="Indicator id.")
+    scope_area_id: Text = Field(min_length=1, max_length=32, description="Area it is for.")
     comparison: Comparison = Field(default=">=", description="How the value must compare.")
     target_value: float = Field(allow_inf_nan=False, description="Value to reach.")
     baseline_value: float | None = Field(
@@ -131,7 +132,7 @@ class TargetIn(BaseModel):
     )
     baseline_date: date = Field(description="Start of the plan period.")
     deadline: date = Field(description="Last day to meet the target.")
-    source_plan: str = Field(min_length=1, max_length=300, description="Plan setting it.")
+    source_plan: Text = Field(min_length=1, max_length=300, description="Plan setting it.")
 
 
 class TargetOut(BaseModel):

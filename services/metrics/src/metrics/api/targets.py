@@ -11,12 +11,13 @@ from metrics import service, targets_service
 from metrics.api.csv_export import columns_of, csv_response
 from metrics.api.deps import CatalogueDep, Format, Reader, TrackerDep, WriteCommand
 from metrics.api.schemas import AreaStatusOut, TargetDetailOut, TargetIn, TargetOut
+from shared.inputs import Text
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/targets", tags=["targets"])
 
 AreaQuery = Annotated[
-    str | None,
+    Text | None,
     Query(
         max_length=32,
         description="Show each target's evaluation in this area (default: the token's area, "
@@ -87,7 +88,7 @@ async def get_target(
         Query(pattern="^(city|district|street|community)$", description="Only areas of a level."),
     ] = None,
     parent: Annotated[
-        str | None, Query(max_length=32, description="Only this area's subtree.")
+        Text | None, Query(max_length=32, description="Only this area's subtree.")
     ] = None,
     format_: Format = "json",
 ) -> TargetDetailOut | Response:

@@ -28,6 +28,7 @@ from registry.domain.areas import (
     NewCommunity,
     RetireReason,
 )
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize
 from shared.reads import ReadConnectionDep, ReadRow, json_response
 
@@ -50,8 +51,8 @@ class AreaIn(Body):
 
     id: str = Field(pattern=AREA_ID_PATTERN, description="Administrative code, unique.")
     level: AreaLevel = Field(description="Level in the hierarchy.")
-    name: str = Field(min_length=1, max_length=200, description="Official name.")
-    parent_id: str | None = Field(default=None, description="Enclosing area; null for a city.")
+    name: Text = Field(min_length=1, max_length=200, description="Official name.")
+    parent_id: Text | None = Field(default=None, description="Enclosing area; null for a city.")
     kind: CommunityKind | None = Field(default=None, description="Kind of a community.")
     household_count: int | None = Field(
         default=None, ge=0, le=100_000, description="Households (communities)."
@@ -65,7 +66,7 @@ class NewCommunityIn(Body):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=AREA_ID_PATTERN, description="Administrative code, new.")
-    name: str = Field(min_length=1, max_length=200, description="Official name.")
+    name: Text = Field(min_length=1, max_length=200, description="Official name.")
     kind: CommunityKind | None = Field(
         default=None, description="Kind; by default the merged communities' common kind."
     )
@@ -89,7 +90,7 @@ class SplitCommunityIn(Body):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=AREA_ID_PATTERN, description="Administrative code, new.")
-    name: str = Field(min_length=1, max_length=200, description="Official name.")
+    name: Text = Field(min_length=1, max_length=200, description="Official name.")
     kind: CommunityKind | None = Field(
         default=None, description="Kind; by default the split community's kind."
     )
@@ -99,7 +100,7 @@ class SplitCommunityIn(Body):
         le=1_000_000,
         description="Registered household figure; by default the number of households taken.",
     )
-    household_ids: list[str] = Field(
+    household_ids: list[Text] = Field(
         max_length=MAX_SPLIT_HOUSEHOLDS,
         description="Households of the split community that move to this one; every household "
         "must be listed in exactly one new community.",
@@ -121,7 +122,7 @@ class MergeIn(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    area_ids: list[str] = Field(
+    area_ids: list[Text] = Field(
         max_length=MAX_MERGED, description="The current communities to merge (two or more)."
     )
     into: NewCommunityIn = Field(description="The community they become.")
@@ -242,7 +243,8 @@ class SplitOut(BaseModel):
 
 async def _filters(
     within: Annotated[
-        str | None, Query(description="Only this area's subtree, the area included.")
+        Text | None,
+        Query(max_length=32, description="Only this area's subtree, the area included."),
     ] = None,
     level: Annotated[AreaLevel | None, Query(description="Only this level.")] = None,
     kind: Annotated[

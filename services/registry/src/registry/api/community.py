@@ -17,6 +17,7 @@ from registry.api.bodies import Body
 from registry.api.deps import AreaId, AsOf, Reader, Within, WriteCommand, after_id
 from registry.domain import community
 from shared.contracts.registry import Education, Sex, WorkerRole
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -111,8 +112,8 @@ class OrganisationIn(Body):
     model_config = ConfigDict(extra="forbid")
 
     community_id: AreaId
-    name: str = Field(min_length=1, max_length=200, description="Registered name.")
-    kind: str = Field(
+    name: Text = Field(min_length=1, max_length=200, description="Registered name.")
+    kind: Text = Field(
         min_length=1,
         max_length=64,
         description="Kind (volunteer_team, elders_association, culture, sports …).",
@@ -156,10 +157,10 @@ class VolunteerIn(Body):
     model_config = ConfigDict(extra="forbid")
 
     community_id: AreaId
-    resident_id: str | None = Field(
+    resident_id: Text | None = Field(
         default=None, min_length=1, max_length=64, description="The resident, if registered."
     )
-    organisation_id: str | None = Field(
+    organisation_id: Text | None = Field(
         default=None, min_length=1, max_length=36, description="Volunteer team of the community."
     )
     registered_on: date = Field(description="Registration date (not in the future).")
@@ -342,7 +343,7 @@ async def list_organisations(
     session: SessionDep,
     principal: Reader,
     within: Within = None,
-    kind: Annotated[str | None, Query(max_length=64, description="Only this kind.")] = None,
+    kind: Annotated[Text | None, Query(max_length=64, description="Only this kind.")] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> OrganisationPage:
@@ -404,7 +405,7 @@ async def list_volunteers(
     principal: Reader,
     within: Within = None,
     organisation_id: Annotated[
-        str | None, Query(max_length=36, description="Only this team's members.")
+        Text | None, Query(max_length=36, description="Only this team's members.")
     ] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,

@@ -19,6 +19,7 @@ from registry.pii import pii_protector
 from shared.auth import PII_READ, Principal, require_scopes
 from shared.commands import CommandRunner, command_runner
 from shared.errors import FieldError, InvalidInput
+from shared.inputs import Text
 from shared.pagination import decode_cursor
 
 READ = "registry:read"
@@ -46,11 +47,11 @@ PiiWriteCommand = Annotated[
 ]
 """:data:`WriteCommand` for bodies carrying id numbers: request fingerprints are HMACs."""
 
-AreaId = Annotated[str, Field(min_length=1, max_length=32, description="Area id (its code).")]
+AreaId = Annotated[Text, Field(min_length=1, max_length=32, description="Area id (its code).")]
 """A body field naming an area (a community)."""
 
 Within = Annotated[
-    str | None,
+    Text | None,
     Query(max_length=32, description="Only this area's subtree (default: the token's area)."),
 ]
 """The ``within`` query parameter of lists and statistics."""

@@ -46,6 +46,7 @@ from shared.contracts.registry import (
     ResidentFlag,
     Sex,
 )
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
 from shared.reads import ReadConnectionDep, ReadSessionDep, json_response
 from shared.runtime import SessionDep
@@ -66,8 +67,8 @@ class HouseholdIn(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    community_id: str = Field(max_length=32, description="Current community it belongs to.")
-    address: str = Field(
+    community_id: Text = Field(max_length=32, description="Current community it belongs to.")
+    address: Text = Field(
         min_length=1, max_length=500, description="Address (stored, never published)."
     )
     registered_on: date = Field(description="Registration date (not in the future).")
@@ -78,7 +79,7 @@ class HouseholdMoveIn(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    community_id: str = Field(max_length=32, description="Current community it moves to.")
+    community_id: Text = Field(max_length=32, description="Current community it moves to.")
     moved_on: date = Field(description="Date of the move (not in the future).")
 
 
@@ -103,16 +104,16 @@ class ResidentIn(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    national_id: str = Field(
+    national_id: Text = Field(
         min_length=1,
         max_length=32,
         description="18-character national id number (GB 11643); birth date and sex must "
         "agree with it. Stored encrypted, never published.",
     )
-    name: str = Field(min_length=1, max_length=200, description="Name (stored, never published).")
+    name: Text = Field(min_length=1, max_length=200, description="Name (stored, never published).")
     sex: Sex = Field(description="Sex, as in the national id number.")
     birth_date: date = Field(description="Birth date, as in the national id number.")
-    household_id: str = Field(max_length=36, description="Household the resident joins.")
+    household_id: Text = Field(max_length=36, description="Household the resident joins.")
     registration: RegistrationStatus = Field(
         default="registered", description="Registered (hukou) or floating population."
     )
@@ -154,7 +155,7 @@ class ResidentMoveIn(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    household_id: str = Field(max_length=36, description="Household the resident joins.")
+    household_id: Text = Field(max_length=36, description="Household the resident joins.")
     moved_on: date = Field(description="Date of the move (not in the future).")
 
 
@@ -479,7 +480,7 @@ async def count_residents(
 @residents.get("/lookup", response_model=ResidentOut)
 async def look_up_resident(
     national_id: Annotated[
-        str, Query(min_length=1, max_length=32, description="The exact national id number.")
+        Text, Query(min_length=1, max_length=32, description="The exact national id number.")
     ],
     session: SessionDep,
     principal: PiiReader,
@@ -498,7 +499,7 @@ class ResidentLookup(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    national_id: str = Field(min_length=1, max_length=32, description="The exact number.")
+    national_id: Text = Field(min_length=1, max_length=32, description="The exact number.")
 
 
 @residents.post("/lookup", response_model=ResidentOut)

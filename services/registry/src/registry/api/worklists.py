@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from registry import worklists
 from registry.api.deps import Reader
 from shared.errors import FieldError, InvalidInput
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
 from shared.reads import ReadSessionDep, json_response
 
@@ -55,7 +56,7 @@ async def permit_renewals(
     session: ReadSessionDep,
     principal: Reader,
     within: Annotated[
-        str | None, Query(max_length=32, description="Only this area's subtree.")
+        Text | None, Query(max_length=32, description="Only this area's subtree.")
     ] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
