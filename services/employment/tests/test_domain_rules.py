@@ -48,14 +48,14 @@ def new_seeker(**changes: object) -> Seeker:
 
 
 def test_groups_derived_from_registry_facts() -> None:
-    assert groups.derive_groups(resident(), year=2026) == {"laid_off", "age_4050"}
-    assert groups.derive_groups(resident(birth_year=1980), year=2026) == {"laid_off"}
+    assert groups.derive_groups(resident(), on=TODAY) == {"laid_off", "age_4050"}
+    assert groups.derive_groups(resident(birth_year=1980), on=TODAY) == {"laid_off"}
     woman = resident(sex="female", birth_year=1984, employment_status="unemployed")
-    assert groups.derive_groups(woman, year=2026) == {"age_4050"}
+    assert groups.derive_groups(woman, on=TODAY) == {"age_4050"}
     retired_age = resident(sex="female", birth_year=1975, employment_status="unemployed")
-    assert groups.derive_groups(retired_age, year=2026) == set()
+    assert groups.derive_groups(retired_age, on=TODAY) == set()
     employed = resident(employment_status="employed", disabled=True, registration="floating")
-    assert groups.derive_groups(employed, year=2026) == {"disabled", "migrant_worker"}
+    assert groups.derive_groups(employed, on=TODAY) == {"disabled", "migrant_worker"}
 
 
 def test_only_groups_the_registry_cannot_tell_are_recorded() -> None:

@@ -37,6 +37,7 @@ from employment.domain.groups import ResidentFacts
 from employment.domain.matches import Match, MatchSnapshot
 from employment.domain.matching import Score, Term
 from employment.domain.taxonomy import taxonomy
+from shared.ages import KnownAge, better, stored
 from shared.contracts.employment import Hours, PriorityGroup
 
 
@@ -98,7 +99,18 @@ def resident_facts(row: ResidentRow) -> ResidentFacts:
         registration=row.registration,
         flags=tuple(row.flags),
         present=row.present,
+        known_age=stored(row.known_age, row.known_age_on, row.known_age_exact),
     )
+
+
+def keep_age(row: ResidentRow, known: KnownAge | None) -> bool:
+    """Keep ``known`` on a resident row if it is better than the one there; whether it was."""
+    current = stored(row.known_age, row.known_age_on, row.known_age_exact)
+    best = better(current, known)
+    if best is None or best == current:
+        return False
+    row.known_age, row.known_age_on, row.known_age_exact = best.age, best.on, best.exact
+    return True
 
 
 # -- seekers -------------------------------------------------------------------------------

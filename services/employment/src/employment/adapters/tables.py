@@ -47,7 +47,8 @@ class AreaRow(Base):
 
 
 class ResidentRow(Base):
-    """The facts the employment service keeps of a registry resident (from its events)."""
+    """The facts the employment service keeps of a registry resident (from its events);
+    ``known_age*`` is the best age they told (:class:`shared.ages.KnownAge`)."""
 
     __tablename__ = "resident"
 
@@ -62,6 +63,9 @@ class ResidentRow(Base):
     flags: Mapped[list[str]] = mapped_column(JSON)
     present: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer)
+    known_age: Mapped[int | None] = mapped_column(Integer)
+    known_age_on: Mapped[date | None] = mapped_column(Date)
+    known_age_exact: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SeekerRow(Base):

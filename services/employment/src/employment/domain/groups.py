@@ -4,15 +4,20 @@ The groups are those of the community employment system (docs/domain.md §3): la
 "4050" people (women from 40 and men from 50 up to retirement age), people with disabilities,
 migrant workers, land-losing farmers, the long-term unemployed, new labour-force entrants and
 graduates. The first four follow from what the registry publishes about a resident; the
-community records the others after its own investigation.
+community records the others after its own investigation. The "4050" ages are exact: the
+registry's events carry the age on their date and an age milestone on the 40th, 50th and
+60th birthdays (:mod:`shared.ages`, DR-6); a resident known only from events older than the
+``age`` field is placed by the age reached this calendar year.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import get_args
 
+from shared.ages import KnownAge, age_on_day
 from shared.contracts.employment import PriorityGroup
 from shared.errors import FieldError, InvalidInput
 
@@ -45,20 +50,20 @@ class ResidentFacts:
     registration: str
     flags: tuple[str, ...]
     present: bool = True
+    known_age: KnownAge | None = None
+
+    def age_on(self, day: date) -> int:
+        """The resident's age on ``day`` (exact after an age milestone)."""
+        return age_on_day(self.known_age, self.birth_year, day)
 
 
-def age_in(year: int, birth_year: int) -> int:
-    """Age reached during ``year`` (the registry publishes the birth year only)."""
-    return year - birth_year
-
-
-def derive_groups(facts: ResidentFacts, *, year: int) -> frozenset[PriorityGroup]:
-    """The priority groups registry facts put a resident in during ``year``."""
+def derive_groups(facts: ResidentFacts, *, on: date) -> frozenset[PriorityGroup]:
+    """The priority groups registry facts put a resident in on the day ``on``."""
     groups: set[PriorityGroup] = set()
     if facts.employment_status == "laid_off":
         groups.add("laid_off")
     low, high = FEMALE_4050 if facts.sex == "female" else MALE_4050
-    if low <= age_in(year, facts.birth_year) < high and facts.employment_status in (
+    if low <= facts.age_on(on) < high and facts.employment_status in (
         "laid_off",
         "unemployed",
     ):

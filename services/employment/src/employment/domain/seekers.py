@@ -173,7 +173,7 @@ class Seeker:
             resident_id=resident.resident_id,
             community_id=resident.community_id,
             path=resident.path,
-            derived_groups=derive_groups(resident, year=today.year),
+            derived_groups=derive_groups(resident, on=today),
             recorded_groups=recorded_groups,
             skills=tuple(sorted(set(skills))),
             education=education,
@@ -238,7 +238,7 @@ class Seeker:
         return self._change(
             community_id=resident.community_id,
             path=resident.path,
-            derived_groups=derive_groups(resident, year=today.year),
+            derived_groups=derive_groups(resident, on=today),
         )
 
     def set_status(self, status: SeekerStatus) -> bool:
