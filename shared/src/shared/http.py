@@ -22,7 +22,8 @@
   validation errors (422, each offending field named, the submitted value never echoed; a body
   that is not JSON, or nested too deep for the parser, is 422 on ``body`` too, never a 400 or a
   500),
-  HTTP errors such as 404/405, and unexpected exceptions (500, no internals);
+  HTTP errors such as 404/405, a database that is away (503 with ``Retry-After``, logged as
+  one line: :func:`shared.db.is_outage`), and unexpected exceptions (500, no internals);
 - structured logging (:func:`shared.observability.configure_logging`) and
   ``app.state.settings``.
 
@@ -58,6 +59,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.context import causation_id_var, correlation_id_var, request_id_var
+from shared.db import is_outage
 from shared.errors import (
     PROBLEM_TYPE_BASE,
     Conflict,
@@ -67,6 +69,7 @@ from shared.errors import (
     InvalidInput,
     NotFound,
     Problem,
+    ServiceUnavailable,
     Unauthorized,
 )
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -122,6 +125,10 @@ _PROBLEM_CLASSES: dict[int, type[Problem]] = {
 }
 _INTERNAL_ERROR = Problem(
     "An unexpected error occurred. Quote the X-Request-ID response header when reporting it."
+)
+_DATABASE_UNAVAILABLE = ServiceUnavailable(
+    "The database is unavailable for a moment; retry the request.",
+    headers={"Retry-After": "1"},
 )
 
 
@@ -465,14 +472,17 @@ class RequestContextMiddleware:
                 await _render_problem(NotFound(), None)(scope, receive, send_with_ids)
             else:
                 await self.app(scope, app_receive, send_with_ids)
-        except Exception:
-            logger.exception(
-                "unhandled exception",
-                extra={"method": scope.get("method"), "route": self._routes.lookup(scope)},
-            )
+        except Exception as exc:
+            where = {"method": scope.get("method"), "route": self._routes.lookup(scope)}
+            outage = is_outage(exc)
+            if outage:  # a restart or failover, not a bug: one line, no traceback
+                logger.warning("database unavailable: %s", type(exc).__name__, extra=where)
+            else:
+                logger.exception("unhandled exception", extra=where)
             if started:
                 raise
-            response = _render_problem(_INTERNAL_ERROR, str(scope.get("path", "")) or None)
+            problem = _DATABASE_UNAVAILABLE if outage else _INTERNAL_ERROR
+            response = _render_problem(problem, str(scope.get("path", "")) or None)
             await response(scope, receive, send_with_ids)
         finally:
             try:

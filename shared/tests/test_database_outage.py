@@ -1,0 +1,109 @@
+"""A database outage (restart, failover) is answered 503 problem+json with ``Retry-After``,
+not 500 with a logged traceback; a statement's own error stays a 500 (issue 15, faults).
+
+``tests/chaos/test_postgres_restart.py`` shows it against a PostgreSQL restarted under load;
+these tests pin which exceptions count as an outage."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+
+from shared.db import is_outage
+from shared.http import PROBLEM_MEDIA_TYPE, create_app
+from shared.settings import ServiceSettings
+
+
+class _Driver(Exception):
+    """Stands in for a driver error carrying a SQLSTATE, as asyncpg's do."""
+
+    def __init__(self, message: str, sqlstate: str) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def _wrapped(error: Exception, *, invalidated: bool = False) -> DBAPIError:
+    return DBAPIError("SELECT 1", {}, error, connection_invalidated=invalidated)
+
+
+def _closed_then_rollback_failed() -> InterfaceError:
+    """A rollback that fails on a dead connection: the outage is its context."""
+    try:
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except ConnectionResetError:
+            raise InterfaceError(
+                "ROLLBACK", {}, Exception("another operation is in progress")
+            ) from None
+    except InterfaceError as exc:
+        exc.__suppress_context__ = False
+        return exc
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError(111, "Connect call failed"),
+        OperationalError("SELECT 1", {}, Exception("server closed the connection")),
+        _wrapped(Exception("connection was closed in the middle of operation"), invalidated=True),
+        _wrapped(_Driver("the database system is shutting down", "57P03")),
+        _wrapped(_Driver("terminating connection due to administrator command", "57P01")),
+        _wrapped(_Driver("connection failure", "08006")),
+        Exception("connection is closed"),
+        _closed_then_rollback_failed(),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_outages(error: Exception) -> None:
+    assert is_outage(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        IntegrityError("INSERT", {}, _Driver("duplicate key value", "23505")),
+        _wrapped(_Driver("syntax error", "42601")),
+        ValueError("a bug"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_not_outages(error: Exception) -> None:
+    assert not is_outage(error)
+
+
+def _app(error: Exception) -> TestClient:
+    router = APIRouter()
+
+    @router.get("/thing")
+    async def thing() -> dict[str, str]:
+        raise error
+
+    settings = ServiceSettings(service_name="outage", environment="development")
+    app = create_app(settings, title="outage", routers=[router])
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_an_outage_is_a_503_problem_with_retry_after_and_no_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="shared.http"):
+        response = _app(ConnectionRefusedError(111, "Connect call failed")).get("/thing")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+    assert response.headers["retry-after"] == "1"
+    body = response.json()
+    assert (body["status"], body["type"]) == (503, "urn:shequ:problem:service-unavailable")
+    assert "Connect call failed" not in response.text
+    outage_logs = [r for r in caplog.records if r.getMessage().startswith("database unavailable")]
+    assert outage_logs
+    assert all(r.exc_info is None for r in outage_logs)
+
+
+def test_a_statement_error_is_still_a_500() -> None:
+    response = _app(_wrapped(_Driver("syntax error", "42601"))).get("/thing")
+    assert response.status_code == 500
+    assert response.json()["type"] == "urn:shequ:problem:internal-error"
