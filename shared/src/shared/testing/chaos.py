@@ -1,6 +1,7 @@
 """The five services as separate processes, one per role, to kill at will (fault injection).
 
-Each service runs as up to three uvicorn processes on one PostgreSQL database: ``api`` (HTTP
+Each service runs as up to three uvicorn processes on one PostgreSQL database, forked from a
+parent that imported the service once (:mod:`shared.testing.zygote`): ``api`` (HTTP
 only: ``RELAY_ENABLED=false``, ``CONSUMER_ENABLED=false``), ``relay`` (the outbox relay) and
 ``consumer`` (its consumer group), so each can be killed with ``SIGKILL`` on its own, or all of
 a service's at once. Periodic jobs are off (``JOBS_ENABLED=false``) so that every event comes
@@ -17,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -68,16 +71,83 @@ CHAOS_SETTINGS: dict[str, str] = {
 successor takes over within seconds; no rate limits (the generator is one busy client)."""
 
 
+class Zygote:
+    """A process that imported one service and forks its role processes
+    (:mod:`shared.testing.zygote`), so a restart costs a fork, not seconds of imports."""
+
+    def __init__(self, service: str, log_path: Path) -> None:
+        self.service = service
+        with log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "shared.testing.zygote", service],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+                text=True,
+            )
+
+    def wait_ready(self) -> None:
+        """Block until the service is imported."""
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"the {self.service} zygote did not start (said {line!r})")
+
+    def fork(self, env: dict[str, str], port: int, log_path: Path) -> int:
+        """A new process serving the service with ``env`` on ``port``; its pid."""
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        request = {"env": env, "port": port, "log": str(log_path)}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    def stop(self) -> None:
+        """Close its input (it exits) and wait for it."""
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (its zygote reaps it once it exits)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def _wait_gone(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while _running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 @dataclass
 class RoleProcess:
-    """One role of one service: a uvicorn process in a process group of its own."""
+    """One role of one service: a uvicorn process in a session (process group) of its own."""
 
     service: str
     role: str
     env: dict[str, str]
     log_path: Path
+    zygote: Zygote
     port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+    pid: int | None = None
     starts: int = 0
 
     @property
@@ -93,50 +163,29 @@ class RoleProcess:
     def start(self) -> None:
         """Start the process (its output appended to :attr:`log_path`)."""
         env = {**self.env, "HTTP_PORT": str(self.port), "HTTP_HOST": "127.0.0.1"}
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            f"{self.service}.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--no-access-log",
-        ]
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts + 1} of {self.name}\n".encode())
-            self.process = subprocess.Popen(
-                command,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.pid = self.zygote.fork(env, self.port, self.log_path)
         self.starts += 1
 
     def kill(self) -> None:
-        """``SIGKILL`` the process group and reap it."""
-        if self.process is None:
+        """``SIGKILL`` the process group and wait until it is gone."""
+        if self.pid is None:
             return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.process = None
+            os.killpg(self.pid, signal.SIGKILL)
+        _wait_gone(self.pid, 10.0)
+        self.pid = None
 
     def stop(self) -> None:
         """``SIGTERM``, then ``SIGKILL`` after 10 s."""
-        if self.process is None:
+        if self.pid is None:
             return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+            os.killpg(self.pid, signal.SIGTERM)
+        if not _wait_gone(self.pid, 10.0):
             self.kill()
-        self.process = None
+        self.pid = None
 
     async def wait_ready(
         self, client: httpx.AsyncClient, timeout_s: float = READY_TIMEOUT_S
@@ -145,7 +194,7 @@ class RoleProcess:
         unready."""
         deadline = asyncio.get_running_loop().time() + timeout_s
         while True:
-            if self.process is None or self.process.poll() is not None:
+            if self.pid is None or not _running(self.pid):
                 raise RuntimeError(f"{self.name} exited while starting:\n{self.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
                 if (await client.get(f"{self.url}/readyz", timeout=2.0)).status_code == 200:
@@ -221,10 +270,14 @@ async def chaos_platform(
     postgres = PrivatePostgres()
     broker = TansuBroker(log_path=directory / "broker.log")
     roles: dict[tuple[str, str], RoleProcess] = {}
+    zygotes: dict[str, Zygote] = {}
     client = httpx.AsyncClient(timeout=30.0)
     try:
         await asyncio.to_thread(postgres.start)
         broker.start()
+        for service in services:
+            zygotes[service] = Zygote(service, directory / f"{service}-zygote.log")
+        await asyncio.gather(*(asyncio.to_thread(z.wait_ready) for z in zygotes.values()))
         for service in services:
             database = postgres.create_database(service)
             env = {
@@ -242,7 +295,7 @@ async def chaos_platform(
                     "MIGRATE_ON_START": str(role == API).lower(),
                 }
                 roles[(service, role)] = RoleProcess(
-                    service, role, role_env, directory / f"{service}-{role}.log"
+                    service, role, role_env, directory / f"{service}-{role}.log", zygotes[service]
                 )
         platform = ChaosPlatform(postgres, broker, roles, client)
         # APIs first (each migrates its database), then relays and consumers
@@ -258,6 +311,8 @@ async def chaos_platform(
     finally:
         for process in roles.values():
             process.stop()
+        for zygote in zygotes.values():
+            zygote.stop()
         await client.aclose()
         broker.stop()
         await asyncio.to_thread(postgres.destroy)
