@@ -33,6 +33,7 @@ from shared.city.plan import CityPlan, Community
 
 KNOWN_TIMEOUT_S = 120.0
 RETRY_PAUSE_S = 0.5
+BUSY_TIMEOUT_S = 60.0
 CASES_PER_COMMUNITY = 24
 SEEKERS_PER_COMMUNITY = 12
 ELDERS_PER_COMMUNITY = 12
@@ -101,12 +102,17 @@ class Api:
     def request(
         self, method: str, url: str, body: Any = None, *, params: dict[str, Any] | None = None
     ) -> httpx.Response:
-        """One call; a 429 is waited out (its ``Retry-After``) and tried again."""
+        """One call; a 429 is waited out (its ``Retry-After``) and tried again, and so is a 503
+        (a database busy for a moment) until :data:`BUSY_TIMEOUT_S`."""
+        busy_until = time.monotonic() + BUSY_TIMEOUT_S
         while True:
             response = self.client.request(method, url, json=body, params=params)
-            if response.status_code != 429:
+            if response.status_code == 429:
+                time.sleep(float(response.headers.get("Retry-After") or 1))
+            elif response.status_code == 503 and time.monotonic() < busy_until:
+                time.sleep(RETRY_PAUSE_S)
+            else:
                 return response
-            time.sleep(float(response.headers.get("Retry-After") or 1))
 
     def call(
         self, method: str, url: str, body: Any = None, *, params: dict[str, Any] | None = None
