@@ -101,12 +101,12 @@ def rsa_keys() -> tuple[rsa.RSAPrivateKey, str]:
 # --- catalogue and Principal -------------------------------------------------------------------
 
 
-def test_catalogue_has_read_and_write_per_service_plus_pii_and_casework_admin() -> None:
+def test_catalogue_has_read_and_write_per_service_plus_pii_audit_and_casework_admin() -> None:
     expected = {
         f"{service}:{access}"
         for service in ("registry", "casework", "employment", "eldercare", "metrics")
         for access in ("read", "write")
-    } | {"pii:read", "casework:admin"}
+    } | {"pii:read", "audit:read", "casework:admin"}
     assert set(SCOPES) == expected
     assert expected == ALL_SCOPES
     assert all(description.strip() for description in SCOPES.values())

@@ -85,13 +85,13 @@ def test_a_repeated_token_is_verified_once(monkeypatch: pytest.MonkeyPatch) -> N
     verifier = TokenVerifier(settings)
     token = mint_token(settings, subject="worker-1", scopes=["registry:read"])
     decodes: list[str] = []
-    real_decode = jwt.decode
+    real_decode = jwt.decode_complete
 
     def counted_decode(*args: Any, **kwargs: Any) -> Any:
         decodes.append(args[0])
         return real_decode(*args, **kwargs)
 
-    monkeypatch.setattr(jwt, "decode", counted_decode)
+    monkeypatch.setattr(jwt, "decode_complete", counted_decode)
     first = verifier.verify(token)
     assert verifier.verify(token) == first
     assert decodes == [token]

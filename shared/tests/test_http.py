@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.testclient import TestClient
@@ -292,7 +293,8 @@ def test_metrics_use_route_templates(client: TestClient) -> None:
     assert client.get("/v1/households/h-99").status_code == 200
     assert client.get("/no/such/path/r-4711").status_code == 404
 
-    response = client.get("/metrics")
+    port = client.app.state.metrics_port  # type: ignore[attr-defined]
+    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
@@ -315,6 +317,21 @@ def test_metrics_use_route_templates(client: TestClient) -> None:
         )
         or 0
     ) >= 1
+
+
+def test_metrics_are_served_on_their_own_port_only(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 404
+    port = client.app.state.metrics_port  # type: ignore[attr-defined]
+    assert port != client.app.state.settings.http_port  # type: ignore[attr-defined]
+    assert "shequ_http_requests_total" in httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text
+
+
+def test_the_metrics_port_closes_with_the_app() -> None:
+    with TestClient(make_app()) as client:
+        port = client.app.state.metrics_port  # type: ignore[attr-defined]
+        assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
 
 
 def test_metrics_tell_apart_a_router_included_twice() -> None:

@@ -20,7 +20,7 @@ from metrics.testing import eventually
 from registry.app import create_app as create_registry
 from registry.settings import Settings as RegistrySettings
 from shared.contracts.metrics import TargetStatusChanged
-from shared.testing.service import bearer, running_service
+from shared.testing.service import bearer, running_service, scrape_metrics
 from shared.testing.topics import wait_for_records
 
 pytestmark = [pytest.mark.e2e, pytest.mark.publishes]
@@ -173,7 +173,7 @@ async def test_facilities_in_registry_lift_a_district_above_its_target(
 
         # the metrics API and the Prometheus gauge (per target and district) agree
         async def gauge_agrees() -> bool:
-            exposition = (await metrics.get("/metrics")).text
+            exposition = await scrape_metrics(metrics)
             value = gauge(exposition, "shequ_target_value", target=target_id, district=district)
             status = gauge(
                 exposition,

@@ -19,7 +19,7 @@ from metrics.app import create_app
 from metrics.settings import Settings
 from metrics.testing import City, envelope, eventually, facility, office_rooms, publish
 from shared.contracts.metrics import TargetCreated, TargetStatusChanged
-from shared.testing.service import bearer, running_service
+from shared.testing.service import bearer, running_service, scrape_metrics
 from shared.testing.topics import wait_for_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.publishes]
@@ -180,7 +180,7 @@ async def test_events_to_api_status_event_gauges_and_exports(
 
         # the gauge per target and district agrees with the API
         async def gauge_agrees() -> bool:
-            exposition = (await client.get("/metrics")).text
+            exposition = await scrape_metrics(client)
             value = gauge(exposition, "shequ_target_value", target=body["id"], district=district)
             achieved = gauge(
                 exposition,
@@ -192,7 +192,7 @@ async def test_events_to_api_status_event_gauges_and_exports(
             return value == rows[district]["value"] and achieved == 1.0
 
         await eventually(gauge_agrees)
-        exposition = (await client.get("/metrics")).text
+        exposition = await scrape_metrics(client)
         assert 'community="' not in exposition
         assert communities[0] not in exposition  # no community ever becomes a label
 

@@ -8,7 +8,7 @@ import pytest
 
 from metrics.app import create_app
 from metrics.settings import Settings
-from shared.testing.service import running_service
+from shared.testing.service import running_service, scrape_metrics
 
 pytestmark = pytest.mark.integration
 
@@ -22,11 +22,11 @@ async def test_starts_migrates_and_is_ready(sqlite_url: str, kafka_bootstrap: st
         ready = await client.get("/readyz")
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
-        exposition = (await client.get("/metrics")).text
+        exposition = await scrape_metrics(client)
         assert "shequ_http_requests_total{" in exposition
         for _ in range(50):  # the relay takes its lease right after start-up
             if 'shequ_relay_leader{service="metrics"} 1.0' in exposition:
                 break
             await asyncio.sleep(0.1)
-            exposition = (await client.get("/metrics")).text
+            exposition = await scrape_metrics(client)
         assert 'shequ_relay_leader{service="metrics"} 1.0' in exposition

@@ -1,7 +1,9 @@
 """Bearer-token authentication and scope/area authorisation shared by every service.
 
 Tokens are OAuth2 access tokens in JWT form (RFC 9068 style), verified for signature, ``iss``,
-``aud`` and ``exp`` (required). Keys come, in order of precedence, from the identity provider's
+``aud`` and ``exp`` (required), a lifetime of at most ``auth_max_token_lifetime_s`` (``exp``
+after ``iat`` and after now) and the ``typ`` header (``at+jwt``; with ``auth_require_at_jwt``
+off, also ``JWT`` or none). Keys come, in order of precedence, from the identity provider's
 JWKS endpoint (``auth_jwks_url``), a PEM public key (``auth_public_key``), or, in development
 only, the HMAC secret (``auth_jwt_secret``).
 
@@ -23,12 +25,17 @@ In a FastAPI app::
         resident = ...
         ensure_area(principal, resident.area_path)  # 404 outside the caller's area
 
-Token contents are never logged; only the reason a token was refused.
+Token contents are never logged; only the reason a token was refused, aggregated
+(:class:`RefusalLog`: one line per reason per ``auth_refusal_log_interval_s``, and the counter
+``shequ_auth_refusals_total{reason}``). A JWKS endpoint is downloaded again for an unknown key id
+at most once per ``auth_jwks_refetch_interval_s``. Authenticated requests pass the per-subject
+rate limits of :mod:`shared.ratelimit` (``app.state.rate_limits``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -41,8 +48,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import Counter
 
 from shared import errors
+from shared.ratelimit import RateLimits
 from shared.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -60,6 +69,7 @@ SCOPES: Mapping[str, str] = {
     "metrics:read": "Read indicators, targets and dashboards.",
     "metrics:write": "Set indicator targets.",
     "pii:read": "See unmasked national id numbers (otherwise masked in responses).",
+    "audit:read": "Read the audit log of who read or changed personal data (`GET /audit`).",
 }
 """Every scope the platform knows, with what it allows."""
 
@@ -67,6 +77,17 @@ ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
 """The names of every scope in :data:`SCOPES`."""
 
 PII_READ = "pii:read"
+AUDIT_READ = "audit:read"
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+"""``typ`` header values of an RFC 9068 access token (compared case-insensitively)."""
+GENERIC_TOKEN_TYPES = frozenset({"jwt"})
+"""``typ`` values also accepted unless ``auth_require_at_jwt`` is on."""
+
+AUTH_REFUSALS = Counter(
+    "shequ_auth_refusals_total",
+    "Requests refused for their bearer token, by reason (missing, expired, signature, ...).",
+    ["service", "reason"],
+)
 
 TOKEN_CACHE_TTL_S = 30.0
 """Seconds a verified token is trusted without verifying its signature again."""
@@ -138,7 +159,12 @@ class TokenVerifier:
         self.issuer = settings.auth_issuer
         self.audience = settings.auth_audience
         self.leeway_s = settings.auth_leeway_s
+        self.max_lifetime_s = settings.auth_max_token_lifetime_s
+        self.require_at_jwt = settings.auth_require_at_jwt
         self.verified = VerifiedTokens()
+        self.refusals = RefusalLog(
+            settings.service_name, interval_s=settings.auth_refusal_log_interval_s
+        )
         self._jwks_client: jwt.PyJWKClient | None = None
         self._key: PublicKey | str | None = None
         configured = list(dict.fromkeys(settings.auth_algorithms))
@@ -150,7 +176,11 @@ class TokenVerifier:
             self.key_source = "jwks"
             self.algorithms = asymmetric or list(JWKS_DEFAULT_ALGORITHMS)
             self._jwks_client = jwt.PyJWKClient(
-                settings.auth_jwks_url, cache_keys=True, lifespan=300, timeout=5
+                settings.auth_jwks_url,
+                cache_keys=True,
+                lifespan=300,
+                timeout=5,
+                cooldown_duration=settings.auth_jwks_refetch_interval_s,
             )
         elif settings.auth_public_key:
             self.key_source = "public_key"
@@ -185,7 +215,8 @@ class TokenVerifier:
         moments ago).
 
         Raises :class:`shared.errors.Unauthorized` (``invalid_token``) for any invalid token and
-        :class:`AuthUnavailable` when the JWKS endpoint cannot be reached.
+        :class:`AuthUnavailable` when the JWKS endpoint cannot be reached. Every refusal is
+        counted and logged by :attr:`refusals`.
         """
         cached = self.verified.get(token)
         if cached is not None:
@@ -197,7 +228,7 @@ class TokenVerifier:
             else:
                 assert self._key is not None
                 key = self._key
-            claims = jwt.decode(
+            decoded = jwt.decode_complete(
                 token,
                 key,
                 algorithms=self.algorithms,
@@ -210,12 +241,91 @@ class TokenVerifier:
             logger.warning("auth: JWKS endpoint unreachable (%s)", type(exc).__name__)
             raise AuthUnavailable("The identity provider's signing keys are unavailable.") from None
         except jwt.PyJWTError as exc:
-            reason = _refusal_reason(exc)
-            logger.info("auth: token refused: %s (%s)", reason, type(exc).__name__)
-            raise invalid_token(reason) from None
-        principal = principal_from_claims(claims)
+            raise self.refuse(*_refusal_reason(exc)) from None
+        claims: dict[str, Any] = decoded["payload"]
+        self._check_type(decoded["header"])
+        self._check_lifetime(claims)
+        try:
+            principal = principal_from_claims(claims)
+        except errors.Unauthorized as exc:
+            self.refusals.refused("claims")
+            raise exc from None
         self.verified.put(token, principal, expires_at=float(claims["exp"]))
         return principal
+
+    def refuse(self, reason: str, detail: str) -> errors.Unauthorized:
+        """Count and log a refusal for ``reason`` (a short code) and give its 401."""
+        self.refusals.refused(reason)
+        return invalid_token(detail)
+
+    def _check_type(self, header: Mapping[str, Any]) -> None:
+        """RFC 9068: an access token's ``typ`` is ``at+jwt``; another type is another kind of
+        token (an ID token, a logout token) and is refused."""
+        kind = header.get("typ")
+        if isinstance(kind, str) and kind.lower() in ACCESS_TOKEN_TYPES:
+            return
+        generic = kind is None or (isinstance(kind, str) and kind.lower() in GENERIC_TOKEN_TYPES)
+        if generic and not self.require_at_jwt:
+            return
+        raise self.refuse("type", "The token is not an access token (typ must be at+jwt).")
+
+    def _check_lifetime(self, claims: Mapping[str, Any]) -> None:
+        """Refuse a token that lives longer than ``max_lifetime_s``: from ``iat`` to ``exp``,
+        or from now to ``exp`` (a token without ``iat``, or one issued for the future)."""
+        expires = float(claims["exp"])
+        issued = claims.get("iat")
+        too_long = expires - time.time() > self.max_lifetime_s + self.leeway_s
+        if isinstance(issued, int | float) and not isinstance(issued, bool):
+            too_long = too_long or expires - float(issued) > self.max_lifetime_s
+        if too_long:
+            raise self.refuse(
+                "lifetime",
+                f"The token lives longer than {self.max_lifetime_s} s, the most accepted.",
+            )
+
+
+class RefusalLog:
+    """Counts refused tokens by reason (``shequ_auth_refusals_total``) and logs them without
+    flooding: the first refusal of a reason at once, then at most one line per reason per
+    ``interval_s``, saying how many were refused since the previous line. Thread-safe (JWKS
+    verification runs in worker threads). The counter is exact; the log lines are a summary.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.service = service
+        self.interval_s = interval_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pending: dict[str, int] = {}
+        self._next_line: dict[str, float] = {}
+        self._counters: dict[str, Any] = {}
+
+    def refused(self, reason: str) -> None:
+        """Record one refusal for ``reason``."""
+        counter = self._counters.get(reason)
+        if counter is None:
+            counter = self._counters[reason] = AUTH_REFUSALS.labels(self.service, reason)
+        counter.inc()
+        now = self._clock()
+        with self._lock:
+            count = self._pending.get(reason, 0) + 1
+            if now < self._next_line.get(reason, 0.0):
+                self._pending[reason] = count
+                return
+            self._pending[reason] = 0
+            self._next_line[reason] = now + self.interval_s
+        logger.info(
+            "auth: %d token(s) refused (%s) since the last such line",
+            count,
+            reason,
+            extra={"reason": reason, "count": count},
+        )
 
 
 class VerifiedTokens:
@@ -282,27 +392,30 @@ def _scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
     raise invalid_token("The token's scope claim is malformed.")
 
 
-def _refusal_reason(exc: jwt.PyJWTError) -> str:
-    """A fixed, token-free description of why a token was refused."""
+def _refusal_reason(exc: jwt.PyJWTError) -> tuple[str, str]:
+    """A short reason code (a metric label) and a fixed, token-free description of why a
+    token was refused."""
     match exc:
         case jwt.ExpiredSignatureError():
-            return "The token has expired."
+            return "expired", "The token has expired."
         case jwt.ImmatureSignatureError():
-            return "The token is not valid yet."
+            return "not-yet-valid", "The token is not valid yet."
         case jwt.InvalidSignatureError():
-            return "The token's signature is invalid."
+            return "signature", "The token's signature is invalid."
         case jwt.InvalidIssuerError():
-            return "The token was issued by an unexpected issuer."
+            return "issuer", "The token was issued by an unexpected issuer."
         case jwt.InvalidAudienceError():
-            return "The token is not meant for this audience."
+            return "audience", "The token is not meant for this audience."
         case jwt.MissingRequiredClaimError():
-            return f"The token lacks the required {exc.claim!r} claim."
+            return "claims", f"The token lacks the required {exc.claim!r} claim."
         case jwt.InvalidAlgorithmError():
-            return "The token is signed with an algorithm that is not accepted."
+            return "algorithm", "The token is signed with an algorithm that is not accepted."
+        case jwt.PyJWKClientError():
+            return "unknown-key", "The token is signed with a key the issuer does not publish."
         case jwt.DecodeError():
-            return "The token is malformed."
+            return "malformed", "The token is malformed."
         case _:
-            return "The token is invalid."
+            return "invalid", "The token is invalid."
 
 
 def _load_public_key(pem: str) -> PublicKey:
@@ -369,9 +482,13 @@ _bearer_scheme = HTTPBearer(auto_error=False, description="OAuth2 access token (
 
 
 def install_auth(app: FastAPI, settings: ServiceSettings) -> TokenVerifier:
-    """Build the token verifier for ``settings`` and keep it in ``app.state.token_verifier``."""
+    """Build the token verifier for ``settings`` and keep it in ``app.state.token_verifier``,
+    and the per-subject rate limits in ``app.state.rate_limits``."""
     verifier = TokenVerifier(settings)
     app.state.token_verifier = verifier
+    app.state.rate_limits = RateLimits(
+        writes=settings.rate_limit_writes, not_found=settings.rate_limit_not_found
+    )
     logger.info(
         "auth: verifying bearer tokens with %s keys, algorithms %s, issuer %r, audience %r",
         verifier.key_source,
@@ -395,15 +512,18 @@ def bearer_token(request: Request) -> str | None:
 
 async def authenticate(request: Request) -> Principal:
     """The caller of ``request``, or 401 without a valid bearer token (the work of
-    :func:`current_principal` and :func:`require_scopes`)."""
-    verifier = getattr(request.app.state, "token_verifier", None)
+    :func:`current_principal` and :func:`require_scopes`); 429 when the caller is over a rate
+    limit (:mod:`shared.ratelimit`), which counts this request if it is a write."""
+    state = request.app.state
+    verifier = getattr(state, "token_verifier", None)
     if not isinstance(verifier, TokenVerifier):
         raise RuntimeError("No token verifier: call shared.auth.install_auth(app, settings).")
     token = bearer_token(request)
     if token is None:
+        verifier.refusals.refused("missing")
         raise missing_token()
     if not token:
-        raise invalid_token("The bearer token is empty.")
+        raise verifier.refuse("malformed", "The bearer token is empty.")
     principal = verifier.verified.get(token)  # no thread hop for a token verified just now
     if principal is None:
         if verifier.fetches_keys:
@@ -411,6 +531,9 @@ async def authenticate(request: Request) -> Principal:
         else:
             principal = verifier.verify(token)
     request.state.principal = principal
+    limits: RateLimits | None = getattr(state, "rate_limits", None)
+    if limits is not None:
+        limits.check(principal.subject, request.method)
     return principal
 
 
@@ -511,4 +634,9 @@ def mint_token(
     }
     if area is not None:
         claims["area"] = area
-    return jwt.encode(claims, settings.auth_jwt_secret.get_secret_value(), algorithm="HS256")
+    return jwt.encode(
+        claims,
+        settings.auth_jwt_secret.get_secret_value(),
+        algorithm="HS256",
+        headers={"typ": "at+jwt"},
+    )

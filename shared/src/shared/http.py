@@ -8,7 +8,14 @@
   ``"database"`` and ``"broker"``) concurrently, each limited to :data:`READINESS_TIMEOUT_S`;
   ``200`` when all pass, else ``503`` saying which dependency is ``down`` (or ``timeout``);
   the exception itself is logged, never answered;
-- ``GET /metrics``: Prometheus text exposition of the default registry;
+- Prometheus metrics of the default registry on a port of their own (``metrics_port``,
+  default ``http_port`` + 1000), started and stopped with the app's lifespan and never served
+  on the API port: they name routes, areas and targets an API caller need not see
+  (:func:`serve_metrics`);
+- in :class:`RequestContextMiddleware`, a client's ``X-Correlation-ID`` is used only when it
+  is 1-128 characters of ``A-Za-z0-9._:-``, else replaced by a fresh id, so it never carries
+  anything else into events or logs; and every 404 answered to a token subject counts towards
+  its failed look-up limit (:mod:`shared.ratelimit`);
 - :class:`RequestContextMiddleware`: request and correlation ids (bound in
   :mod:`shared.context`, echoed as response headers), request metrics and one log line per
   request, and in the same pass the secure defaults (:class:`SecureDefaultsMiddleware` on
@@ -27,7 +34,7 @@
 - structured logging (:func:`shared.observability.configure_logging`) and
   ``app.state.settings``.
 
-The three operational endpoints are left out of the OpenAPI document. They *are* counted in
+The operational endpoints are left out of the OpenAPI document. They *are* counted in
 the request metrics (their labels are bounded and probe/scrape latency is worth seeing), but
 their request log lines are DEBUG so probes do not flood the logs.
 """
@@ -35,13 +42,14 @@ their request log lines are DEBUG so probes do not flood the logs.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, replace
 from http import HTTPStatus
 from re import Pattern
@@ -52,7 +60,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import start_http_server
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
@@ -92,6 +100,7 @@ __all__ = [
     "SecureDefaultsMiddleware",
     "create_app",
     "problem_response",
+    "serve_metrics",
 ]
 
 logger = logging.getLogger("shared.http")
@@ -118,7 +127,7 @@ _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
 #: A request path holding one of these (a NUL, any C0 or C1 control, DEL) names nothing: 404.
 _UNNAMEABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
-_OPS_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+_OPS_ROUTES = frozenset({"/healthz", "/readyz"})
 _PROBLEM_CLASSES: dict[int, type[Problem]] = {
     cls.status: cls
     for cls in (InvalidInput, Unauthorized, Forbidden, NotFound, Conflict, ContentTooLarge)
@@ -487,6 +496,8 @@ class RequestContextMiddleware:
         finally:
             try:
                 self._record(scope, status or 499, time.perf_counter() - begin)
+                if status == 404:
+                    _count_not_found(scope)
             finally:
                 request_id_var.reset(tokens[0])
                 correlation_id_var.reset(tokens[1])
@@ -522,6 +533,14 @@ class RequestContextMiddleware:
                     "duration_ms": round(seconds * 1000, 2),
                 },
             )
+
+
+def _count_not_found(scope: Scope) -> None:
+    """Count a 404 answered to an authenticated caller towards its failed look-up limit."""
+    principal = scope.get("state", {}).get("principal")
+    limits = getattr(getattr(scope.get("app"), "state", None), "rate_limits", None)
+    if principal is not None and limits is not None:
+        limits.record_not_found(principal.subject)
 
 
 _REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode()
@@ -766,12 +785,25 @@ def _operations_router() -> APIRouter:
             headers={"Cache-Control": "no-store"},
         )
 
-    @router.get("/metrics")
-    async def metrics() -> Response:
-        """Prometheus exposition of the process's default registry."""
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
-
     return router
+
+
+@asynccontextmanager
+async def serve_metrics(app: FastAPI, settings: ServiceSettings) -> AsyncIterator[int]:
+    """Serve the Prometheus exposition of the default registry on ``metrics_port`` (on
+    ``http_host``) while the context lasts, with `prometheus_client`'s own server in a daemon
+    thread; give the port bound (a free one for ``metrics_port=0``), also kept in
+    ``app.state.metrics_port``."""
+    server, thread = start_http_server(settings.resolved_metrics_port(), addr=settings.http_host)
+    port = int(server.server_port)
+    app.state.metrics_port = port
+    logger.info("metrics: Prometheus exposition on port %d", port, extra={"port": port})
+    try:
+        yield port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 # --------------------------------------------------------------------------- OpenAPI
@@ -799,6 +831,14 @@ _REFUSALS = {
     "existence is never revealed.",
     "409": "The first request with this `Idempotency-Key` is still running, or the change "
     "conflicts with the resource's current state.",
+    "429": "Too many writes, or too many requests for missing resources, for this token "
+    "(`RATE_LIMIT_WRITES`, `RATE_LIMIT_NOT_FOUND`); retry after `Retry-After` seconds.",
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    }
 }
 _OBJECT_QUERY_PARAMETERS = frozenset({"within", "area"})
 """Query parameters naming an area; like path parameters and bodies, they may name something
@@ -823,7 +863,7 @@ def _declare_refusals(method: str, operation: dict[str, Any]) -> bool:
     parameters = operation.get("parameters", [])
     statuses = []
     if operation.get("security"):
-        statuses += ["401", "403"]
+        statuses += ["401", "403", "429"]
     if "requestBody" in operation or any(_names_a_resource(p) for p in parameters):
         statuses.append("404")
     if any(
@@ -832,7 +872,7 @@ def _declare_refusals(method: str, operation: dict[str, Any]) -> bool:
     ):
         statuses.append("409")
     for status in statuses:
-        responses.setdefault(
+        declared = responses.setdefault(
             status,
             {
                 "description": _REFUSALS[status],
@@ -841,6 +881,8 @@ def _declare_refusals(method: str, operation: dict[str, Any]) -> bool:
                 },
             },
         )
+        if status == "429":
+            declared.setdefault("headers", copy.deepcopy(_RETRY_AFTER))
     if method == "get" and any(
         parameter["in"] == "query"
         and parameter["name"] == "format"
@@ -929,10 +971,23 @@ def create_app(
     ``app.state.settings`` is ``settings``; ``app.state.readiness_checks`` starts empty (ready)
     for the ``lifespan`` to fill or replace. One :class:`RequestContextMiddleware` layer
     gives ids, metrics, the log line and the secure defaults, so a 413 carries the request
-    ids too.
+    ids too. While the app's lifespan runs, Prometheus metrics are served on their own port
+    (:func:`serve_metrics`), around ``lifespan``.
     """
     configure_logging(settings)
-    app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
+
+    @asynccontextmanager
+    async def lifespan_with_metrics(app: FastAPI) -> AsyncIterator[None]:
+        async with serve_metrics(app, settings):
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+
+    app = FastAPI(
+        title=title, version=version, description=description, lifespan=lifespan_with_metrics
+    )
     app.state.settings = settings
     app.state.readiness_checks = {}
     app.add_middleware(

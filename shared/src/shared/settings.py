@@ -6,10 +6,11 @@ add its own fields. Every field is documented in ``docs/operations.md`` (generat
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contracts.core import DEFAULT_SCHEMA_BASE_URL
+from shared.ratelimit import parse_limit
 
 DEVELOPMENT_ENVIRONMENT = "development"
 """The only ``environment`` in which the built-in development secret and keys are accepted."""
@@ -31,6 +32,15 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     http_port: int = Field(default=8000, description="Port the HTTP server binds.")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of the Prometheus `/metrics` endpoint, served apart from the API "
+        "(on `http_host`) so that only Prometheus reaches it. Default: `http_port` + 1000 "
+        "(registry 9001, casework 9002, employment 9003, eldercare 9004, metrics 9005); "
+        "Kubernetes sets 9090. `0` picks a free port (tests).",
+    )
     http_max_body_bytes: int = Field(
         default=1024 * 1024,
         gt=0,
@@ -148,6 +158,41 @@ class ServiceSettings(BaseSettings):
         default=None, description="JWKS endpoint of the identity provider (overrides the key)."
     )
     auth_leeway_s: int = Field(default=30, description="Clock skew allowed on `exp`/`nbf`.")
+    auth_max_token_lifetime_s: int = Field(
+        default=24 * 3600,
+        gt=0,
+        description="Longest lifetime accepted: a token whose `exp` lies further than this "
+        "after its `iat`, or after now, is refused (401).",
+    )
+    auth_require_at_jwt: bool = Field(
+        default=False,
+        description="Refuse tokens whose `typ` header is not `at+jwt` (RFC 9068); turn on when "
+        "the identity provider sets it. Off, a `typ` other than `at+jwt` or `JWT` is refused.",
+    )
+    auth_jwks_refetch_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Least seconds between two JWKS downloads caused by tokens naming an "
+        "unknown key id (`kid`); meanwhile such tokens are refused without a download.",
+    )
+    auth_refusal_log_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Refused tokens are logged once per reason per this many seconds, with how "
+        "many were refused since; `shequ_auth_refusals_total` counts every one.",
+    )
+    rate_limit_writes: str = Field(
+        default="300/minute",
+        description="Writes (POST, PUT, PATCH, DELETE) one token subject may make per process, "
+        "in `limits` notation (`300/minute`, `10/second`); more are answered 429 with "
+        "`Retry-After`. Empty: no limit.",
+    )
+    rate_limit_not_found: str = Field(
+        default="120/minute",
+        description="404 answers one token subject may receive per process (`limits` notation); "
+        "past it every request of that subject is answered 429 until the window lets it in. "
+        "Empty: no limit.",
+    )
     log_level: str = Field(default="INFO", description="Root log level.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
 
@@ -167,6 +212,16 @@ class ServiceSettings(BaseSettings):
             f"{what} is refused because {where}. {remedy} On a development machine set "
             f"ENVIRONMENT={DEVELOPMENT_ENVIRONMENT} instead (`make dev` does)."
         )
+
+    @field_validator("rate_limit_writes", "rate_limit_not_found")
+    @classmethod
+    def _readable_limit(cls, value: str) -> str:
+        parse_limit(value)  # a ValueError names the field at start-up
+        return value
+
+    def resolved_metrics_port(self) -> int:
+        """The port of the Prometheus endpoint: ``metrics_port``, else ``http_port`` + 1000."""
+        return self.http_port + 1000 if self.metrics_port is None else self.metrics_port
 
     def resolved_database_url(self) -> str:
         """The configured database URL, or the SQLite file ``var/<service>.db``."""

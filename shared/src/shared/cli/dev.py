@@ -14,7 +14,8 @@ beside a developer's (the end-to-end test does this):
 
 - ``SHEQU_DEV_VAR_DIR``: directory for databases, logs and pid files (default ``<root>/var``);
 - ``SHEQU_DEV_BROKER_PORT``: the broker's port (default 9092);
-- ``SHEQU_DEV_PORT_OFFSET``: added to every service port 8001..8005 (default 0).
+- ``SHEQU_DEV_PORT_OFFSET``: added to every service port 8001..8005 (default 0), and so to
+  every metrics port 9001..9005 (each service's HTTP port + 1000, its ``METRICS_PORT``).
 """
 
 from __future__ import annotations
@@ -116,6 +117,15 @@ def service_ports(offset: int = 0) -> dict[str, int]:
     return {name: port + offset for name, port in SERVICES}
 
 
+METRICS_PORT_DISTANCE = 1000
+"""A service's Prometheus port is its HTTP port plus this (the settings' default too)."""
+
+
+def metrics_ports(offset: int = 0) -> dict[str, int]:
+    """Prometheus port of each service (``METRICS_PORT``), in start order."""
+    return {name: port + METRICS_PORT_DISTANCE for name, port in service_ports(offset).items()}
+
+
 def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
@@ -155,6 +165,8 @@ class DevLayout:
         _check_port(layout.broker_port, ENV_BROKER_PORT)
         for name, port in layout.ports.items():
             _check_port(port, f"{name} (with {ENV_PORT_OFFSET}={layout.port_offset})")
+        for name, port in layout.metrics_ports.items():
+            _check_port(port, f"{name} metrics (with {ENV_PORT_OFFSET}={layout.port_offset})")
         return layout
 
     @property
@@ -180,8 +192,16 @@ class DevLayout:
     def pid_path(self, name: str) -> Path:
         return self.run_dir / f"{name}.pid"
 
+    @property
+    def metrics_ports(self) -> dict[str, int]:
+        """Prometheus port of each service."""
+        return metrics_ports(self.port_offset)
+
     def url(self, service: str) -> str:
         return f"http://{HOST}:{self.ports[service]}"
+
+    def metrics_url(self, service: str) -> str:
+        return f"http://{HOST}:{self.metrics_ports[service]}/metrics"
 
     def database_url(self, service: str) -> str:
         """SQLite file of ``service`` under the var directory (an absolute path)."""
@@ -196,6 +216,7 @@ class DevLayout:
             DATABASE_URL=self.database_url(service),
             HTTP_HOST=HOST,
             HTTP_PORT=str(self.ports[service]),
+            METRICS_PORT=str(self.metrics_ports[service]),
             LOG_JSON="true",
             PYTHONUNBUFFERED="1",
         )
@@ -533,13 +554,16 @@ def _dev_token() -> str | None:
 
 
 def _print_summary(layout: DevLayout, cwd: Path) -> None:
-    rows = [[BROKER, layout.bootstrap_servers, "-", display_path(layout.log_path(BROKER), cwd)]]
+    rows = [
+        [BROKER, layout.bootstrap_servers, "-", "-", display_path(layout.log_path(BROKER), cwd)]
+    ]
     for name in SERVICE_NAMES:
         url = layout.url(name)
-        rows.append([name, url, f"{url}/docs", display_path(layout.log_path(name), cwd)])
+        log = display_path(layout.log_path(name), cwd)
+        rows.append([name, url, f"{url}/docs", layout.metrics_url(name), log])
     typer.echo("")
     typer.echo(f"Shequ is running (data in {display_path(layout.var_dir, cwd)}/):")
-    for line in format_table(["SERVICE", "URL", "DOCS", "LOG"], rows):
+    for line in format_table(["SERVICE", "URL", "DOCS", "METRICS", "LOG"], rows):
         typer.echo(line)
     typer.echo("")
     typer.echo(BROKER_STARTS_EMPTY)
@@ -616,6 +640,11 @@ def _preflight(layout: DevLayout) -> None:
         raise DevError(f"already running: {listed}; run `shequ dev stop` (or `make stop`) first")
     busy = [f"{layout.broker_port} (broker)"] if port_in_use(layout.broker_port) else []
     busy += [f"{port} ({name})" for name, port in layout.ports.items() if port_in_use(port)]
+    busy += [
+        f"{port} ({name} metrics)"
+        for name, port in layout.metrics_ports.items()
+        if port_in_use(port)
+    ]
     if busy:
         raise DevError(
             f"{'port' if len(busy) == 1 else 'ports'} {', '.join(busy)} already in use on {HOST}; "

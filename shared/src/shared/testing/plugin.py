@@ -7,6 +7,8 @@
 - every event staged in an outbox and every log line are recorded for the end-of-run scan
   for national id numbers (``scan_last`` tests run after all others), with the number of events
   each test staged and which tests passed;
+- services started in tests serve their Prometheus metrics on a free port (``METRICS_PORT=0``;
+  :func:`shared.testing.service.scrape_metrics` reads them);
 - every test not marked ``integration`` or ``e2e`` is marked ``unit`` (``make test-unit``
   runs ``pytest -m unit``), and fails if it requests or starts PostgreSQL or a broker
   (:mod:`shared.testing.unit_guard`).
@@ -25,8 +27,11 @@ from shared.testing.netfault import TcpProxy
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Record every event and log line of the run (see :mod:`shared.testing.witness`)."""
+    """Record every event and log line of the run (see :mod:`shared.testing.witness`); serve
+    the metrics of services started in tests on free ports (``METRICS_PORT=0``), so that
+    several services, runs and ``make dev`` can share the machine."""
     config.addinivalue_line("markers", "scan_last: runs after every other test of the run")
+    os.environ.setdefault("METRICS_PORT", "0")
     from shared.testing import witness
 
     witness.install()
