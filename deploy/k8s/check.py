@@ -13,7 +13,8 @@ from the workspace so that they never touch ``uv.lock``:
    Schemas kept in deploy/k8s/schemas/ (the fields Shequ uses, unknown fields refused); a
    custom resource without a schema there fails;
 4. ``checkov --framework kubernetes`` runs on each rendered output; a check may only be
-   skipped in the manifest itself, with its reason (``checkov.io/skipN: CHECK=reason``).
+   skipped in the manifest itself, with its reason (``checkov.io/skipN: CHECK=reason``);
+5. ``docker compose config`` validates deploy/compose.yaml where Compose is installed.
 
 Exits 1 listing every problem; the rendered files stay in var/deploy-check/ for a look.
 """
@@ -161,6 +162,27 @@ def check_checkov(paths: list[Path]) -> list[str]:
     return problems
 
 
+def check_compose() -> list[str]:
+    """``docker compose config`` (or Debian's docker-compose) on deploy/compose.yaml, if either
+    is installed; the tests check its contents either way."""
+    compose = ROOT / "deploy" / "compose.yaml"
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        command = ["docker", "compose"]
+    elif shutil.which("docker-compose"):
+        command = ["docker-compose"]
+    else:
+        print("[check-deploy] deploy/compose.yaml: no docker compose here, not validated")
+        return []
+    done = subprocess.run(
+        [*command, "-p", "shequ", "-f", str(compose), "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(f"[check-deploy] deploy/compose.yaml: {' '.join(command)} config: exit {done.returncode}")
+    return [f"{' '.join(command)} config: {done.stderr}"] if done.returncode else []
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
@@ -186,6 +208,7 @@ def main() -> int:
         )
         problems += [f"{folder.relative_to(ROOT)}: {problem}" for problem in found]
     problems += check_checkov(rendered)
+    problems += check_compose()
     for problem in problems:
         print(f"[check-deploy] FAILED {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -777,7 +777,6 @@ def compose_file(event_topics: list[str]) -> Doc:
             "restart": "unless-stopped",
         }
     return {
-        "name": "shequ",
         "services": services,
         "volumes": {"kafka-data": {}, "postgres-data": {}},
     }
@@ -874,7 +873,7 @@ def generated_files() -> dict[Path, str]:
     files[ROOT / "deploy" / "compose.yaml"] = dump(
         [compose_file(event_topics)],
         "Docker Compose, for a trial where Docker and the images are at hand (`make images`):\n"
-        "  docker compose -f deploy/compose.yaml up\n"
+        "  docker compose -p shequ -f deploy/compose.yaml up\n"
         "Apache Kafka in KRaft mode, PostgreSQL with a database per service, and the five\n"
         "images hardened as in Kubernetes (read-only, uid 10001, no capabilities). Development\n"
         "tokens (`shequ token`): not for production, see deploy/k8s/overlays/prod.",
