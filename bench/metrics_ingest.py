@@ -52,7 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from metrics import replay as metrics_replay
 from metrics.adapters import events as metrics_events
 from metrics.bootstrap import load_catalogue, prepare
-from metrics.consumers import subscription
+from metrics.consumers import MAX_BATCH, subscription
 from metrics.projection import Projector
 from metrics.settings import Settings
 from metrics.tracking import Tracker
@@ -330,12 +330,12 @@ class Service:
 
 
 def trivial(event_types: frozenset[str]) -> Subscription:
-    """A subscription whose batch handler does nothing."""
+    """A subscription whose batch handler does nothing (polls as big as the service's)."""
 
     async def nothing(_session: AsyncSession, _items: Sequence[ParsedEvent]) -> None:
         return None
 
-    return Subscription(event_types=event_types, handle_batch=nothing)
+    return Subscription(event_types=event_types, handle_batch=nothing, max_batch=MAX_BATCH)
 
 
 async def consume(
@@ -354,7 +354,9 @@ async def consume(
     consumer = EventConsumer(
         settings=settings,
         sessions=sessions,
-        subscription=Subscription(event_types=handlers.event_types, handle_batch=timed),
+        subscription=Subscription(
+            event_types=handlers.event_types, handle_batch=timed, max_batch=handlers.max_batch
+        ),
         group_id=group,
     )
     stop = asyncio.Event()
@@ -570,7 +572,9 @@ async def latency_steps(
     consumer = EventConsumer(
         settings=settings,
         sessions=sessions,
-        subscription=Subscription(event_types=event_types, handle_batch=measured),
+        subscription=Subscription(
+            event_types=event_types, handle_batch=measured, max_batch=MAX_BATCH
+        ),
         group_id=group,
     )
     stop = asyncio.Event()

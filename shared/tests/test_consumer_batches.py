@@ -127,6 +127,34 @@ async def inbox_size(engine: AsyncEngine, group: str) -> int:
         return int(count or 0)
 
 
+class AskedPolls:
+    """Stands in for the Kafka consumer: records how many records each poll asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[object, list[object]]:
+        self.asked.append(max_records)
+        return {}
+
+
+async def test_a_subscription_may_fetch_more_records_per_poll(engine: AsyncEngine) -> None:
+    calls: list[tuple[int, int]] = []
+    default, _ = runtime(engine, effect_writer(calls))
+    bigger, _ = runtime(
+        engine,
+        Subscription(
+            event_types=frozenset({EVENT_TYPE}), handle=effect_writer(calls).handle, max_batch=2000
+        ),
+    )
+    for consumer in (default, bigger):
+        polls = AskedPolls()
+        consumer._consumer = polls  # type: ignore[assignment]
+        assert await consumer.poll_once(timeout_ms=0) == 0
+        assert polls.asked == [consumer.max_batch]
+    assert (default.max_batch, bigger.max_batch) == (EventConsumer.max_batch, 2000)
+
+
 async def test_a_poll_is_applied_in_one_transaction(engine: AsyncEngine) -> None:
     calls: list[tuple[int, int]] = []
     consumer, letters = runtime(engine, effect_writer(calls))

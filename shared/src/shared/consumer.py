@@ -99,6 +99,9 @@ class Subscription:
     event_types: frozenset[str]
     handle: Handler | None = None
     handle_batch: BatchHandler | None = None
+    max_batch: int | None = None
+    """Records fetched per poll and settled in one transaction (None: the runtime's
+    :attr:`EventConsumer.max_batch`); a handler whose cost is mostly per batch takes more."""
 
     def __post_init__(self) -> None:
         if self.handle is None and self.handle_batch is None:
@@ -226,7 +229,7 @@ class EventConsumer:
     """Runs one service's consumer group over the topics of its subscription."""
 
     max_batch = 500
-    """Records fetched per poll, settled in one transaction."""
+    """Records fetched per poll, settled in one transaction, unless the subscription says."""
 
     def __init__(
         self,
@@ -243,6 +246,7 @@ class EventConsumer:
         self.contracts = contracts
         self.group_id = group_id or settings.consumer_group
         self.topics = topics_of(contracts, subscription.event_types)
+        self.max_batch = subscription.max_batch or type(self).max_batch
         self._subscribed_stems = frozenset(map(type_without_version, subscription.event_types))
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None

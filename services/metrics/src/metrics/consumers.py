@@ -111,6 +111,11 @@ HANDLED: tuple[type[EventPayload], ...] = (
 )
 """Every payload type the metrics service consumes."""
 
+MAX_BATCH = 2000
+"""Records per poll: most of a batch's cost is re-evaluating the targets it touched, once, so
+a consumer catching up (an import, a restart) takes bigger polls than the runtime's 500; a
+live trickle still comes a few records at a time."""
+
 
 def entity_key(payload: EventPayload) -> EntityKey | None:
     """The projected entity an event changes (to load the batch's entities at once)."""
@@ -352,4 +357,5 @@ def subscription(
     return Subscription(
         event_types=frozenset(CONTRACTS.for_payload(p).type for p in HANDLED),
         handle_batch=handle_batch,
+        max_batch=MAX_BATCH,
     )

@@ -10,6 +10,7 @@ as a domain event in the caller's unit of work, which publishes it through the o
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -145,16 +146,15 @@ class Tracker:
             if a.valid_to is None
         }
         scopes = await store.areas_by_id(session, {t.scope_area_id for t in targets})
+        touched_by: dict[str, set[str]] = defaultdict(set)
+        for indicator_id, area in effects.touched:
+            touched_by[indicator_id].add(area)
         plan: list[tuple[TargetRow, AreaProjection, list[AreaProjection]]] = []
         for target in targets:
             scope = scopes.get(target.scope_area_id)
             if scope is None or self.catalogue.indicator(target.indicator_id) is None:
                 continue
-            wanted = {
-                area
-                for (indicator_id, area) in effects.touched
-                if indicator_id == target.indicator_id
-            } | effects.created_areas
+            wanted = touched_by[target.indicator_id] | effects.created_areas
             if target.id in effects.created_targets or scope.area_id in effects.created_areas:
                 # a new target, or its scope arriving after the areas below it
                 selected = await store.areas_within(session, scope)
@@ -166,6 +166,20 @@ class Tracker:
                 plan.append((target, scope, selected))
         if not plan:
             return
+        days = [day for touched in effects.touched.values() for day in touched]
+        since = None if effects.created_areas or effects.created_targets or not days else min(days)
+        await self._evaluate_plan(uow, plan, changed_from=since)
+
+    async def _evaluate_plan(
+        self,
+        uow: UnitOfWork,
+        plan: Sequence[tuple[TargetRow, AreaProjection, Sequence[AreaProjection]]],
+        *,
+        changed_from: date | None,
+    ) -> list[StatusView]:
+        """Evaluate each (target, scope, areas) of ``plan``: their values, stored rows and
+        forecast histories read once for all of them."""
+        session = uow.session
         today = self.today()
         needed = {
             triple
@@ -175,27 +189,28 @@ class Tracker:
         values = await evaluation.evaluate_many(
             session, indicators=self.catalogue.indicators, wanted=needed
         )
-        days = [day for touched in effects.touched.values() for day in touched]
-        since = None if effects.created_areas or effects.created_targets or not days else min(days)
-        stored = await self._locked_rows(
-            session, {(t.id, a.area_id) for t, _, selected in plan for a in selected}
-        )
+        stored: dict[str, dict[str, TargetStatusRow]] = defaultdict(dict)
+        pairs = {(t.id, a.area_id) for t, _, selected in plan for a in selected}
+        for (target_id, area_id), row in (await self._locked_rows(session, pairs)).items():
+            stored[target_id][area_id] = row
         ahead = [(t, selected) for t, _, selected in plan if t.deadline > today]
         fitted = await evaluation.histories(
             session, [self._window(target, selected, today) for target, selected in ahead]
         )
         windows = {target.id: found for (target, _), found in zip(ahead, fitted, strict=True)}
+        views: list[StatusView] = []
         for target, scope, selected in plan:
-            await self.evaluate_target(
+            views += await self.evaluate_target(
                 uow,
                 target,
                 scope=scope,
                 areas=selected,
                 values=values,
-                changed_from=since,
-                existing={a: row for (t, a), row in stored.items() if t == target.id},
+                changed_from=changed_from,
+                existing=stored[target.id],
                 histories=windows.get(target.id),
             )
+        return views
 
     def _window(
         self, target: TargetRow, areas: Sequence[AreaProjection], today: date
@@ -448,12 +463,17 @@ class Tracker:
         query = select(TargetRow).order_by(TargetRow.id)
         if target_ids is not None:
             query = query.where(TargetRow.id.in_(sorted(set(target_ids))))
-        views: list[StatusView] = []
-        for target in list(await session.scalars(query)):
-            scope = await session.get(AreaProjection, target.scope_area_id)
+        targets = list(await session.scalars(query))
+        scopes = await store.areas_by_id(session, {t.scope_area_id for t in targets})
+        within_scope: dict[str, list[AreaProjection]] = {}
+        plan: list[tuple[TargetRow, AreaProjection, Sequence[AreaProjection]]] = []
+        for target in targets:
+            scope = scopes.get(target.scope_area_id)
             if scope is None or scope.valid_to is not None:
                 continue
-            areas = await store.areas_within(session, scope)
+            if scope.area_id not in within_scope:
+                within_scope[scope.area_id] = await store.areas_within(session, scope)
+            areas = within_scope[scope.area_id]
             keep = {a.area_id for a in areas}
             await session.execute(
                 delete(TargetStatusRow).where(
@@ -461,5 +481,6 @@ class Tracker:
                     TargetStatusRow.area_id.not_in(sorted(keep)),
                 )
             )
-            views += await self.evaluate_target(uow, target, scope=scope, areas=areas)
-        return views
+            if self.catalogue.indicator(target.indicator_id) is not None:
+                plan.append((target, scope, areas))
+        return await self._evaluate_plan(uow, plan, changed_from=None)
