@@ -1,4 +1,11 @@
-"""No national id number in any event payload, log line or metric the test run produced.
+"""No national id number in any event payload, log line or metric the test run produced, and
+no name, id number or address the tests wrote through any service's API.
+
+Personal values are learnt as they are written: every field of a request model marked
+:class:`shared.inputs.PersonalData` (the registry's names, id numbers, addresses; the import
+rows' too; no service takes a phone number) shows each accepted value to the witness, which
+then looks for it, as written and as JSON escapes it, in every event any of the five services
+staged and every log line of the run.
 
 Runs last (``scan_last``): by then the registry tests have registered residents with valid
 id numbers, sent invalid ones, looked them up and moved them. The scans skip, saying why, in a
@@ -8,9 +15,13 @@ passed but the witness saw no event from them: a scan of nothing must not pass.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
 from prometheus_client import REGISTRY, generate_latest
+from pydantic import BaseModel
 
+from shared.inputs import PERSONAL_DATA_OBSERVERS, PersonalData, Text
 from shared.testing.witness import NATIONAL_ID, WITNESS, Verdict, Witness
 
 pytestmark = pytest.mark.scan_last
@@ -19,7 +30,8 @@ pytestmark = pytest.mark.scan_last
 def test_the_scanner_recognises_an_id_number() -> None:
     assert NATIONAL_ID.search('{"national_id": "11010519491231002X"}')
     assert NATIONAL_ID.search("id 110105194912310021 here")
-    assert not NATIONAL_ID.search("110105********002X")  # masked
+    assert not NATIONAL_ID.search("110105************")  # masked (the address code only)
+    assert not NATIONAL_ID.search("110105********002X")  # the mask before DR-6
     assert not NATIONAL_ID.search("1795335528.1234")  # a timestamp
     assert not NATIONAL_ID.search("0.004632727000171144")  # a metric value
 
@@ -104,3 +116,49 @@ def test_no_metric_contains_an_id_number(request: pytest.FixtureRequest) -> None
     require_something_to_scan(request)
     exposition = generate_latest(REGISTRY).decode()
     assert NATIONAL_ID.search(exposition) is None
+
+
+# --- names, id numbers and addresses the tests wrote -----------------------------------------
+
+
+class Person(BaseModel):
+    name: Annotated[Text, PersonalData()]
+    address: Annotated[Text, PersonalData()] | None = None
+    code: Text = "c"
+
+
+def test_the_witness_learns_the_personal_values_a_request_model_accepts() -> None:
+    witness = Witness()
+    PERSONAL_DATA_OBSERVERS.append(witness.learn)
+    try:
+        Person(name="Zhao Lei", address="5 Elm Lane", code="not personal")
+        Person(name="李娜")
+        Person(name="Li")  # too short to tell from ordinary text
+    finally:
+        PERSONAL_DATA_OBSERVERS.remove(witness.learn)
+    assert witness.personal_values == {"Zhao Lei", "5 Elm Lane", "李娜"}
+    texts = ['{"n": "\\u674e\\u5a1c"}', "moved: Zhao Lei", "Elm Lane", "clean", "李娜"]
+    assert witness.personal_leaks(texts) == [texts[0], texts[1], texts[4]]
+    assert Person.model_json_schema()["properties"]["name"]["x-personal-data"] is True
+
+
+def test_the_run_wrote_personal_values_to_scan_for(request: pytest.FixtureRequest) -> None:
+    require_something_to_scan(request)
+    passed = set(publishing_tests(request)) & WITNESS.passed_tests
+    if any("test_people" in test for test in passed):  # residents were registered
+        assert len(WITNESS.personal_values) >= 10, WITNESS.personal_values
+
+
+def test_no_event_payload_contains_a_personal_value(request: pytest.FixtureRequest) -> None:
+    require_something_to_scan(request)
+    assert WITNESS.personal_leaks(WITNESS.events) == []
+
+
+def test_no_log_line_contains_a_personal_value(request: pytest.FixtureRequest) -> None:
+    require_something_to_scan(request)
+    assert WITNESS.personal_leaks(WITNESS.log_lines) == []
+
+
+def test_no_metric_contains_a_personal_value(request: pytest.FixtureRequest) -> None:
+    require_something_to_scan(request)
+    assert WITNESS.personal_leaks([generate_latest(REGISTRY).decode()]) == []
