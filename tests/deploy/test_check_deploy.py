@@ -83,3 +83,31 @@ def test_entry_points_are_the_overlays_and_the_integrator_template() -> None:
     names = {str(path.relative_to(K8S)) for path in check.entry_points()}
     assert {"overlays/dev", "overlays/prod", "integrator"} <= names
     assert not names & {"base", "base/registry"}, "included by the overlays"
+
+
+def test_checkov_fails_an_unhardened_deployment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkov step reports failed checks (make check-deploy installs .venv-tools)."""
+    tools = ROOT / ".venv-tools" / "bin"
+    if not (tools / "checkov").exists():
+        pytest.skip("checkov is not installed: make deploy-tools")
+    monkeypatch.setattr(check, "TOOLS", tools)
+    bare = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "bare", "namespace": "shequ"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "bare"}},
+            "template": {
+                "metadata": {"labels": {"app": "bare"}},
+                "spec": {"containers": [{"name": "bare", "image": "shequ/bare:latest"}]},
+            },
+        },
+    }
+    path = tmp_path / "bare.yaml"
+    path.write_text(yaml.safe_dump(bare), encoding="utf-8")
+    problems = check.check_checkov([path])
+    failed = {problem.split()[1] for problem in problems if problem.startswith("checkov CKV")}
+    # e.g. no resource limits, may run as root, writable root filesystem, no probes
+    assert {"CKV_K8S_11", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_8"} <= failed
