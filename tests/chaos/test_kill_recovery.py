@@ -5,14 +5,16 @@ then restarted; every acknowledged write must show up exactly once.
 Each trial writes, each with an ``Idempotency-Key`` retried until acknowledged (as a client
 does when its connection breaks): three residents in the registry (one aged 60 or more, one
 laid off, one employed), an employer in employment, a visit in casework (a case for the laid-off
-resident of the trial before) and a target in metrics. Meanwhile one target, drawn at random,
+resident of the trial before), a target in metrics and an assessment in eldercare (of the elder
+of the trial before). Meanwhile one target, drawn at random,
 is killed with SIGKILL at a random moment and restarted after a random pause. Then, within a
 deadline, the trial holds when:
 
 - every acknowledged write's event is on its topic (read by a raw consumer) under exactly one
   event id: ``resident.registered`` per resident, ``employer.registered``, ``case.submitted``,
-  ``target.created``, and eldercare's ``elder.enrolled`` per resident of 60 or more (published by
-  eldercare's consumer, so a consumer applying an event twice would publish it twice);
+  ``target.created``, ``assessment.completed``, and eldercare's ``elder.enrolled`` per
+  resident of 60 or more (published by eldercare's consumer, so a consumer applying an event
+  twice would publish it twice);
 - every consumer's effect is there exactly once: casework's resident facts, employment's
   registry facts, eldercare's roster and metrics' entity projection each hold every resident
   at version 1, and metrics' ``residents`` indicator of the community equals the number of
@@ -46,6 +48,7 @@ import asyncpg
 import httpx
 import pytest
 
+from eldercare.domain.assessment import BARTHEL_ITEMS
 from registry.domain.national_id import check_character
 from shared.auth import ALL_SCOPES, mint_token
 from shared.contracts import CONTRACTS, casework, eldercare, employment, metrics, registry
@@ -68,7 +71,15 @@ ELDER_ENROLLED = CONTRACTS.for_payload(eldercare.ElderEnrolled)
 EMPLOYER_REGISTERED = CONTRACTS.for_payload(employment.EmployerRegistered)
 CASE_SUBMITTED = CONTRACTS.for_payload(casework.CaseSubmitted)
 TARGET_CREATED = CONTRACTS.for_payload(metrics.TargetCreated)
-CHECKED = (RESIDENT_REGISTERED, ELDER_ENROLLED, EMPLOYER_REGISTERED, CASE_SUBMITTED, TARGET_CREATED)
+ASSESSMENT_COMPLETED = CONTRACTS.for_payload(eldercare.AssessmentCompleted)
+CHECKED = (
+    RESIDENT_REGISTERED,
+    ELDER_ENROLLED,
+    EMPLOYER_REGISTERED,
+    CASE_SUBMITTED,
+    TARGET_CREATED,
+    ASSESSMENT_COMPLETED,
+)
 
 CARD = {
     "matter_code": "reemployment_concession_card",
@@ -143,6 +154,7 @@ class Expectations:
     employers: list[str] = field(default_factory=list)
     cases: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
+    assessments: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -229,6 +241,7 @@ class World:
         self.household = household["id"]
         say("areas and household written")
         self.next_applicant = await self.register("laid_off", 45)
+        await self.register("retired", 70)  # assessed in the first trial
         deadline = time.monotonic() + SETTLE_TIMEOUT_S
         while not await self._known_everywhere(self.expected.residents):
             assert time.monotonic() < deadline, "the first resident never reached the consumers"
@@ -310,10 +323,20 @@ class World:
         )
         self.expected.targets.append(target_id)
 
+    async def assess(self, elder: str) -> None:
+        assessment = await acknowledged(
+            self.client,
+            self.url("eldercare", f"/elders/{elder}/assessments"),
+            {"barthel": {item: max(scores) for item, scores in BARTHEL_ITEMS.items()}},
+            self.headers,
+        )
+        self.expected.assessments.append(assessment["id"])
+
     async def writes(self) -> None:
         """One trial's writes, each starting at a random moment of the window; the laid-off
         resident registered now applies at casework in the next trial."""
         applicant = self.next_applicant
+        elder = self.expected.elders[-1]  # on the roster since the last trial held
 
         async def later(write: Awaitable[Any]) -> Any:
             await asyncio.sleep(self.rng.uniform(0, WRITE_WINDOW_S))
@@ -326,6 +349,7 @@ class World:
             later(self.register_employer()),
             later(self.submit_case(applicant)),
             later(self.set_target()),
+            later(self.assess(elder)),
         )
         self.next_applicant = laid_off
 
@@ -360,7 +384,7 @@ class World:
         new = Expectations(
             *(
                 getattr(self.expected, name)[len(getattr(since, name)) :]
-                for name in ("residents", "elders", "employers", "cases", "targets")
+                for name in ("residents", "elders", "employers", "cases", "targets", "assessments")
             )
         )
         for contract, keys in [
@@ -369,6 +393,7 @@ class World:
             (EMPLOYER_REGISTERED, new.employers),
             (CASE_SUBMITTED, new.cases),
             (TARGET_CREATED, new.targets),
+            (ASSESSMENT_COMPLETED, new.assessments),
         ]:
             for key in keys:
                 ids = set(self.topics.event_ids(contract.topic, contract.type, key))
@@ -399,10 +424,11 @@ def snapshot(expected: Expectations) -> Expectations:
         list(expected.employers),
         list(expected.cases),
         list(expected.targets),
+        list(expected.assessments),
     )
 
 
-WRITES_PER_TRIAL = 6
+WRITES_PER_TRIAL = 7
 
 
 async def fault(platform: ChaosPlatform, rng: random.Random, tally: Tally) -> None:
