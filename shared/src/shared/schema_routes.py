@@ -3,7 +3,8 @@
 Every service serves the contracts of the whole platform (the same registry), so an event's
 ``dataschema`` (``<EVENTS_SCHEMA_BASE_URL>/<type>.json``) can point at any of them. The
 documents are the committed ones byte for byte (``docs/events/<type>.json``,
-``docs/asyncapi.yaml``): both come from :func:`shared.contracts.docs.render_all`. They hold no
+``docs/asyncapi.yaml``), rendered by the functions ``make schemas`` writes them with
+(:mod:`shared.contracts.docs`), each when first asked for and in a worker thread. They hold no
 data, only the contracts, so the routes need no token.
 """
 
@@ -17,21 +18,38 @@ from fastapi.responses import Response
 
 from shared.contracts import CONTRACTS
 from shared.contracts.core import ContractRegistry
-from shared.contracts.docs import ASYNCAPI_FILE, ENVELOPE_FILE, EVENTS_DIR, render_all
+from shared.contracts.docs import render_asyncapi, render_schema
 from shared.errors import NotFound
 from shared.settings import ServiceSettings
 
 SCHEMA_MEDIA_TYPE = "application/schema+json"
 ASYNCAPI_MEDIA_TYPE = "application/yaml"
 ASYNCAPI_ROUTE = "/schemas/asyncapi.yaml"
+MAX_FILE_NAME = 200
+"""Longest schema file name looked up (longer ones are 404 at once)."""
 CACHE_CONTROL = "public, max-age=300"
 """Clients may keep a schema a few minutes; a new release may add optional fields to it."""
 
 
+_SCHEMAS: dict[str, str] = {}
+"""JSON Schema texts rendered so far, by file name: at most one per event type."""
+
+
+def _schema(file_name: str) -> str | None:
+    """A JSON Schema's text, rendered once per process (only the one asked for)."""
+    text = _SCHEMAS.get(file_name)
+    if text is None:
+        text = render_schema(file_name, CONTRACTS)
+        if text is not None:
+            _SCHEMAS[file_name] = text
+    return text
+
+
 @functools.cache
-def _documents() -> dict[str, str]:
-    """The generated documents, repository path → text, rendered once per process."""
-    return render_all(CONTRACTS)
+def _asyncapi() -> str:
+    """The AsyncAPI document's text, rendered once per process (seconds of CPU: every
+    schema and example)."""
+    return render_asyncapi(CONTRACTS)
 
 
 def _schema_router(registry: ContractRegistry) -> APIRouter:
@@ -66,21 +84,21 @@ def _schema_router(registry: ContractRegistry) -> APIRouter:
             404: {"description": "No event type of that name."},
         },
     )
-    async def event_schema(
+    def event_schema(
         schema_file: Annotated[
             str,
             Path(
                 description="`<event type>.json` (the last segment of an event's "
                 "`dataschema`), or `cloudevent.json` for the envelope.",
                 examples=["org.shequ.registry.area.created.v1.json"],
-                max_length=200,
+                max_length=MAX_FILE_NAME,
             ),
         ],
     ) -> Response:
         """The JSON Schema of one event type's payload (what its events' ``dataschema``
         names), or of the CloudEvents envelope."""
-        text = _documents().get(f"{EVENTS_DIR}/{schema_file}")
-        if text is None or not schema_file.endswith(".json"):
+        text = _schema(schema_file) if len(schema_file) <= MAX_FILE_NAME else None
+        if text is None:
             raise NotFound(f"no event schema {schema_file!r}")
         return Response(
             text, media_type=SCHEMA_MEDIA_TYPE, headers={"Cache-Control": CACHE_CONTROL}
@@ -93,14 +111,14 @@ def _schema_router(registry: ContractRegistry) -> APIRouter:
         responses={
             200: {
                 "description": "AsyncAPI 3.0 document of every topic and event type.",
-                "content": {ASYNCAPI_MEDIA_TYPE: {"schema": {"type": "string"}}},
+                "content": {ASYNCAPI_MEDIA_TYPE: {"schema": {"type": "object"}}},
             }
         },
     )
-    async def asyncapi() -> Response:
+    def asyncapi() -> Response:
         """Every topic and event type of the platform, as in ``docs/asyncapi.yaml``."""
         return Response(
-            _documents()[ASYNCAPI_FILE],
+            _asyncapi(),
             media_type=ASYNCAPI_MEDIA_TYPE,
             headers={"Cache-Control": CACHE_CONTROL},
         )
@@ -119,4 +137,4 @@ def install_schema_routes(app: FastAPI, settings: ServiceSettings) -> None:
     app.include_router(_schema_router(CONTRACTS))
 
 
-__all__ = ["ASYNCAPI_ROUTE", "ENVELOPE_FILE", "install_schema_routes"]
+__all__ = ["ASYNCAPI_ROUTE", "install_schema_routes"]

@@ -32,6 +32,7 @@ from shared.contracts.core import (
     TYPE_PREFIX,
     ContractRegistry,
     EventContract,
+    UnknownEventType,
 )
 from shared.contracts.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, kafka_headers
 from shared.contracts.examples import example_event, example_payload
@@ -673,11 +674,31 @@ def _yaml(document: JSONSchema) -> str:
     )
 
 
+def render_schema(file_name: str, registry: ContractRegistry = CONTRACTS) -> str | None:
+    """One JSON Schema file of ``docs/events/`` (``<type>.json`` or ``cloudevent.json``) as
+    :func:`render_all` writes it, rendered alone; None if no contract has that file."""
+    if file_name == ENVELOPE_FILE.rsplit("/", 1)[-1]:
+        return _json(envelope_schema())
+    event_type = file_name.removesuffix(".json")
+    if event_type == file_name:
+        return None
+    try:
+        contract = registry.by_type(event_type)
+    except UnknownEventType:
+        return None
+    return _json(payload_schema(contract))
+
+
+def render_asyncapi(registry: ContractRegistry = CONTRACTS) -> str:
+    """``docs/asyncapi.yaml`` as :func:`render_all` writes it."""
+    return _yaml(asyncapi_document(registry))
+
+
 def render_all(registry: ContractRegistry = CONTRACTS) -> dict[str, str]:
     """Every generated file: repository-relative POSIX path → content."""
     files = {schema_path(c): _json(payload_schema(c)) for c in registry}
     files[ENVELOPE_FILE] = _json(envelope_schema())
-    files[ASYNCAPI_FILE] = _yaml(asyncapi_document(registry))
+    files[ASYNCAPI_FILE] = render_asyncapi(registry)
     files[CATALOGUE_FILE] = catalogue_markdown(registry)
     return dict(sorted(files.items()))
 
@@ -734,6 +755,8 @@ __all__ = [
     "message_id",
     "payload_schema",
     "render_all",
+    "render_asyncapi",
+    "render_schema",
     "schema_key",
     "schema_path",
     "type_label",
