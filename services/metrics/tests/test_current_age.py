@@ -9,15 +9,19 @@ from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
+from aiokafka import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import evaluation
 from metrics.bootstrap import load_catalogue
 from metrics.domain.measures import Catalogue
 from metrics.settings import Settings
-from metrics.testing import City, Harness, at_noon, resident
+from metrics.testing import City, Harness, at_noon, envelope, resident
+from shared import metrics
+from shared.consumer import EventConsumer
+from shared.contracts import CONTRACTS
 from shared.contracts import eldercare as ec
-from shared.contracts.registry import ResidentRegistered, ResidentUpdated
+from shared.contracts.registry import ResidentAgeReached, ResidentRegistered, ResidentUpdated
 
 TODAY = date(2026, 11, 22)
 NEW_YEAR = date(2027, 1, 1)
@@ -106,3 +110,74 @@ async def test_out_of_work_residents_aged_40_to_59_by_their_age_today(harness: H
     await harness.send(back_to_work, at=at_noon(date(2026, 11, 10)))
     assert await value(harness, "out_of_work_40_to_59", TODAY) == 1.0
     assert await value(harness, "out_of_work_40_to_59", date(2026, 11, 9)) == 2.0
+
+
+class KeptLetters:
+    """Stands in for the dead-letter producer: keeps what it is asked to send."""
+
+    def __init__(self) -> None:
+        self.letters: list[str] = []
+
+    async def send_and_wait(self, topic: str, **_: object) -> None:
+        self.letters.append(topic)
+
+
+async def test_the_registry_age_milestone_event_is_skipped_not_dead_lettered(
+    harness: Harness,
+) -> None:
+    """``resident.age_reached`` shares the resident topic metrics reads; metrics counts ages
+    from the year of birth, so it skips the event (counted ``ignored``) and applies the rest."""
+    milestone = ResidentAgeReached(
+        resident_id="r1",
+        community_id="c1",
+        path=CITY.path("c1"),
+        age=60,
+        reached_on=date(2026, 11, 1),
+    )
+    events = [
+        envelope(milestone, at=at_noon(TODAY)),
+        envelope(resident(CITY, "r1", "c1"), at=at_noon(TODAY)),
+    ]
+    topic = CONTRACTS.for_payload(ResidentAgeReached).topic
+    assert topic == CONTRACTS.for_payload(ResidentRegistered).topic
+    consumer = EventConsumer(
+        settings=Settings(database_url=harness.database_url, kafka_bootstrap_servers="x:1"),
+        sessions=harness.sessions,
+        subscription=harness.handlers,
+        group_id="metrics-age-test",
+    )
+    letters = KeptLetters()
+    consumer._producer = letters  # type: ignore[assignment]
+    assert topic in consumer.topics
+
+    def ignored() -> float:
+        return metrics.EVENTS_CONSUMED.labels(
+            topic=topic,
+            event_type=events[0].type,
+            outcome="ignored",
+            service="metrics",
+            group="metrics-age-test",
+        )._value.get()
+
+    before = ignored()
+    await consumer.process(
+        [
+            ConsumerRecord(
+                topic=topic,
+                partition=0,
+                offset=offset,
+                timestamp=0,
+                timestamp_type=0,
+                key=b"r1",
+                value=event.to_json_bytes(),
+                checksum=None,
+                serialized_key_size=2,
+                serialized_value_size=0,
+                headers=event.kafka_headers(),
+            )
+            for offset, event in enumerate(events)
+        ]
+    )
+    assert ignored() == before + 1
+    assert letters.letters == []
+    assert await value(harness, "residents", TODAY, "c1") == 1.0
