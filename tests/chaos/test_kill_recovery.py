@@ -1,6 +1,7 @@
-"""Kill -9 trials: every role of every service (API, relay, consumer) or a whole service is
-killed at a random moment while a generator writes through the APIs of the producing services,
-then restarted; every acknowledged write must show up exactly once.
+"""Kill -9 trials: a role of a service (API, relay, consumer), a whole service, or the
+PostgreSQL server of all of them is killed at a random moment while a generator writes through
+the APIs of the five services, then restarted; every acknowledged write must show up exactly
+once.
 
 Each trial writes, each with an ``Idempotency-Key`` retried until acknowledged (as a client
 does when its connection breaks): three residents in the registry (one aged 60 or more, one
@@ -30,6 +31,7 @@ counted as *redelivered*. ``make test`` runs ``SHEQU_CHAOS_TRIALS`` (default 3) 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -53,13 +55,15 @@ from registry.domain.national_id import check_character
 from shared.auth import ALL_SCOPES, mint_token
 from shared.contracts import CONTRACTS, casework, eldercare, employment, metrics, registry
 from shared.settings import ServiceSettings
-from shared.testing.chaos import ChaosPlatform, TopicLog, chaos_platform
+from shared.testing.chaos import POSTGRES_CRASH, ChaosPlatform, TopicLog, chaos_platform
 
 pytestmark = pytest.mark.e2e
 
 TRIALS = int(os.environ.get("SHEQU_CHAOS_TRIALS", "3"))
 SEED = int(os.environ.get("SHEQU_CHAOS_SEED", str(random.randrange(1 << 30))))
 REPORT = os.environ.get("SHEQU_CHAOS_REPORT", "")
+ONLY = {target for target in os.environ.get("SHEQU_CHAOS_TARGETS", "").split(",") if target}
+"""Draw kill targets among these only (``casework/consumer,postgres/crash``); default all."""
 WRITE_WINDOW_S = 2.0
 """Writes start at random moments within this window; the kill falls within it too."""
 SETTLE_TIMEOUT_S = 120.0
@@ -261,6 +265,21 @@ class World:
             await asyncio.sleep(0.5)
         say("set up")
 
+    async def fetch(self, service: str, query: str, residents: list[str]) -> list[Any]:
+        """Rows of ``query`` in ``service``'s database, reconnecting after a crash of the
+        server (no rows while it is still down: the trial waits)."""
+        failures = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+        try:
+            return list(await self.databases[service].fetch(query, residents))
+        except failures:
+            with contextlib.suppress(Exception):
+                await self.databases[service].close(timeout=1)
+        try:
+            self.databases[service] = await asyncpg.connect(self.platform.database_dsn(service))
+            return list(await self.databases[service].fetch(query, residents))
+        except failures:
+            return []
+
     async def tear_down(self) -> None:
         for connection in self.databases.values():
             await connection.close()
@@ -372,7 +391,7 @@ class World:
 
     async def _known_everywhere(self, residents: list[str]) -> bool:
         for service, query in FACT_QUERIES.items():
-            rows = await self.databases[service].fetch(query, residents)
+            rows = await self.fetch(service, query, residents)
             if len(rows) < len(residents):
                 return False
         return True
@@ -402,7 +421,7 @@ class World:
                 elif len(ids) > 1:
                     doubled.append(f"{len(ids)} {contract.type} event ids for {key}")
         for service, query in FACT_QUERIES.items():
-            rows = dict(await self.databases[service].fetch(query, new.residents))
+            rows = dict(await self.fetch(service, query, new.residents))
             for resident in new.residents:
                 if resident not in rows:
                     lost.append(f"{service} has no facts of {resident}")
@@ -433,11 +452,17 @@ WRITES_PER_TRIAL = 7
 
 async def fault(platform: ChaosPlatform, rng: random.Random, tally: Tally) -> None:
     """Kill a random target at a random moment of the write window, restart it after a pause."""
-    service, role = rng.choice(platform.targets())
+    targets = [t for t in platform.targets() if not ONLY or "/".join(t) in ONLY]
+    service, role = rng.choice(targets)
     await asyncio.sleep(rng.uniform(0, WRITE_WINDOW_S))
-    victims = platform.kill(service, role)
     tally.kills[f"{service}/{role}"] += 1
     tally.last_kill = f"{service}/{role}"
+    if (service, role) == POSTGRES_CRASH:
+        say("  crashing PostgreSQL")
+        await platform.crash_postgres()
+        say("  PostgreSQL back")
+        return
+    victims = platform.kill(service, role)
     say(f"  killed {service}/{role}")
     await asyncio.sleep(rng.uniform(0, 1.0))
     await platform.restart(victims)

@@ -41,6 +41,8 @@ RELAY = "relay"
 CONSUMER = "consumer"
 WHOLE_SERVICE = "service"
 """A kill target meaning every role of one service at once."""
+POSTGRES_CRASH = ("postgres", "crash")
+"""A kill target meaning the database server of every service, crashed and restarted."""
 
 SERVICE_ROLES: dict[str, tuple[str, ...]] = {
     "registry": (API, RELAY),
@@ -230,9 +232,11 @@ class ChaosPlatform:
         return self.postgres.dsn(service)
 
     def targets(self) -> list[tuple[str, str]]:
-        """Every kill target: each role of each service, and each whole service."""
+        """Every kill target: each role of each service, each whole service, and the
+        database server (:data:`POSTGRES_CRASH`)."""
         found = list(self.roles)
         found += [(service, WHOLE_SERVICE) for service in SERVICE_ROLES]
+        found.append(POSTGRES_CRASH)
         return found
 
     def processes_of(self, service: str, role: str) -> list[RoleProcess]:
@@ -242,11 +246,19 @@ class ChaosPlatform:
         return [self.roles[(service, role)]]
 
     def kill(self, service: str, role: str) -> list[RoleProcess]:
-        """``SIGKILL`` the target's processes; the processes killed."""
+        """``SIGKILL`` the target's processes; the processes killed (none for the database
+        server, which :meth:`crash_postgres` restarts itself)."""
+        if (service, role) == POSTGRES_CRASH:
+            return []
         victims = self.processes_of(service, role)
         for process in victims:
             process.kill()
         return victims
+
+    async def crash_postgres(self) -> None:
+        """Crash the database server (``pg_ctl stop -m immediate``: every backend killed, no
+        checkpoint) and start it again; the services must reconnect by themselves."""
+        await asyncio.to_thread(self.postgres.restart, "immediate")
 
     async def restart(self, processes: Iterable[RoleProcess]) -> None:
         """Start ``processes`` again (the API first, it migrates) and wait until ready."""
