@@ -221,6 +221,34 @@ def pip_command() -> list[str]:
     return [uv(), "tool", "run", "--python", "3.11", "--from", f"pip=={PIP_VERSION}", "pip"]
 
 
+def fetch(requirements: Path, target: Path) -> None:
+    """The wheels of a hashed requirements file into ``target``, via a shared pool.
+
+    The pool (var/wheelhouse/pool) is filled from the index once; every service then copies
+    from it without the network (``--no-index``), hashes checked both times.
+    """
+    pool = WHEELHOUSE / "pool"
+    pool.mkdir(parents=True, exist_ok=True)
+    pip = [*pip_command(), "--disable-pip-version-check", "download", "--quiet", "--no-deps"]
+    pip += ["--only-binary=:all:", "--require-hashes", "-r", str(requirements)]
+    local = [*pip, "--no-index", "--find-links", str(pool), "-d", str(target)]
+    if quiet(local).returncode == 0:
+        log(f"wheels of {requirements.relative_to(ROOT)} taken from the pool")
+        return
+    run([*pip, "-d", str(pool)])
+    run(local)
+
+
+def fetch_pip(target: Path) -> None:
+    """pip's own wheel as ``target/pip.whl`` (the builder runs ``python pip.whl/pip``)."""
+    pool = WHEELHOUSE / "pool"
+    wheel = pool / f"pip-{PIP_VERSION}-py3-none-any.whl"
+    if not wheel.exists():
+        pip = [*pip_command(), "--disable-pip-version-check", "download", "--quiet"]
+        run([*pip, "--only-binary=:all:", "--no-deps", f"pip=={PIP_VERSION}", "-d", str(pool)])
+    shutil.copyfile(wheel, target / "pip.whl")
+
+
 def make_wheelhouse(service: str) -> Path:
     """``var/wheelhouse/<svc>``: requirements.txt (hashes), wheels/, workspace/, tools/pip.whl."""
     out = WHEELHOUSE / service
@@ -248,31 +276,8 @@ def make_wheelhouse(service: str) -> Path:
     stamp = out / "downloaded.sha256"
     fingerprint = hashlib.sha256(requirements.read_bytes() + PIP_VERSION.encode()).hexdigest()
     if not stamp.exists() or stamp.read_text() != fingerprint:
-        pip = [*pip_command(), "--disable-pip-version-check", "download", "--quiet"]
-        run(
-            [
-                *pip,
-                "--only-binary=:all:",
-                "--no-deps",
-                "--require-hashes",
-                "-r",
-                str(requirements),
-                "-d",
-                str(out / "wheels"),
-            ]
-        )
-        run(
-            [
-                *pip,
-                "--only-binary=:all:",
-                "--no-deps",
-                f"pip=={PIP_VERSION}",
-                "-d",
-                str(out / "tools"),
-            ]
-        )
-        # A fixed name for the Dockerfile: `python tools/pip.whl/pip` runs pip from the zip.
-        (out / "tools" / f"pip-{PIP_VERSION}-py3-none-any.whl").replace(out / "tools" / "pip.whl")
+        fetch(requirements, out / "wheels")
+        fetch_pip(out / "tools")
         stamp.write_text(fingerprint)
     # Only the wheels the requirements name stay (an older lock's leftovers would bloat the
     # build context; pip ignores them anyway).
@@ -418,7 +423,81 @@ def started(name: str, image: str, env: dict[str, str], *command: str) -> Iterat
     try:
         yield name
     finally:
+        # A graceful stop: the relay gives its lease back, as in a Kubernetes rollout.
+        quiet(["docker", "stop", "-t", "10", name])
         quiet(["docker", "rm", "-f", name])
+
+
+def manifest_workloads(service: str) -> dict[str, dict[str, object]]:
+    """Component -> the container of the service's Deployments and Job in deploy/k8s/base."""
+    import yaml
+
+    folder = ROOT / "deploy" / "k8s" / "base" / service
+    found: dict[str, dict[str, object]] = {}
+    for name in ("deployments.yaml", "migrate-job.yaml"):
+        for doc in yaml.safe_load_all((folder / name).read_text()):
+            if doc:
+                component = doc["metadata"]["labels"]["app.kubernetes.io/component"]
+                found[component] = doc["spec"]["template"]["spec"]["containers"][0]
+    return found
+
+
+def on_port(command: list[str], port: int) -> list[str]:
+    """A Deployment's command with its ``--port`` moved (the host network is shared)."""
+    moved = list(command)
+    moved[moved.index("--port") + 1] = str(port)
+    return moved
+
+
+#: Log lines proving what a role runs, and what it must not: (expected, forbidden).
+ROLE_MARKERS = {
+    "relay": ("relay leadership acquired", "consumer started"),
+    "consumer": ("consumer started", "relay leadership"),
+}
+
+
+def wait_for_log(container: str, expected: str, timeout_s: float = 40.0) -> str:
+    """The container's log once it holds ``expected`` (or at the deadline)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done = quiet(["docker", "logs", container])
+        text = done.stdout + done.stderr
+        if expected in text or time.monotonic() > deadline:
+            return text
+        time.sleep(1)
+
+
+def check_roles(service: str, image: str, env: dict[str, str]) -> list[str]:
+    """Start the relay and consumer Deployments' commands and role switches from the
+    manifests in the image; each must become ready and run its part only (its log says)."""
+    from shared.testing.broker import free_port
+
+    problems = []
+    for role, container in manifest_workloads(service).items():
+        if role in ("api", "migration"):
+            continue
+        port = free_port()
+        switches = {
+            str(item["name"]): str(item["value"])
+            for item in container["env"]  # type: ignore[attr-defined]
+            if item["name"] in ("RELAY_ENABLED", "CONSUMER_ENABLED", "JOBS_ENABLED")
+        }
+        command = on_port(container["command"], port)  # type: ignore[arg-type]
+        role_env = {**env, **switches, "HTTP_PORT": str(port), "METRICS_PORT": str(free_port())}
+        try:
+            with started(f"shequ-check-{service}-{role}", image, role_env, *command) as name:
+                body = wait_ready(port, name)
+                flags = " ".join(f"{key}={value}" for key, value in switches.items())
+                log(f"{service}-{role} ({flags}): /readyz {body}")
+                expected, forbidden = ROLE_MARKERS[role]
+                text = wait_for_log(name, expected)
+                if expected not in text:
+                    problems.append(f"{service}-{role}: no {expected!r} in its log")
+                if forbidden in text:
+                    problems.append(f"{service}-{role}: {forbidden!r} in its log")
+        except AssertionError as exc:
+            problems.append(f"{service}: the {role} Deployment's command: {exc}")
+    return problems
 
 
 def check_service(service: str, image: str, bootstrap: str) -> list[str]:
@@ -441,27 +520,21 @@ def check_service(service: str, image: str, bootstrap: str) -> list[str]:
             "DEMO_DATA": "false",
         }
         # The migration Job's command (deploy/k8s), on the read-only filesystem.
+        job = manifest_workloads(service)["migration"]["command"]
         migrate = subprocess.run(
-            [
-                "docker",
-                "run",
-                "--rm",
-                *HARDENED,
-                *container_env(env),
-                image,
-                "python",
-                "-m",
-                "shared.migrate",
-                service,
-            ],
+            ["docker", "run", "--rm", *HARDENED, *container_env(env), image, *job],  # type: ignore[misc]
             capture_output=True,
             text=True,
             check=False,
         )
         if migrate.returncode != 0:
             return [f"{service}: migration failed: {migrate.stderr[-1500:]}"]
+        # The image's own command (CMD: the API, as docker compose runs it).
         with started(f"shequ-check-{service}", image, env) as container:
-            body = wait_ready(port, container)
+            try:
+                body = wait_ready(port, container)
+            except AssertionError as exc:
+                return [f"{service}: {exc}"]
             log(f"{service}: /readyz {body}")
             uid = quiet(["docker", "exec", container, "id", "-u"]).stdout.strip()
             if uid == "0" or not uid.isdigit():
@@ -483,6 +556,7 @@ def check_service(service: str, image: str, bootstrap: str) -> list[str]:
                 found = quiet(["docker", "exec", container, "sh", "-c", f"command -v {tool}"])
                 if found.returncode == 0:
                     problems.append(f"{service}: {tool} in the final image")
+        problems += check_roles(service, image, env)
     finally:
         drop_database(database)
     return problems
