@@ -28,7 +28,6 @@ from pathlib import Path
 import pytest
 
 from shared.cli.dev import SERVICE_NAMES, find_repo_root, port_in_use, service_ports
-from shared.contracts.core import SCHEMA_ROUTE
 from shared.testing.broker import free_port
 
 pytestmark = pytest.mark.e2e
@@ -87,14 +86,12 @@ def free_port_offset() -> int:
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevPlatform]:
     var_dir = tmp_path_factory.mktemp("integrators") / "var"
     broker_port, offset = free_port(), free_port_offset()
-    ports = service_ports(offset)
+    ports = service_ports(offset)  # `dev up` points dataschema at this copy's registry
     env = {
         **os.environ,
         "SHEQU_DEV_VAR_DIR": str(var_dir),
         "SHEQU_DEV_BROKER_PORT": str(broker_port),
         "SHEQU_DEV_PORT_OFFSET": str(offset),
-        # the registry of this platform serves the schemas its events name
-        "EVENTS_SCHEMA_BASE_URL": f"http://127.0.0.1:{ports['registry']}{SCHEMA_ROUTE}",
     }
     result = shequ("dev", "up", "--detach", env=env, timeout=UP_TIMEOUT_S)
     try:

@@ -37,6 +37,7 @@ from types import FrameType
 import httpx
 import typer
 
+from shared.contracts.core import SCHEMA_ROUTE
 from shared.settings import DEVELOPMENT_ENVIRONMENT
 
 app = typer.Typer(
@@ -217,6 +218,8 @@ class DevLayout:
             HTTP_HOST=HOST,
             HTTP_PORT=str(self.ports[service]),
             METRICS_PORT=str(self.metrics_ports[service]),
+            # events name schemas this copy's registry serves, whatever the port offset
+            EVENTS_SCHEMA_BASE_URL=f"{self.url('registry')}{SCHEMA_ROUTE}",
             LOG_JSON="true",
             PYTHONUNBUFFERED="1",
         )
