@@ -324,6 +324,9 @@ def build(service: str) -> str:
         [
             "docker",
             "build",
+            # No network for the build's RUN steps: the wheelhouse must be enough.
+            "--network",
+            "none",
             "--quiet",
             "--build-arg",
             f"BASE_IMAGE={BASE_IMAGE}",
