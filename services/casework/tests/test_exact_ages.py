@@ -110,9 +110,10 @@ async def test_the_milestone_event_opens_the_matter_whatever_the_order(
     accepted = await client.post("/visits", json=visit, headers=clerk)
     assert accepted.status_code == 201, accepted.text
 
-    await reach(settings, "r-unknown", 70, today)  # not announced: nothing to keep
-    unknown = await client.post(
-        "/visits", json={**visit, "resident_id": "r-unknown"}, headers=clerk
-    )
-    assert unknown.status_code == 422
-    assert unknown.json()["errors"][0]["field"] == "body.resident_id"
+    await reach(settings, "r-early", 70, today)  # before any state: held
+    early = await client.post("/visits", json={**visit, "resident_id": "r-early"}, headers=clerk)
+    assert early.status_code == 422  # not announced yet: unknown to casework
+    assert early.json()["errors"][0]["field"] == "body.resident_id"
+    await remember("r-early", **state)  # the registration arrives: the held milestone counts
+    accepted = await client.post("/visits", json={**visit, "resident_id": "r-early"}, headers=clerk)
+    assert accepted.status_code == 201, accepted.text

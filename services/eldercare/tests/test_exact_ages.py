@@ -1,6 +1,7 @@
 """Exact ages from the registry's age milestones (DR-6): a resident joins the roster on their
 60th birthday, entitlements fall due on the 65th, 70th and 90th birthdays, whatever order the
-events arrive in; and a catch-up across 90th birthdays proposes each subsidy once."""
+events arrive in (a milestone before the first state is held until it arrives); and a catch-up
+across 90th birthdays proposes each subsidy once."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eldercare import jobs, roster
 from eldercare.adapters.events import translate
-from eldercare.adapters.tables import ElderRow, EntitlementRow
+from eldercare.adapters.tables import ElderRow, EntitlementRow, HeldAgeRow
 from eldercare.domain.roster import Elder, ElderEnrolled, ResidentFacts
 from eldercare.rules import load_rules
 from shared.ages import KnownAge
@@ -175,14 +176,24 @@ async def test_milestones_enrol_on_the_birthday_and_entitlements_fall_due_on_the
 
 
 @pytest.mark.integration
-@pytest.mark.publishes(False)
-async def test_a_milestone_of_an_unknown_resident_changes_nothing(
+@pytest.mark.publishes
+async def test_a_milestone_before_the_first_state_is_held_until_it_arrives(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    await reach(sessions, [("r9999", milestone(60, date(2026, 7, 1)))], date(2026, 7, 1))
+    birthday = date(2026, 7, 1)
+    await reach(sessions, [("r0009", milestone(60, birthday))], birthday)
     async with sessions() as session:
         assert (await session.scalars(select(ElderRow))).first() is None
     assert not await events_of(sessions)
+    # the registration (59 on a day in 2025) arrives after the milestone
+    await announce(sessions, [facts(9, 1966, age=59, on=date(2025, 9, 1))], birthday)
+    async with sessions() as session:
+        row = await session.get(ElderRow, "r0009")
+        assert row is not None
+        assert (row.status, row.enrolled_on) == ("enrolled", birthday)
+        assert (row.known_age, row.known_age_on, row.known_age_exact) == (60, birthday, True)
+        assert (await session.scalars(select(HeldAgeRow))).first() is None
+    assert (await events_of(sessions))["enrolled"] == 1
 
 
 @pytest.mark.unit

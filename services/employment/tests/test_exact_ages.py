@@ -14,7 +14,7 @@ from sqlalchemy import select
 from employment import registry_facts
 from employment.adapters import store
 from employment.adapters.events import translate
-from employment.adapters.tables import ResidentRow
+from employment.adapters.tables import HeldAgeRow, ResidentRow
 from employment.domain.groups import ResidentFacts, derive_groups
 from employment.domain.seekers import Preferences, Seeker
 from shared.ages import KnownAge
@@ -130,5 +130,18 @@ async def test_the_50th_birthday_milestone_moves_the_seeker_into_4050(
             ]
         updated = [p["data"] for p in payloads if p["type"].endswith(".seeker.updated.v1")]
         assert len(updated) == 1
+
+        # a milestone of a resident not announced yet is held until the registration arrives
+        early = milestone.model_copy(update={"resident_id": "r-2"})
+        async with unit_of_work(sessions, translate=translate) as uow:
+            await registry_facts.apply_age(uow, payload=early, today=BIRTHDAY)
+        late = registered(49, march).model_copy(update={"resident_id": "r-2"})
+        async with unit_of_work(sessions, translate=translate) as uow:
+            await registry_facts.apply_resident(uow, payload=late, today=BIRTHDAY)
+        async with sessions() as session:
+            row = await session.get(ResidentRow, "r-2")
+            assert row is not None
+            assert (row.known_age, row.known_age_on, row.known_age_exact) == (50, BIRTHDAY, True)
+            assert await session.get(HeldAgeRow, "r-2") is None
     finally:
         await engine.dispose()

@@ -12,12 +12,21 @@ total order), and reads the age on a day with :meth:`KnownAge.at`:
 - from a state event only, it is a lower bound, at most one year short; it never reaches a
   milestone age before the resident does, and the milestone event itself brings it there on
   the birthday.
+
+A milestone of a resident no state event announced yet (possible only when events are
+replayed out of order: the registry publishes the registration first, on the same partition)
+is held in the consumer's ``held_age`` table (:class:`HeldAgeColumns`, :func:`hold_age`) and
+taken into the resident's row when their first state arrives (:func:`take_held_age`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+
+from sqlalchemy import Boolean, Date, Integer, String
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.contracts.registry import ResidentAgeReached, ResidentState
 
@@ -88,3 +97,41 @@ def stored(age: int | None, on: date | None, exact: bool | None) -> KnownAge | N
     if age is None or on is None:
         return None
     return KnownAge(age, on, bool(exact))
+
+
+class HeldAgeColumns:
+    """Columns of a consumer's ``held_age`` table (mix into the service's ``Base`` with
+    ``__tablename__ = "held_age"``): the best age told of a resident before any state of
+    theirs arrived."""
+
+    resident_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    age: Mapped[int] = mapped_column(Integer)
+    age_on: Mapped[date] = mapped_column(Date)
+    exact: Mapped[bool] = mapped_column(Boolean)
+
+
+async def hold_age(
+    session: AsyncSession, table: type[HeldAgeColumns], resident_id: str, known: KnownAge
+) -> None:
+    """Hold ``known`` for a resident not announced yet (the better of it and one held)."""
+    row = await session.get(table, resident_id, with_for_update=True)
+    if row is None:
+        row = table()
+        row.resident_id = resident_id
+        session.add(row)
+    best = better(stored(row.age, row.age_on, row.exact), known)
+    assert best is not None
+    row.age, row.age_on, row.exact = best.age, best.on, best.exact
+    await session.flush()
+
+
+async def take_held_age(
+    session: AsyncSession, table: type[HeldAgeColumns], resident_id: str
+) -> KnownAge | None:
+    """The age held for a resident now announced (and forget it), or None."""
+    row = await session.get(table, resident_id, with_for_update=True)
+    if row is None:
+        return None
+    held = KnownAge(row.age, row.age_on, row.exact)
+    await session.delete(row)
+    return held

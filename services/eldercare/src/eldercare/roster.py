@@ -10,6 +10,7 @@ visits in the same transaction.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Literal
 
@@ -17,9 +18,9 @@ from sqlalchemy import select
 
 from eldercare import orders, placements
 from eldercare.adapters import store
-from eldercare.adapters.tables import ElderRow, VolunteerRow
+from eldercare.adapters.tables import ElderRow, HeldAgeRow, VolunteerRow
 from eldercare.domain.roster import Elder, ResidentFacts
-from shared.ages import KnownAge
+from shared.ages import KnownAge, better, hold_age, take_held_age
 from shared.unit_of_work import UnitOfWork
 
 ResidentChange = Literal["state", "died", "left"]
@@ -37,6 +38,8 @@ async def resident_changed(
     """Apply a registry resident event to the roster."""
     elder = await store.get_elder(uow.session, facts.resident_id, for_update=True)
     if elder is None:
+        held = await take_held_age(uow.session, HeldAgeRow, facts.resident_id)
+        facts = replace(facts, known_age=better(facts.known_age, held))
         elder = Elder.first_seen(facts, today=today, threshold=threshold)
     elif change == "state":
         elder.apply(facts, today=today, threshold=threshold)
@@ -56,10 +59,10 @@ async def age_reached(
 ) -> Elder | None:
     """Apply a registry age milestone: the elder's age is exact from now on, and a resident
     who reached the threshold joins the roster (on that birthday). A milestone of a resident
-    no state event announced yet changes nothing (the registry publishes the registration
-    first, on the same partition)."""
+    no state event announced yet is held until the first one arrives."""
     elder = await store.get_elder(uow.session, resident_id, for_update=True)
     if elder is None:
+        await hold_age(uow.session, HeldAgeRow, resident_id, known)
         return None
     uow.track(elder)
     if elder.learn_age(known, today=today, threshold=threshold):

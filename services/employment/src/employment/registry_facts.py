@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from employment.adapters import store
 from employment.adapters.paths import path_text
-from employment.adapters.tables import AreaRow, ResidentRow, SeekerRow
+from employment.adapters.tables import AreaRow, HeldAgeRow, ResidentRow, SeekerRow
 from employment.domain.groups import FEMALE_4050, MALE_4050
-from shared.ages import of_milestone, of_state
+from shared.ages import hold_age, of_milestone, of_state, take_held_age
 from shared.contracts.registry import (
     AreaCreated,
     AreaRetired,
@@ -56,7 +56,9 @@ async def apply_resident(uow: UnitOfWork, *, payload: ResidentState, today: date
             await _follow(uow, row, today=today)
         return
     if row is None:
+        held = await take_held_age(uow.session, HeldAgeRow, payload.resident_id)
         row = ResidentRow(id=payload.resident_id, known_age_exact=False)
+        store.keep_age(row, held)
         uow.session.add(row)
     store.keep_age(row, of_state(payload))
     gone = isinstance(payload, ResidentDied | ResidentLeft)
@@ -86,10 +88,12 @@ async def apply_resident(uow: UnitOfWork, *, payload: ResidentState, today: date
 
 async def apply_age(uow: UnitOfWork, *, payload: ResidentAgeReached, today: date) -> None:
     """Keep an age milestone (the 40th, 50th or 60th birthday moves the "4050" group) and let
-    the resident's seeker follow. A resident no state event announced yet stays unknown: the
-    registry publishes the registration first, on the same partition."""
+    the resident's seeker follow; held until the first state of a resident not announced yet
+    arrives."""
     row = await uow.session.get(ResidentRow, payload.resident_id)
-    if row is not None and store.keep_age(row, of_milestone(payload)):
+    if row is None:
+        await hold_age(uow.session, HeldAgeRow, payload.resident_id, of_milestone(payload))
+    elif store.keep_age(row, of_milestone(payload)):
         await _follow(uow, row, today=today)
 
 

@@ -15,7 +15,7 @@ from casework.adapters.paths import path_ids, path_text
 from casework.domain.calendar import WorkingCalendar
 from casework.domain.catalogue import Matter
 from casework.domain.eligibility import ResidentFacts
-from shared.ages import KnownAge, better, stored
+from shared.ages import HeldAgeColumns, KnownAge, better, hold_age, stored, take_held_age
 
 
 def now() -> datetime:
@@ -65,6 +65,12 @@ class ResidentFactRow(Base):
     known_age: Mapped[int | None] = mapped_column(Integer)
     known_age_on: Mapped[date | None] = mapped_column(Date)
     known_age_exact: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HeldAgeRow(HeldAgeColumns, Base):
+    """An age milestone of a resident casework has no state of yet (:mod:`shared.ages`)."""
+
+    __tablename__ = "held_age"
 
 
 # -- matters ---------------------------------------------------------------------------------
@@ -181,8 +187,10 @@ async def save_resident(session: AsyncSession, facts: ResidentFacts, version: in
     if row is not None and row.version > version:
         return False
     if row is None:
+        held = await take_held_age(session, HeldAgeRow, facts.resident_id)
         row = ResidentFactRow(resident_id=facts.resident_id)
         _keep_age(row, facts.known_age)
+        _keep_age(row, held)
         session.add(row)
     row.community_id = facts.community_id
     row.path = path_text(facts.path)
@@ -198,10 +206,11 @@ async def save_resident(session: AsyncSession, facts: ResidentFacts, version: in
 
 
 async def save_age(session: AsyncSession, resident_id: str, known: KnownAge) -> bool:
-    """Keep an age milestone of a resident casework knows (one no state event announced yet
-    stays unknown: the registry publishes the registration first); whether it was kept."""
+    """Keep an age milestone of a resident (held until their first state arrives when casework
+    has none yet); whether it changed what casework knows now."""
     row = await session.get(ResidentFactRow, resident_id)
     if row is None:
+        await hold_age(session, HeldAgeRow, resident_id, known)
         return False
     row.updated_at = now()
     return _keep_age(row, known)

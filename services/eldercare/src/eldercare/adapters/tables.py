@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.ages import HeldAgeColumns
 from shared.db import new_metadata
 
 
@@ -58,6 +59,12 @@ class ElderRow(Base):
     known_age_exact: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_elders_status_birth_year", "status", "birth_year"),)
+
+
+class HeldAgeRow(HeldAgeColumns, Base):
+    """An age milestone of a resident eldercare has no state of yet (:mod:`shared.ages`)."""
+
+    __tablename__ = "held_age"
 
 
 class EntitlementRow(Base):

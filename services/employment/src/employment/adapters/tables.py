@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.ages import HeldAgeColumns
 from shared.db import new_metadata
 
 
@@ -66,6 +67,12 @@ class ResidentRow(Base):
     known_age: Mapped[int | None] = mapped_column(Integer)
     known_age_on: Mapped[date | None] = mapped_column(Date)
     known_age_exact: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HeldAgeRow(HeldAgeColumns, Base):
+    """An age milestone of a resident the service has no state of yet (:mod:`shared.ages`)."""
+
+    __tablename__ = "held_age"
 
 
 class SeekerRow(Base):
