@@ -140,24 +140,39 @@ CHANGELOG: dict[str, tuple[Change, ...]] = {
     "org.shequ.registry.resident.age_reached.v1": _first_published(date(2026, 11, 30)),
     "org.shequ.registry.resident.died.v1": (
         Change(date(2026, 11, 22), FIRST_PUBLISHED),
-        Change(date(2026, 11, 30), "Added the optional `age` (additive: earlier events lack it)."),
+        Change(
+            date(2026, 11, 30),
+            "Added the optional `age` and `age_on` (additive: earlier events lack them).",
+        ),
     ),
     "org.shequ.registry.resident.left.v1": (
         Change(date(2026, 11, 22), FIRST_PUBLISHED),
-        Change(date(2026, 11, 30), "Added the optional `age` (additive: earlier events lack it)."),
+        Change(
+            date(2026, 11, 30),
+            "Added the optional `age` and `age_on` (additive: earlier events lack them).",
+        ),
     ),
     "org.shequ.registry.resident.moved.v1": (
         Change(date(2026, 11, 22), FIRST_PUBLISHED),
-        Change(date(2026, 11, 30), "Added the optional `age` (additive: earlier events lack it)."),
+        Change(
+            date(2026, 11, 30),
+            "Added the optional `age` and `age_on` (additive: earlier events lack them).",
+        ),
     ),
     "org.shequ.registry.resident.permit_expiring.v1": _first_published(date(2026, 11, 22)),
     "org.shequ.registry.resident.registered.v1": (
         Change(date(2026, 11, 22), FIRST_PUBLISHED),
-        Change(date(2026, 11, 30), "Added the optional `age` (additive: earlier events lack it)."),
+        Change(
+            date(2026, 11, 30),
+            "Added the optional `age` and `age_on` (additive: earlier events lack them).",
+        ),
     ),
     "org.shequ.registry.resident.updated.v1": (
         Change(date(2026, 11, 22), FIRST_PUBLISHED),
-        Change(date(2026, 11, 30), "Added the optional `age` (additive: earlier events lack it)."),
+        Change(
+            date(2026, 11, 30),
+            "Added the optional `age` and `age_on` (additive: earlier events lack them).",
+        ),
     ),
     "org.shequ.registry.volunteer.hours_logged.v1": _first_published(date(2026, 11, 22)),
     "org.shequ.registry.volunteer.registered.v1": _first_published(date(2026, 11, 22)),
