@@ -69,5 +69,5 @@ async def list_elders(
 
 
 def age_today(elder: ElderSnapshot, today: date) -> int:
-    """The elder's age reached this year."""
+    """The elder's age on ``today`` (exact after a registry age milestone)."""
     return elder.age(today)
