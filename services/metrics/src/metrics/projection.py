@@ -30,7 +30,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics.adapters import store
-from metrics.adapters.tables import AreaLineage, AreaProjection, EntityProjection
+from metrics.adapters.tables import (
+    AreaLineage,
+    AreaProjection,
+    EntityProjection,
+    decode_attributes,
+)
 from metrics.domain.measures import Catalogue, CompiledMeasure, measure_key
 from metrics.domain.sources import ROOM_PURPOSES
 from shared.contracts import casework, eldercare
@@ -84,6 +89,29 @@ class Effects:
         self.created_targets |= other.created_targets
 
 
+@dataclass(slots=True)
+class NewEntity:
+    """An entity state new in a batch: a plain object, inserted by :func:`write_new` (the
+    ORM's instrumented constructor and attributes cost more than applying the event)."""
+
+    entity_type: str
+    entity_id: str
+    community_id: str
+    path: str
+    version: int | None
+    active: bool
+    since: date
+    ended_on: date | None
+    attributes: str
+
+    def attribute_values(self) -> dict[str, Any]:
+        """The attributes, dates parsed back from ISO strings."""
+        return decode_attributes(self.attributes)
+
+
+Stored = EntityProjection | NewEntity
+"""An entity's state as the projection reads and changes it."""
+
 _ENTITIES = "metrics.entities"
 """Key of the session's entity cache in ``session.info`` (see :func:`prefetch`)."""
 
@@ -98,7 +126,7 @@ EntityKey = tuple[str, str]
 async def prefetch(session: AsyncSession, keys: Iterable[EntityKey]) -> None:
     """Load the stored states of ``keys`` in one query per kind and remember which do not
     exist, so applying a batch reads no entity twice and never asks for a missing one."""
-    cache: dict[EntityKey, EntityProjection | None] = session.info.setdefault(_ENTITIES, {})
+    cache: dict[EntityKey, Stored | None] = session.info.setdefault(_ENTITIES, {})
     wanted = sorted(set(keys) - set(cache))
     by_kind: dict[str, list[str]] = defaultdict(list)
     for kind, entity_id in wanted:
@@ -118,13 +146,13 @@ def forget(session: AsyncSession) -> None:
 async def write_new(session: AsyncSession) -> None:
     """Insert the batch's new entity rows in one statement (``COPY`` on PostgreSQL), in their
     final state: the ORM's flush of thousands of new objects costs several times more."""
-    new: list[EntityProjection] = session.info.pop(_NEW_ENTITIES, [])
+    new: list[NewEntity] = session.info.pop(_NEW_ENTITIES, [])
     await store.insert_entities(session, new)
 
 
-async def entity(session: AsyncSession, kind: str, entity_id: str) -> EntityProjection | None:
+async def entity(session: AsyncSession, kind: str, entity_id: str) -> Stored | None:
     """The stored state of one entity (from the batch's cache when prefetched)."""
-    cache: dict[EntityKey, EntityProjection | None] | None = session.info.get(_ENTITIES)
+    cache: dict[EntityKey, Stored | None] | None = session.info.get(_ENTITIES)
     if cache is not None and (kind, entity_id) in cache:
         return cache[(kind, entity_id)]
     row = await session.get(EntityProjection, (kind, entity_id))
@@ -133,13 +161,13 @@ async def entity(session: AsyncSession, kind: str, entity_id: str) -> EntityProj
     return row
 
 
-def keep(session: AsyncSession, row: EntityProjection) -> None:
+def keep(session: AsyncSession, row: NewEntity) -> None:
     """Keep a new entity state: in a prefetched batch, in its cache and among the rows
     :func:`write_new` inserts once the batch is applied (later events of the batch change
-    the same object); otherwise added to the session."""
-    cache: dict[EntityKey, EntityProjection | None] | None = session.info.get(_ENTITIES)
+    the same object); otherwise added to the session as an ORM row."""
+    cache: dict[EntityKey, Stored | None] | None = session.info.get(_ENTITIES)
     if cache is None:
-        session.add(row)
+        session.add(EntityProjection(**store.entity_columns(row)))
         return
     cache[(row.entity_type, row.entity_id)] = row
     session.info.setdefault(_NEW_ENTITIES, []).append(row)
@@ -259,7 +287,7 @@ class Projector:
                     self._add(effects, path=state.path, contributions=lived, day=since, sign=-1)
             keep(
                 session,
-                EntityProjection(
+                NewEntity(
                     entity_type=state.kind,
                     entity_id=state.entity_id,
                     community_id=state.community_id,
@@ -313,7 +341,7 @@ class Projector:
         else:
             keep(
                 session,
-                EntityProjection(
+                NewEntity(
                     entity_type=kind,
                     entity_id=fact_id,
                     community_id=community_id,
@@ -343,7 +371,7 @@ class Projector:
             else:  # the end arrived first: a tombstone remembers it
                 keep(
                     session,
-                    EntityProjection(
+                    NewEntity(
                         entity_type=state.kind,
                         entity_id=state.entity_id,
                         community_id=state.community_id,

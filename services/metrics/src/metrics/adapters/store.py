@@ -225,12 +225,17 @@ _ENTITY_COLUMNS = (
 )
 
 
-async def insert_entities(session: AsyncSession, rows: Sequence[EntityProjection]) -> None:
+def entity_columns(row: object) -> dict[str, Any]:
+    """The ``entity_projection`` columns of an entity state (of any class with them)."""
+    return {name: getattr(row, name) for name in _ENTITY_COLUMNS}
+
+
+async def insert_entities(session: AsyncSession, rows: Sequence[object]) -> None:
     """Insert new entity states (not in the session) in one statement."""
     await bulk_insert(
         session,
         EntityProjection.__table__,  # type: ignore[arg-type]
-        [{name: getattr(row, name) for name in _ENTITY_COLUMNS} for row in rows],
+        [entity_columns(row) for row in rows],
     )
 
 

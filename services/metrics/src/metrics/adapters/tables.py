@@ -85,11 +85,16 @@ class EntityProjection(Base):
 
     def attribute_values(self) -> dict[str, Any]:
         """The attributes, dates parsed back from ISO strings."""
-        values: dict[str, Any] = json.loads(self.attributes)
-        for name in ("opened_on", "appointed_on", "registered_on"):
-            if isinstance(values.get(name), str):
-                values[name] = date.fromisoformat(values[name])
-        return values
+        return decode_attributes(self.attributes)
+
+
+def decode_attributes(encoded: str) -> dict[str, Any]:
+    """An entity's stored attributes (JSON), dates parsed back from ISO strings."""
+    values: dict[str, Any] = json.loads(encoded)
+    for name in ("opened_on", "appointed_on", "registered_on"):
+        if isinstance(values.get(name), str):
+            values[name] = date.fromisoformat(values[name])
+    return values
 
 
 class MeasureLedger(Base):
