@@ -118,7 +118,7 @@ def captured_runtimes() -> Iterator[list[Any]]:
     original = ServiceRuntime.__dict__["build"]
 
     def build(cls: type[ServiceRuntime], *args: Any, **kwargs: Any) -> ServiceRuntime:
-        runtime = original.__func__(cls, *args, **kwargs)
+        runtime: ServiceRuntime = original.__func__(cls, *args, **kwargs)
         built.append(runtime)
         return runtime
 
