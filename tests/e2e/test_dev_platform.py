@@ -1,5 +1,7 @@
-"""End to end: `shequ dev up --detach` brings the platform up; a confluent-kafka subscriber reads
-the registry's events as CloudEvents 1.0; `shequ dev stop` takes it all down.
+"""End to end: `shequ dev up --detach` brings the platform up and loads the small synthetic city
+through the services' APIs, so the metrics dashboard shows targets in every status; a
+confluent-kafka subscriber reads the registry's events as CloudEvents 1.0; `shequ dev stop` takes
+it all down.
 
 The platform runs beside any developer's `make dev`: its var/ directory, broker port and service
 ports come from SHEQU_DEV_VAR_DIR, SHEQU_DEV_BROKER_PORT and SHEQU_DEV_PORT_OFFSET.
@@ -14,7 +16,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,15 +27,23 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from confluent_kafka import Consumer, KafkaError
 
-from registry.demo import DEMO_AREAS
-from shared.cli.dev import SERVICE_NAMES, find_repo_root, port_in_use, service_ports
+from shared.city.plan import CITY_ID, SIZES, draw_city
+from shared.cli.city import development_token
+from shared.cli.dev import (
+    CITY_SEED,
+    SERVICE_NAMES,
+    TARGET_STATUSES,
+    find_repo_root,
+    port_in_use,
+    service_ports,
+)
 from shared.testing.broker import free_port
 
 pytestmark = pytest.mark.e2e
 
 ROOT = find_repo_root(Path(__file__).parent)
 AREA_TOPIC = "registry.area.events"
-UP_TIMEOUT_S = 240  # the command's own readiness wait is 90 s; start-up and stop come on top
+UP_TIMEOUT_S = 420  # readiness (up to 90 s), then the small city (~1.5 min) and its statuses
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevPlatform]:
             f"{result.stdout}\n{result.stderr}"
         )
         assert "starts empty" in result.stdout
+        assert "Loading the small synthetic city" in result.stdout
         yield dev
     finally:
         shequ("dev", "stop", env=env)  # idempotent; the last test already stopped everything
@@ -112,6 +125,37 @@ def test_every_service_answers_ready(platform: DevPlatform) -> None:
     assert status.stdout.count(" ready ") == len(SERVICE_NAMES)
 
 
+def get_ok(client: httpx.Client, url: str, **params: object) -> Any:
+    """The JSON of a GET answered 200; a 503 (SQLite busy while the services digest the
+    city's events: "retry the request") is retried for up to a minute."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = client.get(url, params=params)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    assert response.status_code == 200, f"{url}: {response.text}"
+    return response.json()
+
+
+def test_the_small_city_is_loaded_and_the_dashboard_shows_every_status(
+    platform: DevPlatform,
+) -> None:
+    headers = {"Authorization": f"Bearer {development_token()}"}
+    base = {name: f"http://127.0.0.1:{port}" for name, port in platform.ports.items()}
+    # generous: the services are still digesting the city's events on a shared two-core machine
+    with httpx.Client(timeout=60.0, headers=headers) as client:
+        residents = get_ok(client, f"{base['registry']}/residents/count", within=CITY_ID)
+        assert residents["count"] > 3000  # a few thousand residents in four communities
+        cases = get_ok(client, f"{base['casework']}/cases", limit=500)
+        states = {case["state"] for case in cases["items"]}
+        assert {"submitted", "returned", "accepted", "delegated", "closed", "withdrawn"} <= states
+        assert get_ok(client, f"{base['employment']}/placements")["items"]
+        targets = get_ok(client, f"{base['metrics']}/targets")
+        statuses = {(t.get("evaluation") or {}).get("status") for t in targets}
+    assert set(TARGET_STATUSES) <= statuses, statuses
+
+
 def test_a_confluent_kafka_subscriber_reads_registry_events_as_cloudevents(
     platform: DevPlatform,
 ) -> None:
@@ -125,7 +169,8 @@ def test_a_confluent_kafka_subscriber_reads_registry_events_as_cloudevents(
     )
     consumer.subscribe([AREA_TOPIC])
     events: list[CloudEvent] = []
-    demo_areas = {area[0] for area in DEMO_AREAS}
+    city = draw_city(SIZES["small"], seed=CITY_SEED, today=date.today())
+    demo_areas = {str(area["id"]) for area in city.area_rows}
     areas_seen: set[str] = set()
     deadline = time.monotonic() + 60  # a first group join against Tansu can take ~20 s
     try:
@@ -133,7 +178,7 @@ def test_a_confluent_kafka_subscriber_reads_registry_events_as_cloudevents(
             if time.monotonic() > deadline:
                 pytest.fail(
                     f"after 60 s, {len(events)} event(s) on {AREA_TOPIC} and none for the demo "
-                    f"areas {sorted(demo_areas - areas_seen)} (does the registry load demo data?)"
+                    f"areas {sorted(demo_areas - areas_seen)} (was the small city loaded?)"
                 )
             message = consumer.poll(1.0)
             if message is None:

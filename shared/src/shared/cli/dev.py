@@ -2,11 +2,13 @@
 
 ``shequ dev up`` starts the Tansu broker and the five services as subprocesses (each in its own
 process group, logging to ``var/log/<name>.log``, pid in ``var/run/<name>.pid``), waits until
-every ``/readyz`` answers 200, prints where everything is and a development token, and stops it
-all on Ctrl-C. ``--detach`` returns instead, leaving the processes running. ``shequ dev stop``
-stops them from the pid files; ``shequ dev status`` says which are running and ready. Every
-service is told ``ENVIRONMENT=development`` (the development token secret and PII keys are
-refused without it).
+every ``/readyz`` answers 200, loads the small synthetic city through the services' APIs
+(``--city``, :mod:`shared.cli.city`; the services' own demo loaders stay off) and waits until the
+metrics dashboard shows targets in every status, prints where everything is and a development
+token, and stops it all on Ctrl-C. ``--detach`` returns instead, leaving the processes
+running. ``shequ dev stop`` stops them from the pid files; ``shequ dev status`` says which are
+running and ready. Every service is told ``ENVIRONMENT=development`` (the development token
+secret and PII keys are refused without it).
 
 The repository root is the nearest directory, from the current one upwards, whose
 ``pyproject.toml`` declares ``[tool.uv.workspace]``. Environment variables let a second copy run
@@ -30,7 +32,7 @@ import time
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -67,6 +69,11 @@ STOP_GRACE_S = 10.0
 LOG_TAIL_LINES = 40
 TOKEN_TTL_S = 12 * 3600
 CURL_EXAMPLE_PATH = "/areas"
+CITY_SIZES = ("small", "medium", "city")
+DEV_RATE_LIMIT = "100000/minute"
+"""Per-token write and 404 limits of the local services, unless the shell sets them."""
+CITY_SEED = 2005
+TARGET_STATUSES = ("achieved", "on_track", "at_risk", "missed")
 
 ENV_VAR_DIR = "SHEQU_DEV_VAR_DIR"
 ENV_BROKER_PORT = "SHEQU_DEV_BROKER_PORT"
@@ -223,8 +230,11 @@ class DevLayout:
             LOG_JSON="true",
             PYTHONUNBUFFERED="1",
         )
-        if service in ("registry", "casework", "employment", "eldercare"):
-            env["DEMO_DATA"] = "true"
+        # the services' own demo loaders stay off: `up` feeds them a synthetic city instead
+        env.pop("DEMO_DATA", None)
+        # the city generator writes with one token far faster than a clerk: raise its limits
+        env.setdefault("RATE_LIMIT_WRITES", DEV_RATE_LIMIT)
+        env.setdefault("RATE_LIMIT_NOT_FOUND", DEV_RATE_LIMIT)
         return env
 
     def service_command(self, service: str, python: str = sys.executable) -> list[str]:
@@ -556,6 +566,44 @@ def _dev_token() -> str | None:
         return None
 
 
+def _load_city(layout: DevLayout, *, size: str, seed: int) -> None:
+    """Feed the synthetic city to the services (unless the registry already holds it), then
+    wait until the metrics dashboard shows targets in every status."""
+    from shared.city.feed import FeedError
+    from shared.city.plan import CITY_ID
+    from shared.cli import city
+
+    token = city.development_token()
+    urls = city.service_urls(f"http://{HOST}", layout.port_offset)
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(headers=headers, timeout=10.0) as client:
+        if client.get(f"{urls.registry}/areas/{CITY_ID}").status_code == 200:
+            typer.echo(f"The register already holds the city {CITY_ID}: not loading it again.")
+            return
+    typer.echo(f"Loading the {size} synthetic city (seed {seed}) through the services' APIs …")
+    try:
+        report = city.load_city(
+            urls,
+            size=size,
+            seed=seed,
+            today=date.today(),
+            token=token,
+        )
+    except (FeedError, httpx.HTTPError) as exc:
+        raise DevError(f"the synthetic city could not be loaded: {exc}") from None
+    for line in city.describe(report):
+        typer.echo(line)
+    statuses = city.wait_for_statuses(urls.metrics, token, frozenset(TARGET_STATUSES))
+    counts = {
+        status: sum(1 for s in statuses.values() if s == status) for status in TARGET_STATUSES
+    }
+    typer.echo(
+        "Targets on the dashboard: "
+        + ", ".join(f"{status.replace('_', ' ')} {count}" for status, count in counts.items())
+        + f"  ({urls.metrics}/dashboard)"
+    )
+
+
 def _print_summary(layout: DevLayout, cwd: Path) -> None:
     rows = [
         [BROKER, layout.bootstrap_servers, "-", "-", display_path(layout.log_path(BROKER), cwd)]
@@ -675,8 +723,17 @@ def up(
     timeout: float = typer.Option(
         READY_TIMEOUT_S, "--timeout", min=1.0, help="Seconds to wait for every /readyz."
     ),
+    city: str = typer.Option(
+        "small",
+        "--city",
+        help="The synthetic city to load once ready (small, medium, city) or none; "
+        "skipped when the register already holds it.",
+    ),
+    seed: int = typer.Option(CITY_SEED, "--seed", help="Seed of the synthetic city."),
 ) -> None:
-    """Start the broker and the five services; stop them all on Ctrl-C."""
+    """Start the broker and the five services, load the small city; stop all on Ctrl-C."""
+    if city not in (*CITY_SIZES, "none"):
+        raise typer.BadParameter(f"one of {', '.join(CITY_SIZES)}, none", param_hint="'--city'")
     layout = _layout()
     cwd = Path.cwd()
     processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -695,6 +752,8 @@ def up(
                 processes[name], offsets[name] = _start_service(layout, name)
                 write_pid(layout.pid_path(name), processes[name].pid)
             _wait_ready(layout, processes, offsets, timeout)
+            if city != "none":
+                _load_city(layout, size=city, seed=seed)
             _print_summary(layout, cwd)
             if detach:
                 leave_running = True
