@@ -21,12 +21,18 @@ JSONSchema = dict[str, Any]
 EXAMPLE_PATH = ["110000", "110101", "110101001", "110101001001"]
 """A community's area path: Beijing, Dongcheng district, a street office, a community."""
 EXAMPLE_COMMUNITY_ID = EXAMPLE_PATH[-1]
+OTHER_COMMUNITY_ID = "110101001002"
+"""The community on the other side of a move, merge or split."""
 EXAMPLE_DATE = "2026-03-02"
 EXAMPLE_TIME = "2026-03-02T09:30:00Z"
 EXAMPLE_NAMESPACE = uuid.UUID("5e1f0c8a-3d7b-4f52-9a61-2c4b8d9e0f13")
 """Namespace of the example ids (uuid5), so that they are stable from one run to the next."""
 
-_AREA_FIELDS = {"area_id", "community_id", "scope_area_id", "into_id", "parent_id"}
+_AREA_FIELDS = {"area_id", "community_id", "scope_area_id", "merged_id"}
+_PREFERRED_VALUES = {"level": "community"}
+"""Enum values that agree with the example path, where the first one would not."""
+_OTHER_AREA_PREFIXES = ("to_", "into", "successor")
+"""Area lists naming where something moved to or what it became: another community."""
 _AREA_LISTS = {"path", "from_path", "to_path"}
 
 
@@ -54,7 +60,12 @@ def _string(field: str, schema: JSONSchema, seed: str) -> str:
     if fmt == "date-time":
         return EXAMPLE_TIME
     if fmt == "uuid" or field.endswith("_id"):
-        return EXAMPLE_COMMUNITY_ID if field in _AREA_FIELDS else _stable_id(seed, field)
+        area = field in _AREA_FIELDS or field.endswith("community_id")
+        if field.startswith(("successor", "into")) or (area and field.startswith("to_")):
+            return OTHER_COMMUNITY_ID  # the area something moved to or became
+        if field == "parent_id":
+            return EXAMPLE_PATH[-2]
+        return EXAMPLE_COMMUNITY_ID if area else _stable_id(seed, field)
     return f"example {field.replace('_', ' ')}".strip()
 
 
@@ -86,7 +97,8 @@ def example_value(schema: JSONSchema, root: JSONSchema, *, field: str = "", seed
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
-        return schema["enum"][0]
+        preferred = _PREFERRED_VALUES.get(field)
+        return preferred if preferred in schema["enum"] else schema["enum"][0]
     for combinator in ("anyOf", "oneOf"):
         if combinator in schema:
             options = [s for s in schema[combinator] if s.get("type") != "null"]
@@ -100,7 +112,8 @@ def example_value(schema: JSONSchema, root: JSONSchema, *, field: str = "", seed
         return _object(schema, root, field=field, seed=seed)
     if kind == "array":
         if field in _AREA_LISTS:
-            return list(EXAMPLE_PATH)
+            other = field.startswith(_OTHER_AREA_PREFIXES)
+            return [*EXAMPLE_PATH[:-1], OTHER_COMMUNITY_ID if other else EXAMPLE_COMMUNITY_ID]
         items = schema.get("items")
         if not isinstance(items, dict):
             return []
@@ -128,8 +141,8 @@ def _object(schema: JSONSchema, root: JSONSchema, *, field: str, seed: str) -> d
         }
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict):
-        key_field = "area_id" if "area" in field or field.startswith("households") else "key"
-        key = EXAMPLE_COMMUNITY_ID if key_field == "area_id" else "example"
+        by_area = "area" in field or field.startswith("households")
+        key = OTHER_COMMUNITY_ID if by_area else "example"
         return {key: example_value(extra, root, field=field, seed=seed)}
     return {}
 
