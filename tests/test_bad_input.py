@@ -138,7 +138,8 @@ PAGED = [op for op in OPERATIONS if any(p["name"] == "limit" for p in op.paramet
 
 def is_text(schema: Mapping[str, Any]) -> bool:
     """A string schema carrying the shared control-character rule."""
-    return schema.get("pattern") in (LINE_PATTERN, TEXT_PATTERN)
+    pattern = str(schema.get("pattern", ""))
+    return any(pattern.startswith(rule[: -len("*$")]) for rule in (LINE_PATTERN, TEXT_PATTERN))
 
 
 def text_members(operation: Operation, schema: Mapping[str, Any]) -> list[tuple[str, Any]]:

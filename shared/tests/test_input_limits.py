@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Annotated, Any
 
 import pytest
@@ -14,7 +15,8 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.http import BULK_BODY, PROBLEM_MEDIA_TYPE, create_app
-from shared.inputs import LINE_PATTERN, TEXT_PATTERN, LongText, Text
+from shared.inputs import LINE_PATTERN, TEXT_PATTERN, Day, LongText, Text
+from shared.pagination import decode_cursor
 from shared.settings import ServiceSettings
 
 pytestmark = pytest.mark.unit
@@ -103,7 +105,7 @@ def test_ordinary_text_in_any_script_passes() -> None:
 
 def test_the_schema_carries_the_rule_as_a_pattern_schemathesis_can_use() -> None:
     properties = Note.model_json_schema()["properties"]
-    assert properties["name"]["pattern"] == LINE_PATTERN
+    assert properties["name"]["pattern"] == LINE_PATTERN.replace("]*$", "]{0,50}$")
     assert properties["name"]["maxLength"] == 50
     assert properties["remark"]["anyOf"][0]["pattern"] == TEXT_PATTERN
     assert properties["tags"]["items"]["pattern"] == LINE_PATTERN
@@ -241,3 +243,29 @@ def test_a_path_with_a_control_character_is_404_before_any_route(
     body = problem(client.get(path), 404)
     assert body["title"] == "Not found"
     assert problem(client.post(path, json={"name": "n"}), 404)["status"] == 404
+
+
+def test_a_405_allows_the_methods_of_every_route_on_the_path(client: TestClient) -> None:
+    response = client.put("/notes")
+    assert problem(response, 405)["status"] == 405
+    assert response.headers["allow"] == "GET, POST"
+
+
+class Visit(BaseModel):
+    on: Day
+
+
+@pytest.mark.parametrize("value", [0, 1_700_000_000, "1700000000", "2024-2-9", 20240209.0])
+def test_a_day_is_iso_text_never_a_unix_time(value: object) -> None:
+    with pytest.raises(ValidationError) as raised:
+        Visit(on=value)  # type: ignore[arg-type]
+    assert raised.value.errors()[0]["type"] == "date_format"
+
+
+def test_a_day_as_text_or_a_date_passes() -> None:
+    assert Visit(on="2024-02-29").on == date(2024, 2, 29)  # type: ignore[arg-type]
+    assert Visit.model_json_schema()["properties"]["on"]["format"] == "date"
+
+
+def test_an_empty_cursor_is_the_first_page() -> None:
+    assert decode_cursor("") is None

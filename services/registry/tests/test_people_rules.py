@@ -354,3 +354,9 @@ def test_every_event_becomes_a_contract_with_facts_only() -> None:
         for secret in ("Wang Fang", "11010519491231002X", "ciphertext", "1 Dongjie", "1949-12-31"):
             assert secret not in text
     assert set(people_adapter.resident_state(person, on=TODAY)) == set(ResidentState.model_fields)
+
+
+def test_an_age_range_reaching_before_the_year_1_is_open_there_not_an_error() -> None:
+    span = birth_dates_for_ages(min_age=0, max_age=150, on=date(81, 11, 27))
+    assert span.born_after == date.min
+    assert span.born_on_or_before == date(81, 11, 27)

@@ -319,14 +319,30 @@ async def _handle_http_exception(request: Request, exc: Exception) -> Response:
     title = known.title if known else phrase[:1] + phrase[1:].lower()  # like errors.Problem
     code = known.code if known else re.sub(r"[^a-z0-9]+", "-", phrase.lower()).strip("-")
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else title
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
     return problem_response(
         status=status,
         title=title,
         type_uri=PROBLEM_TYPE_BASE + code,
         detail=detail,
         instance=request.url.path,
-        headers=exc.headers,
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> str:
+    """The ``Allow`` header of a 405: the methods of every route matching the path. Starlette
+    names only those of the first route that matched it, while ``GET /matters`` and ``POST
+    /matters`` are two routes."""
+    path = _route_path(request.scope)
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        regex = getattr(context, "path_regex", None)
+        if isinstance(regex, Pattern) and regex.match(path):
+            methods.update(getattr(context, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:

@@ -16,20 +16,41 @@ Both refuse what no person types and what breaks storage or display:
 
 The refusal is a 422 naming the field with code ``control_character``. The OpenAPI document
 carries the same rule as a ``pattern`` (unless the field declares a stricter pattern of its
-own), so clients and schemathesis know it.
+own), so clients and schemathesis know it; a field's length bounds are repeated in it
+(``^[^…]{1,200}$``).
+
+:data:`Day` is a date given as ``YYYY-MM-DD`` text: pydantic alone would also take a number
+(``0``, ``1700000000``) as a Unix time, which the OpenAPI ``format: date`` does not allow.
+
+:class:`PersonalData` marks a field holding personal data (a name, an id number, an address, a
+phone number): the OpenAPI document says so (``x-personal-data``), and each value a request
+model accepts is shown to :data:`PERSONAL_DATA_OBSERVERS`. None is registered in a service;
+the test run's witness (:mod:`shared.testing.witness`) registers one, so that it knows every
+personal value the tests wrote and can prove none reached an event, a log line or a metric.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import BeforeValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-__all__ = ["LINE_PATTERN", "TEXT_PATTERN", "LongText", "NoControlCharacters", "Text"]
+__all__ = [
+    "LINE_PATTERN",
+    "PERSONAL_DATA_OBSERVERS",
+    "TEXT_PATTERN",
+    "Day",
+    "LongText",
+    "NoControlCharacters",
+    "PersonalData",
+    "Text",
+]
 
 _BIDI = "\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
 _C1 = "\\u007f-\\u009f"
@@ -73,7 +94,12 @@ class NoControlCharacters:
     ) -> JsonSchemaValue:
         json_schema = handler(schema)
         target = handler.resolve_ref_schema(json_schema)
-        target.setdefault("pattern", self.pattern)
+        if "pattern" not in target:
+            # The length bounds repeated in the pattern let a generator (schemathesis) build
+            # strings of the right length at once instead of discarding longer ones.
+            low, high = target.get("minLength", 0), target.get("maxLength", "")
+            repeat = "*" if (low, high) == (0, "") else f"{{{low},{high}}}"
+            target["pattern"] = self.pattern.replace("]*$", f"]{repeat}$")
         return json_schema
 
 
@@ -81,3 +107,45 @@ Text = Annotated[str, NoControlCharacters()]
 """One line of text: no control characters at all (not even tab or a line break)."""
 LongText = Annotated[str, NoControlCharacters(multiline=True)]
 """Free text: tab, line feed and carriage return allowed, other control characters not."""
+
+
+PERSONAL_DATA_OBSERVERS: list[Callable[[str], None]] = []
+"""Called with each value of a :class:`PersonalData` field that a model accepted; empty in a
+service, filled by the test run's witness."""
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """Annotation of a ``str`` field holding personal data (``Annotated[Text, PersonalData()]``):
+    documented as ``x-personal-data: true`` and shown to :data:`PERSONAL_DATA_OBSERVERS`."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        def observe(value: str) -> str:
+            for observer in PERSONAL_DATA_OBSERVERS:
+                observer(value)
+            return value
+
+        return core_schema.no_info_after_validator_function(observe, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        handler.resolve_ref_schema(json_schema)["x-personal-data"] = True
+        return json_schema
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    """``value`` if it is a date or ``YYYY-MM-DD`` text, else a ``date_format`` error."""
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_format", "must be a date as YYYY-MM-DD")
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+"""A date written ``YYYY-MM-DD`` (in a body or a query), never a number."""

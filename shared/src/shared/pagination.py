@@ -48,8 +48,9 @@ def encode_cursor(key: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str | None) -> list[Any] | None:
-    """The sort key in a cursor; a malformed cursor is an input error on ``query.cursor``."""
-    if cursor is None:
+    """The sort key in a cursor (none for ``None`` or ``""``: the first page); a malformed
+    cursor is an input error on ``query.cursor``."""
+    if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)

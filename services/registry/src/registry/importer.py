@@ -92,6 +92,7 @@ from shared.contracts.registry import (
     WorkerRole,
 )
 from shared.errors import FieldError, InvalidInput, NotFound, Problem
+from shared.inputs import PersonalData
 from shared.unit_of_work import EventTranslator, UnitOfWork, unit_of_work
 
 Format = Literal["ndjson", "csv"]
@@ -153,6 +154,10 @@ rejected on, with the words of a missing area, so no answer tells the two apart.
 # -- records -----------------------------------------------------------------------------
 
 
+Personal = Annotated[str, PersonalData()]
+"""A name, national id number or address of a row: personal data."""
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -189,7 +194,7 @@ class HouseholdRecord(_Record):
     type: Literal["household"] = "household"
     ref: str = Field(min_length=1, max_length=64)
     community_id: str = Field(max_length=32)
-    address: str = Field(min_length=1, max_length=500)
+    address: Personal = Field(min_length=1, max_length=500)
     registered_on: date
 
 
@@ -197,8 +202,8 @@ class ResidentRecord(_Record):
     """A resident row; ``household_ref`` names a household of this or an earlier import."""
 
     type: Literal["resident"] = "resident"
-    national_id: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=200)
+    national_id: Personal = Field(min_length=1, max_length=32)
+    name: Personal = Field(min_length=1, max_length=200)
     sex: Sex
     birth_date: date
     household_ref: str = Field(min_length=1, max_length=64)

@@ -1,5 +1,7 @@
 """Records what the test run makes public (events staged in any outbox, log lines) so a test
-at the end of the run can check that no national id number leaked into any of it.
+at the end of the run can check that no national id number leaked into any of it, nor any
+name, id number or address the tests wrote: every value a request model of any service accepted
+in a field marked :class:`shared.inputs.PersonalData` is learnt as it is validated.
 
 A scan of nothing proves nothing: tests marked ``publishes`` stage events, and
 :meth:`Witness.verdict` says whether the run gave the scan something to look at. A run in
@@ -9,6 +11,7 @@ run in which they passed yet the witness saw no event from one of them fails.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -34,10 +37,31 @@ class Witness:
     """Node id → events staged while it ran (set-up and tear-down included)."""
     passed_tests: set[str] = field(default_factory=set)
     """Node ids of the tests that passed so far."""
+    personal_values: set[str] = field(default_factory=set)
+    """Names, id numbers and addresses the tests wrote (see :meth:`learn`)."""
 
     def leaks(self, texts: list[str]) -> list[str]:
         """The texts containing something shaped like a national id number."""
         return [text for text in texts if NATIONAL_ID.search(text)]
+
+    def learn(self, value: str) -> None:
+        """Remember a personal value a request model accepted. Values too short to tell
+        apart from ordinary text are left out (under 4 characters, or 2 when not ASCII, as a
+        Chinese name); so are those without a letter (id numbers: :data:`NATIONAL_ID`)."""
+        value = value.strip()
+        if not any(character.isalpha() for character in value):
+            return
+        if len(value) >= 4 or (len(value) >= 2 and not value.isascii()):
+            self.personal_values.add(value)
+
+    def personal_leaks(self, texts: list[str]) -> list[str]:
+        """The texts containing a personal value the tests wrote, as written or as JSON
+        escapes it (``\\u738b``)."""
+        if not self.personal_values:
+            return []
+        forms = {form for value in self.personal_values for form in _written_forms(value)}
+        pattern = re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
+        return [text for text in texts if pattern.search(text)]
 
     def staged(self, count: int) -> None:
         """Count ``count`` events staged just now towards the running test."""
@@ -70,6 +94,11 @@ class Witness:
         return Verdict()
 
 
+def _written_forms(value: str) -> set[str]:
+    """``value`` as text and as JSON with ASCII escapes (how events and log lines hold it)."""
+    return {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Whether the scans of a run are meaningful: neither ``skip`` nor ``failure`` when they
@@ -96,10 +125,13 @@ WITNESS = Witness()
 
 
 def install() -> None:
-    """Start recording: a root log handler, and wrappers around ``shared.outbox.add`` and
-    ``add_many``."""
+    """Start recording: a root log handler, wrappers around ``shared.outbox.add`` and
+    ``add_many``, and an observer of personal values (:data:`PERSONAL_DATA_OBSERVERS`)."""
     logging.getLogger().addHandler(_Recorder(WITNESS))
     from shared import outbox
+    from shared.inputs import PERSONAL_DATA_OBSERVERS
+
+    PERSONAL_DATA_OBSERVERS.append(WITNESS.learn)
 
     original_add, original_add_many = outbox.add, outbox.add_many
 

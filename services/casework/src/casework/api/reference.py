@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from casework import catalogue_service as service
 from casework.api.deps import AdminCommand, Reader
 from casework.domain.catalogue import Matter
-from shared.inputs import LongText
+from shared.inputs import Day, LongText
 from shared.runtime import SessionDep
 
 router = APIRouter(tags=["catalogue"])
@@ -51,8 +51,8 @@ class CalendarDayIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    day: date = Field(description="The day announced.")
-    working: bool | None = Field(
+    day: Day = Field(description="The day announced.")
+    working: StrictBool | None = Field(
         description="Working day (true), day off (false); null removes the override."
     )
     note: LongText = Field(default="", max_length=200, description="What was announced.")
@@ -88,8 +88,8 @@ async def replace_matter(code: str, body: Matter, command: AdminCommand) -> JSON
 async def calendar(
     session: SessionDep,
     principal: Reader,
-    from_: Annotated[date, Query(alias="from", description="First day.")],
-    to: Annotated[date, Query(description="Last day (at most 400 days after `from`).")],
+    from_: Annotated[Day, Query(alias="from", description="First day.")],
+    to: Annotated[Day, Query(description="Last day (at most 400 days after `from`).")],
 ) -> CalendarOut:
     """Working days and days off: statutory holidays, make-up working days (调休), weekends
     and the city's overrides."""

@@ -11,9 +11,9 @@ through the API.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from shared.contracts.casework import Department
 from shared.contracts.registry import EmploymentStatus, RegistrationStatus, ResidentFlag
@@ -43,7 +43,7 @@ class Conditions(BaseModel):
     employment: list[EmploymentStatus] | None = Field(
         default=None, description="Employment status one of these."
     )
-    disabled: bool | None = Field(
+    disabled: StrictBool | None = Field(
         default=None, description="Holds (true) or does not hold (false) a disability card."
     )
     flags_any: list[ResidentFlag] | None = Field(
@@ -67,27 +67,25 @@ class Matter(BaseModel):
     name_en: Text = Field(min_length=1, max_length=100, description="Name (English).")
     kind: MatterKind = Field(default="service", description="Service, mediation or petition.")
     department: Department = Field(description="Responsible department.")
-    required_documents: list[Text] = Field(
+    required_documents: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]] = Field(
         default_factory=list,
         max_length=20,
-        description="Codes of the documents the applicant brings (e.g. `id_card`).",
+        description="Codes of the documents the applicant brings (e.g. `id_card`), each once.",
+        json_schema_extra={"uniqueItems": True},
     )
-    on_the_spot: bool = Field(description="Whether the window can settle it on the spot.")
+    on_the_spot: StrictBool = Field(description="Whether the window can settle it on the spot.")
     time_limit_days: int = Field(ge=1, le=120, description="Time limit in working days.")
-    pays: bool = Field(
+    pays: StrictBool = Field(
         default=False,
         description="Whether an approval grants a sum of money: the decision then states the "
         "amount in fen, and the paying service (eldercare, for an elder's hardship medical "
         "subsidy) pays it.",
     )
     conditions: Conditions = Field(default_factory=Conditions)
-    active: bool = Field(default=True, description="Whether new applications are taken.")
+    active: StrictBool = Field(default=True, description="Whether new applications are taken.")
 
     @model_validator(mode="after")
-    def _documents_are_codes(self) -> Matter:
-        for document in self.required_documents:
-            if not document or not document.replace("_", "").isalnum() or not document.islower():
-                raise ValueError(f"document code {document!r} is not a lower-case code")
+    def _documents_are_listed_once(self) -> Matter:
         if len(set(self.required_documents)) != len(self.required_documents):
             raise ValueError("a required document is listed twice")
         return self

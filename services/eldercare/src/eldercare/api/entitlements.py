@@ -13,7 +13,7 @@ from eldercare.adapters.tables import PaymentRow
 from eldercare.api.deps import PolicyDep, Reader, Within, WriteCommand, after_id
 from eldercare.domain.entitlements import EntitlementSnapshot, EntitlementStatus
 from shared.contracts.eldercare import EntitlementKind
-from shared.inputs import Text
+from shared.inputs import Day, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -158,7 +158,7 @@ async def list_payments(
     session: SessionDep,
     within: Within = None,
     resident_id: Text | None = Query(default=None, max_length=64),
-    month: date | None = Query(default=None, description="Any day of the month."),
+    month: Day | None = Query(default=None, description="Any day of the month."),
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> PaymentPage:

@@ -14,7 +14,7 @@ from employment import loans_service as service
 from employment.api.deps import Reader, Within, WriteCommand, after_id
 from employment.domain.loans import LoanSnapshot, LoanStatus
 from shared.contracts.employment import GuaranteeKind
-from shared.inputs import Text
+from shared.inputs import Day, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -44,7 +44,7 @@ class ApprovalIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    approved_on: date
+    approved_on: Day
 
 
 class DisbursementIn(BaseModel):
@@ -52,7 +52,7 @@ class DisbursementIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    disbursed_on: date
+    disbursed_on: Day
 
 
 class RepaymentIn(BaseModel):
@@ -61,7 +61,7 @@ class RepaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount_fen: int = Field(description="Amount in fen.")
-    paid_on: date
+    paid_on: Day
 
 
 class InstalmentOut(BaseModel):

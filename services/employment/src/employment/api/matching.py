@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from employment import matcher
 from employment import matches_service as service
@@ -17,7 +17,7 @@ from employment.domain.matches import MatchSnapshot
 from employment.domain.matching import Score
 from employment.domain.placements import PlacementSnapshot
 from shared.contracts.employment import PriorityGroup, VacancyKind
-from shared.inputs import Text
+from shared.inputs import Day, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -123,7 +123,7 @@ class Acceptance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    started_on: date = Field(description="First day of work.")
+    started_on: Day = Field(description="First day of work.")
 
 
 class Declination(BaseModel):
@@ -221,8 +221,8 @@ class CheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     months: Literal[3, 6, 12] = Field(description="Which check.")
-    passed: bool = Field(description="Still in the job.")
-    checked_on: date = Field(description="Date of the check (on or after it is due).")
+    passed: StrictBool = Field(description="Still in the job.")
+    checked_on: Day = Field(description="Date of the check (on or after it is due).")
 
 
 # -- routes --------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from employment import training_service as service
 from employment.api.deps import Reader, WriteCommand, after_id
 from employment.domain import training
-from shared.inputs import Text
+from shared.inputs import Day, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -28,8 +28,8 @@ class CourseIn(BaseModel):
     title: Text = Field(min_length=1, max_length=200)
     place_id: Text = Field(max_length=32, description="Community or street holding it.")
     skills: list[Text] = Field(min_length=1, max_length=20, description="Skill codes taught.")
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     sessions: int = Field(description="Sessions, 1 to 365 (80 % needed to complete).")
     capacity: int = Field(description="Places, 1 to 1000.")
 
@@ -76,7 +76,7 @@ class EnrolmentIn(BaseModel):
 
     course_id: Text = Field(max_length=36)
     seeker_id: Text = Field(max_length=36)
-    required: bool = Field(
+    required: StrictBool = Field(
         default=False,
         description="Required reemployment training: refusing or abandoning it revokes the "
         "concession card.",
@@ -88,7 +88,7 @@ class AttendanceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    day: date
+    day: Day
 
 
 class CompletionIn(BaseModel):
@@ -96,7 +96,7 @@ class CompletionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    completed_on: date
+    completed_on: Day
 
 
 class LeavingIn(BaseModel):
@@ -104,7 +104,7 @@ class LeavingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    left_on: date
+    left_on: Day
 
 
 class EnrolmentOut(BaseModel):
@@ -156,7 +156,7 @@ async def list_courses(
     session: SessionDep,
     principal: Reader,
     skill: Annotated[Text | None, Query(max_length=64, description="Teaching this skill.")] = None,
-    open_on: Annotated[date | None, Query(description="Not ended on this day.")] = None,
+    open_on: Annotated[Day | None, Query(description="Not ended on this day.")] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> CoursePage:

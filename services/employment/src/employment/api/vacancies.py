@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from employment import vacancies_service as service
 from employment.api.deps import Reader, Within, WriteCommand, after_id
@@ -44,7 +44,7 @@ class EmployerIn(BaseModel):
     name: Text = Field(min_length=1, max_length=200, description="Name of the organisation.")
     kind: EmployerKind = Field(description="Enterprise, public body or social organisation.")
     community_id: Text = Field(max_length=32, description="Community it is registered in.")
-    training_partner: bool = Field(
+    training_partner: StrictBool = Field(
         default=False, description="Takes part in reemployment training (ranks first on ties)."
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,7 +13,7 @@ from metrics.api.csv_export import columns_of, csv_response
 from metrics.api.deps import CatalogueDep, Format, Reader, TrackerDep
 from metrics.api.schemas import HistoryOut, HistoryPoint, IndicatorOut, IndicatorValueOut
 from shared.errors import FieldError, InvalidInput
-from shared.inputs import Text
+from shared.inputs import Day, Text
 from shared.runtime import SessionDep
 
 router = APIRouter(prefix="/indicators", tags=["indicators"])
@@ -51,7 +51,7 @@ async def indicator_values(
     tracker: TrackerDep,
     principal: Reader,
     area: AreaParam,
-    as_of: Annotated[date | None, Query(description="Day of the answer; default today.")] = None,
+    as_of: Annotated[Day | None, Query(description="Day of the answer; default today.")] = None,
     format_: Format = "json",
 ) -> list[IndicatorValueOut] | Response:
     """The value in ``area`` and each of its child areas on ``as_of``."""
@@ -93,9 +93,9 @@ async def indicator_history(
     principal: Reader,
     area: AreaParam,
     start: Annotated[
-        date | None, Query(alias="from", description="First day; default a year before `to`.")
+        Day | None, Query(alias="from", description="First day; default a year before `to`.")
     ] = None,
-    end: Annotated[date | None, Query(alias="to", description="Last day; default today.")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="Last day; default today.")] = None,
     format_: Format = "json",
 ) -> HistoryOut | Response:
     """The daily values recorded from ``from`` to ``to`` (a value holds until the next)."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from metrics.adapters.tables import AreaProjection, TargetRow, TargetStatusRow
 from metrics.domain.measures import Indicator
 from metrics.targets_service import TargetDetail
-from shared.inputs import Text
+from shared.inputs import Day, Text
 from shared.paths import path_ids
 
 Status = Literal["achieved", "on_track", "at_risk", "missed"]
@@ -130,8 +130,8 @@ class TargetIn(BaseModel):
         allow_inf_nan=False,
         description="Value on the baseline date; null: measured per area from history.",
     )
-    baseline_date: date = Field(description="Start of the plan period.")
-    deadline: date = Field(description="Last day to meet the target.")
+    baseline_date: Day = Field(description="Start of the plan period.")
+    deadline: Day = Field(description="Last day to meet the target.")
     source_plan: Text = Field(min_length=1, max_length=300, description="Plan setting it.")
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from registry import community_service as service
 from registry.api.bodies import Body
@@ -39,7 +39,7 @@ class WorkerIn(Body):
     education: Education = Field(description="Highest education completed.")
     birth_year: int = Field(ge=1900, le=2100, description="Year of birth (no day or month).")
     sex: Sex = Field(description="Sex.")
-    cross_appointed: bool = Field(
+    cross_appointed: StrictBool = Field(
         default=False, description="Holds a party-organisation and a committee post together."
     )
     appointed_on: date = Field(description="Start of the appointment (not in the future).")

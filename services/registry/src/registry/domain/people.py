@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import MINYEAR, date, timedelta
 from typing import Any, Final, Literal, TypeVar, get_args
 
 from registry.domain.areas import CommunityRef, require_current_community
@@ -98,7 +98,10 @@ def age_band(birth_date: date, on: date) -> AgeBand:
 
 
 def years_before(day: date, years: int) -> date:
-    """The same calendar day ``years`` earlier; 29 February becomes 28 February."""
+    """The same calendar day ``years`` earlier; 29 February becomes 28 February; before the
+    year 1, the first day of the year 1 (``as_of=0081-11-27`` with ``max_age=150``)."""
+    if day.year - years < MINYEAR:
+        return date.min
     try:
         return day.replace(year=day.year - years)
     except ValueError:
