@@ -1,8 +1,11 @@
 """Alembic support shared by every service's ``migrations/`` package.
 
 A service's ``migrations/env.py`` is just ``run_env(<its MetaData>)``; its first revision
-calls :func:`create_platform_tables`. :func:`upgrade` runs the migrations programmatically
-(from the app at start-up, from ``python -m shared.migrate <service>``, from tests).
+calls :func:`create_platform_tables`. The audit log (:func:`create_audit_table`) is a branch
+of its own in every service (label ``audit``, revision ``audit0001``, no parent), so it never
+competes with a service's numbered chain. :func:`upgrade` runs the migrations to ``heads``
+(every branch's newest revision) programmatically (from the app at start-up, from
+``python -m shared.migrate <service>``, from tests).
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ def alembic_config(service: str, database_url: str) -> Config:
     return config
 
 
-def upgrade(service: str, database_url: str, revision: str = "head") -> None:
-    """Migrate a service's database (blocking; call via ``asyncio.to_thread`` from async code)."""
+def upgrade(service: str, database_url: str, revision: str = "heads") -> None:
+    """Migrate a service's database to every branch's newest revision (blocking; call via
+    ``asyncio.to_thread`` from async code)."""
     command.upgrade(alembic_config(service, database_url), revision)
 
 
@@ -136,3 +140,69 @@ def create_idempotency_table() -> None:
 def drop_idempotency_table() -> None:
     """Undo :func:`create_idempotency_table`."""
     op.drop_table("idempotency_record")
+
+
+_AUDIT_APPEND_ONLY_POSTGRESQL = (
+    """
+    CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()
+    """,
+    """
+    CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()
+    """,
+)
+_AUDIT_APPEND_ONLY_SQLITE = (
+    """
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END
+    """,
+    """
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END
+    """,
+)
+
+
+def create_audit_table() -> None:
+    """Create the audit log (:mod:`shared.audit`) with triggers that refuse every UPDATE and
+    DELETE (and, on PostgreSQL, TRUNCATE) of its rows."""
+    op.create_table(
+        "audit_log",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("action", sa.String(40), nullable=False),
+        sa.Column("resource_type", sa.String(60), nullable=False),
+        sa.Column("resource_id", sa.String(200), nullable=False),
+        sa.Column("area_path", sa.String(400), nullable=False),
+        sa.Column("correlation_id", sa.String(128), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
+    )
+    op.create_index("ix_audit_log_area_path", "audit_log", ["area_path"])
+    op.create_index("ix_audit_log_resource", "audit_log", ["resource_type", "resource_id"])
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for statement in _AUDIT_APPEND_ONLY_POSTGRESQL if postgresql else _AUDIT_APPEND_ONLY_SQLITE:
+        op.execute(statement)
+
+
+def drop_audit_table() -> None:
+    """Undo :func:`create_audit_table`."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
+        op.execute("DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log")
+        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
+    op.drop_table("audit_log")

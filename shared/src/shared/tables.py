@@ -4,7 +4,8 @@
 - ``inbox``: ``(consumer, event_id)`` of every event a consumer has applied, for
   de-duplication in the same transaction as the effect;
 - ``relay_lease``: which relay instance may publish (one per service at a time);
-- ``idempotency_record``: writes done under an ``Idempotency-Key`` and their responses.
+- ``idempotency_record``: writes done under an ``Idempotency-Key`` and their responses;
+- ``audit_log``: who read or changed personal data (:mod:`shared.audit`), append-only.
 """
 
 from __future__ import annotations
@@ -77,6 +78,29 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRecord(Base):
+    """One read or change of personal data: who (the token's subject), what (a resource's
+    type and id, never an id number), where (the resource's area path), when and within which
+    request (correlation id). Rows are never updated or deleted: the migration
+    (:func:`shared.migrations.create_audit_table`) installs triggers refusing both."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(OutboxId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    resource_type: Mapped[str] = mapped_column(String(60))
+    resource_id: Mapped[str] = mapped_column(String(200))
+    area_path: Mapped[str] = mapped_column(String(400))
+    correlation_id: Mapped[str | None] = mapped_column(String(128), default=None)
+
+    __table_args__ = (
+        Index("ix_audit_log_area_path", "area_path"),
+        Index("ix_audit_log_resource", "resource_type", "resource_id"),
+    )
 
 
 def platform_metadata() -> MetaData:

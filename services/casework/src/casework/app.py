@@ -16,6 +16,7 @@ from casework.domain.catalogue import Catalogue
 from casework.settings import Settings
 from casework.tracking import AttemptLimiter
 from casework.views import china_now
+from shared.audit import audit_router
 from shared.auth import install_auth
 from shared.http import create_app as create_http_app
 from shared.runtime import ServiceRuntime
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The community affairs acceptance centre: matter catalogue, working-day "
         "calendar, visits and cases with their life cycle, agency hops, time limits, "
         "satisfaction, mediation, petitions, and tracking by case number and code.",
-        routers=[cases.router, reference.router, tracking.router],
+        routers=[cases.router, reference.router, tracking.router, audit_router()],
         lifespan=runtime.lifespan,
     )
     app.state.tracking_limiter = limiter

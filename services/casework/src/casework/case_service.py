@@ -23,6 +23,7 @@ from casework.adapters import reference
 from casework.domain import cases
 from casework.domain.eligibility import ResidentFacts, check_conditions
 from casework.views import CaseView, china_now, view
+from shared import audit
 from shared.auth import Principal, ensure_area
 from shared.contracts.casework import HopKind, Outcome
 from shared.errors import FieldError, InvalidInput, NotFound
@@ -175,17 +176,21 @@ async def submit_visit(
         salt = secrets.token_bytes(16)
         uow.track(case)
         await store.save(uow.session, case, calendar, code=(salt, code_digest(code, salt)))
+        audit.record_change(uow, principal, "create", "case", case.id, case.path)
         opened.append(case)
         plain_codes[case.id] = code
     return Visit(visit_id, resident_id, facts.community_id, moment, opened, plain_codes)
 
 
 async def _case(uow: UnitOfWork, principal: Principal, case_id: str) -> cases.Case:
+    """The case a command changes, locked, confined to the caller's area and audited (the
+    audit row commits with the change, or not at all)."""
     case = await store.get(uow.session, case_id, for_update=True)
     if case is None:
         raise NotFound(f"no case {case_id}")
     ensure_area(principal, case.path)
     uow.track(case)
+    audit.record_change(uow, principal, "update", "case", case.id, case.path)
     return case
 
 

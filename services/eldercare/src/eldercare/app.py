@@ -13,6 +13,7 @@ from eldercare.consumers import subscription
 from eldercare.demo import load_demo_data
 from eldercare.rules import load_rules
 from eldercare.settings import Settings
+from shared.audit import audit_router
 from shared.auth import install_auth
 from shared.http import create_app as create_http_app
 from shared.runtime import ServiceRuntime
@@ -57,7 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Elder roster kept from registry events, age entitlements and the subsidy "
         "ledger, assessments and care levels, placements and waiting lists, service orders "
         "and visits.",
-        routers=[elders.router, entitlements.router, placements.router, orders.router],
+        routers=[
+            elders.router,
+            entitlements.router,
+            placements.router,
+            orders.router,
+            audit_router(),
+        ],
         lifespan=runtime.lifespan,
     )
     app.state.policy = policy

@@ -14,6 +14,7 @@ from eldercare.adapters import store
 from eldercare.adapters.tables import AssessmentRow, ElderRow
 from eldercare.domain.assessment import AssessmentSnapshot, assess
 from eldercare.elders import enrolled_elder, get_elder
+from shared import audit
 from shared.auth import Principal
 from shared.unit_of_work import UnitOfWork
 
@@ -46,6 +47,7 @@ async def record_assessment(
     )
     uow.record(completed)
     uow.session.add(store.assessment_row(assessment))
+    audit.record_change(uow, principal, "assess", "elder", resident_id, snapshot.path)
     newest = await uow.session.scalar(
         select(AssessmentRow.assessed_on)
         .where(AssessmentRow.resident_id == resident_id, AssessmentRow.id != assessment.id)

@@ -11,6 +11,7 @@ from employment.consumers import subscription
 from employment.demo import load_demo_data
 from employment.jobs import schedule_follow_ups
 from employment.settings import Settings
+from shared.audit import audit_router
 from shared.auth import install_auth
 from shared.http import create_app as create_http_app
 from shared.runtime import ServiceRuntime
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             matching.router,
             training.router,
             loans.router,
+            audit_router(),
         ],
         lifespan=runtime.lifespan,
     )

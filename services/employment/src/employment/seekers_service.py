@@ -24,6 +24,7 @@ from employment.domain.seekers import (
 )
 from employment.domain.taxonomy import taxonomy
 from employment.scope import confine, current_date, known_area, within_scope
+from shared import audit
 from shared.auth import Principal
 from shared.contracts.employment import Hours, PriorityGroup, SeekerStatus
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -100,7 +101,14 @@ async def register_seeker(
     )
     uow.track(seeker)
     await store.save_seeker(uow.session, seeker)
+    _audit(uow, principal, "create", seeker)
     return seeker.state
+
+
+def _audit(uow: UnitOfWork, principal: Principal, action: str, seeker: Seeker) -> None:
+    """The audit row of a change to a seeker's record (:mod:`shared.audit`)."""
+    state = seeker.state
+    audit.record_change(uow, principal, action, "seeker", state.id, state.path)
 
 
 async def load_seeker(
@@ -133,6 +141,7 @@ async def update_seeker(
         uow.session, principal=principal, seeker_id=seeker_id, for_update=True
     )
     uow.track(seeker)
+    _audit(uow, principal, "update", seeker)
     old = seeker.state.preferences
     new_preferences = None
     if any(
@@ -177,6 +186,7 @@ async def withdraw_seeker(
         uow.session, principal=principal, seeker_id=seeker_id, for_update=True
     )
     uow.track(seeker)
+    _audit(uow, principal, "update", seeker)
     seeker.withdraw(reason=reason, on=withdrawn_on)
     await store.save_seeker(uow.session, seeker)
     return seeker.state
@@ -190,6 +200,7 @@ async def issue_card(
         uow.session, principal=principal, seeker_id=seeker_id, for_update=True
     )
     uow.track(seeker)
+    _audit(uow, principal, "update", seeker)
     state = seeker.state
     completed = state.card_revocation is None or await store.completed_required_since(
         uow.session, seeker_id, state.card_changed_on
@@ -214,6 +225,7 @@ async def revoke_card(
         uow.session, principal=principal, seeker_id=seeker_id, for_update=True
     )
     uow.track(seeker)
+    _audit(uow, principal, "update", seeker)
     seeker.revoke_card(reason=reason, on=today or current_date())
     await store.save_seeker(uow.session, seeker)
     return seeker.state

@@ -15,6 +15,7 @@ from metrics.gauges import TargetGauges
 from metrics.projection import Projector
 from metrics.settings import Settings
 from metrics.tracking import Tracker
+from shared.audit import audit_router
 from shared.auth import install_auth
 from shared.http import create_app as create_http_app
 from shared.runtime import ServiceRuntime
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             exports.router,
             dashboard.router,
             dashboard.pages,
+            audit_router(),
         ],
         lifespan=runtime.lifespan,
     )

@@ -16,6 +16,7 @@ from registry.jobs import schedule_age_milestones, schedule_permit_scans
 from registry.pii import install_pii
 from registry.reencryption import schedule_reencryption
 from registry.settings import Settings
+from shared.audit import audit_router
 from shared.auth import install_auth
 from shared.http import create_app as create_http_app
 from shared.runtime import ServiceRuntime
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             community.router,
             imports.router,
             worklists.router,
+            audit_router(),
         ],
         lifespan=runtime.lifespan,
     )

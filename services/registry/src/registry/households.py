@@ -23,6 +23,7 @@ from registry.adapters.areas import get_community
 from registry.adapters.people import HouseholdRow, PeopleStore
 from registry.domain.areas import CommunityRef
 from registry.domain.people import Household, HouseholdMoveReason, require_community_for_households
+from shared import audit
 from shared.auth import Principal, ensure_area
 from shared.contracts.registry import GRASSROOTS_LEVELS
 from shared.errors import FieldError, InvalidInput, NotFound
@@ -58,6 +59,7 @@ async def register_household(
     store.add(household)
     uow.track(household)
     await store.save()
+    audit.record_change(uow, principal, "create", "household", household.id, household.path)
     return household
 
 
@@ -86,6 +88,7 @@ async def move_household(
     household.relocate(target, moved_on=moved_on, today=today, members=members)
     uow.track(household, *members)
     await store.save()
+    audit.record_change(uow, principal, "move", "household", household.id, household.path)
     return household
 
 

@@ -30,6 +30,7 @@ from registry.domain.people import (
     ensure_changeable,
 )
 from registry.pii import PiiProtector
+from shared import audit
 from shared.auth import Principal, ensure_area
 from shared.contracts.registry import EmploymentStatus, RegistrationStatus, ResidentFlag
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -71,6 +72,7 @@ async def register_resident(
         await store.save()
     except IntegrityError:  # registered concurrently by another request
         raise duplicate_national_id() from None
+    _audit(uow, principal, "create", resident)
     return resident
 
 
@@ -101,6 +103,7 @@ async def update_resident(
     )
     uow.track(resident)
     await store.save()
+    _audit(uow, principal, "update", resident)
     return resident
 
 
@@ -122,6 +125,7 @@ async def move_resident(
     resident.move_to(household, moved_on=moved_on, today=today or date.today())
     uow.track(resident)
     await store.save()
+    _audit(uow, principal, "move", resident)
     return resident
 
 
@@ -139,6 +143,7 @@ async def record_death(
     resident.die(died_on=died_on, today=today or date.today())
     uow.track(resident)
     await store.save()
+    _audit(uow, principal, "record-death", resident)
     return resident
 
 
@@ -156,7 +161,13 @@ async def record_departure(
     resident.leave(left_on=left_on, today=today or date.today())
     uow.track(resident)
     await store.save()
+    _audit(uow, principal, "record-departure", resident)
     return resident
+
+
+def _audit(uow: UnitOfWork, principal: Principal | None, action: str, resident: Resident) -> None:
+    """The audit row of a change to a resident's record (:mod:`shared.audit`)."""
+    audit.record_change(uow, principal, action, "resident", resident.id, resident.path)
 
 
 def duplicate_national_id() -> Conflict:

@@ -11,15 +11,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field
 
 from casework import case_queries as queries
 from casework import case_service as service
 from casework.api.deps import Reader, WriteCommand, after_id
 from casework.domain import cases
 from casework.views import CaseView, ClockView
+from shared.audit import AuditTrail
 from shared.contracts.casework import CaseState, Department, HopKind, Outcome
-from shared.inputs import Day, LongText, Text
+from shared.inputs import LongText, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -143,7 +144,7 @@ class SessionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    held_on: Day
+    held_on: date
     mediator_id: Id = Field(description="Registry id of the mediator.")
 
 
@@ -152,7 +153,7 @@ class OutcomeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agreement: StrictBool = Field(description="Whether the parties agreed.")
+    agreement: bool = Field(description="Whether the parties agreed.")
     terms: LongText | None = Field(
         default=None, max_length=4000, description="The agreement's terms."
     )
@@ -163,7 +164,7 @@ class FollowUpIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    visited_on: Day
+    visited_on: date
 
 
 class LinksIn(BaseModel):
@@ -402,9 +403,16 @@ async def submit_visit(body: VisitIn, command: WriteCommand) -> JSONResponse:
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut)
-async def get_visit(visit_id: str, session: SessionDep, principal: Reader) -> VisitOut:
-    """A visit with all its cases; 404 when missing or outside the token's area."""
-    return VisitOut.of(await queries.get_visit(session, principal=principal, visit_id=visit_id))
+async def get_visit(
+    visit_id: str, session: SessionDep, principal: Reader, trail: AuditTrail
+) -> VisitOut:
+    """A visit with all its cases (each read is audited); 404 when missing or outside the
+    token's area."""
+    visit = await queries.get_visit(session, principal=principal, visit_id=visit_id)
+    await trail.read(
+        principal, "case", [(case.id, case.path) for case in visit.cases], session=session
+    )
+    return VisitOut.of(visit)
 
 
 # -- cases -----------------------------------------------------------------------------------
@@ -414,13 +422,14 @@ async def get_visit(visit_id: str, session: SessionDep, principal: Reader) -> Vi
 async def list_cases(
     session: SessionDep,
     principal: Reader,
+    trail: AuditTrail,
     within: Annotated[Text | None, Query(max_length=32, description="Only this area.")] = None,
     state: Annotated[CaseState | None, Query(description="Only this state.")] = None,
     department: Annotated[Department | None, Query(description="Only this department.")] = None,
     matter_code: Annotated[Text | None, Query(max_length=64)] = None,
     resident_id: Annotated[Text | None, Query(max_length=64)] = None,
     overdue_on: Annotated[
-        Day | None, Query(description="Only running cases due before this day.")
+        date | None, Query(description="Only running cases due before this day.")
     ] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
@@ -439,13 +448,21 @@ async def list_cases(
         limit=limit + 1,
     )
     page, next_cursor = page_of(rows, limit, lambda found: [found.case.id])
+    await trail.read(
+        principal, "case", [(found.case.id, found.case.path) for found in page], session=session
+    )
     return CasePage(items=[CaseOut.of(found) for found in page], next_cursor=next_cursor)
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut)
-async def get_case(case_id: str, session: SessionDep, principal: Reader) -> CaseOut:
-    """One case with its hops, history and clock; 404 when missing or outside the area."""
-    return CaseOut.of(await queries.get_case(session, principal=principal, case_id=case_id))
+async def get_case(
+    case_id: str, session: SessionDep, principal: Reader, trail: AuditTrail
+) -> CaseOut:
+    """One case with its hops, history and clock (the read is audited); 404 when missing or
+    outside the area."""
+    found = await queries.get_case(session, principal=principal, case_id=case_id)
+    await trail.read(principal, "case", [(found.case.id, found.case.path)], session=session)
+    return CaseOut.of(found)
 
 
 @router.post("/cases/{case_id}/accept", response_model=CaseOut)

@@ -20,9 +20,10 @@ from eldercare.domain.assessment import (
     AssessmentSnapshot,
 )
 from eldercare.domain.roster import ElderSnapshot, RosterStatus
+from shared.audit import AuditTrail
 from shared.contracts.eldercare import ServiceKind
 from shared.contracts.registry import Sex
-from shared.inputs import Day, Text
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -89,6 +90,7 @@ class ElderPage(Page[ElderOut]):
 async def list_elders(
     principal: Reader,
     session: SessionDep,
+    trail: AuditTrail,
     within: Within = None,
     status: RosterStatus | None = Query(default=None, description="Default: enrolled."),
     care_level: Annotated[int | None, Query(ge=0, le=3)] = None,
@@ -106,15 +108,19 @@ async def list_elders(
         limit=limit + 1,
     )
     page, next_cursor = page_of(list(found), limit, lambda e: [e.resident_id])
+    await trail.read(principal, "elder", [(e.resident_id, e.path) for e in page], session=session)
     return ElderPage(items=[ElderOut.of(e) for e in page], next_cursor=next_cursor)
 
 
 @router.get("/elders/{resident_id}", response_model=ElderOut)
-async def get_elder(resident_id: str, principal: Reader, session: SessionDep) -> ElderOut:
-    """One elder (404 when not on the roster or outside the token's area)."""
-    return ElderOut.of(
-        await elders.get_elder(session, principal=principal, resident_id=resident_id)
-    )
+async def get_elder(
+    resident_id: str, principal: Reader, session: SessionDep, trail: AuditTrail
+) -> ElderOut:
+    """One elder (the read is audited; 404 when not on the roster or outside the token's
+    area)."""
+    elder = await elders.get_elder(session, principal=principal, resident_id=resident_id)
+    await trail.read(principal, "elder", [(elder.resident_id, elder.path)], session=session)
+    return ElderOut.of(elder)
 
 
 class AssessmentIn(BaseModel):
@@ -135,7 +141,7 @@ class AssessmentIn(BaseModel):
         max_length=40,
         description=f"Instrument version (default {CURRENT_INSTRUMENT}).",
     )
-    assessed_on: Day | None = Field(default=None, description="Day assessed (default today).")
+    assessed_on: date | None = Field(default=None, description="Day assessed (default today).")
 
 
 class AssessmentOut(BaseModel):
@@ -190,12 +196,13 @@ async def record_assessment(
 
 @router.get("/elders/{resident_id}/assessments", response_model=list[AssessmentOut])
 async def list_assessments(
-    resident_id: str, principal: Reader, session: SessionDep
+    resident_id: str, principal: Reader, session: SessionDep, trail: AuditTrail
 ) -> list[AssessmentOut]:
-    """An elder's assessments, newest first."""
+    """An elder's assessments, newest first (the read is audited)."""
     found = await assessments.list_assessments(
         session, principal=principal, resident_id=resident_id
     )
+    await trail.read(principal, "assessment", [(a.id, a.path) for a in found], session=session)
     return [AssessmentOut.of(a) for a in found]
 
 
@@ -203,7 +210,7 @@ async def list_assessments(
 async def reassessments_due(
     principal: Reader,
     session: SessionDep,
-    by: Annotated[Day | None, Query(description="Due on or before (default today).")] = None,
+    by: Annotated[date | None, Query(description="Due on or before (default today).")] = None,
     within: Within = None,
 ) -> list[AssessmentOut]:
     """Elders whose newest assessment is due for reassessment, soonest first."""

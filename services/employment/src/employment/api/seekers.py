@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from employment import seekers_service as service
 from employment.api.deps import Reader, Within, WriteCommand, after_id
 from employment.domain.seekers import Education, SeekerSnapshot, WithdrawalReason
+from shared.audit import AuditTrail
 from shared.contracts.employment import Hours, PriorityGroup, SeekerStatus
-from shared.inputs import Day, Text
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -66,7 +67,7 @@ class Withdrawal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: WithdrawalReason = Field(description="Why the seeker stops seeking.")
-    withdrawn_on: Day = Field(description="Date.")
+    withdrawn_on: date = Field(description="Date.")
 
 
 class CardRevocation(BaseModel):
@@ -153,6 +154,7 @@ async def register_seeker(body: SeekerIn, command: WriteCommand) -> JSONResponse
 async def list_seekers(
     session: SessionDep,
     principal: Reader,
+    trail: AuditTrail,
     within: Within = None,
     status_: Annotated[SeekerStatus | None, Query(alias="status")] = None,
     group: Annotated[PriorityGroup | None, Query(description="Only this priority group.")] = None,
@@ -170,13 +172,20 @@ async def list_seekers(
         limit=limit + 1,
     )
     page, next_cursor = page_of(rows, limit, lambda state: [state.id])
+    await trail.read(
+        principal, "seeker", [(state.id, state.path) for state in page], session=session
+    )
     return SeekerPage(items=[SeekerOut.of(state) for state in page], next_cursor=next_cursor)
 
 
 @router.get("/{seeker_id}", response_model=SeekerOut)
-async def get_seeker(seeker_id: str, session: SessionDep, principal: Reader) -> SeekerOut:
-    """One seeker; 404 if missing or outside the token's area."""
-    return SeekerOut.of(await service.get_seeker(session, principal=principal, seeker_id=seeker_id))
+async def get_seeker(
+    seeker_id: str, session: SessionDep, principal: Reader, trail: AuditTrail
+) -> SeekerOut:
+    """One seeker (the read is audited); 404 if missing or outside the token's area."""
+    state = await service.get_seeker(session, principal=principal, seeker_id=seeker_id)
+    await trail.read(principal, "seeker", [(state.id, state.path)], session=session)
+    return SeekerOut.of(state)
 
 
 @router.patch("/{seeker_id}", response_model=SeekerOut)

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field
 
 from registry import households as household_commands
 from registry import people_queries as queries
@@ -38,6 +38,7 @@ from registry.domain.people import (
     flags_of,
 )
 from registry.pii import PiiDep, PiiProtector, mask_national_id
+from shared.audit import AuditTrail
 from shared.auth import PII_READ, Principal
 from shared.contracts.registry import (
     AgeBand,
@@ -46,7 +47,7 @@ from shared.contracts.registry import (
     ResidentFlag,
     Sex,
 )
-from shared.inputs import PersonalData, Text
+from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
 from shared.reads import ReadConnectionDep, ReadSessionDep, json_response
 from shared.runtime import SessionDep
@@ -62,17 +63,13 @@ MAX_AGE = 150
 # -- bodies -------------------------------------------------------------------------------
 
 
-Personal = Annotated[Text, PersonalData()]
-"""A name, national id number or address: personal data (never published or logged)."""
-
-
 class HouseholdIn(Body):
     """A household to register."""
 
     model_config = ConfigDict(extra="forbid")
 
     community_id: Text = Field(max_length=32, description="Current community it belongs to.")
-    address: Personal = Field(
+    address: Text = Field(
         min_length=1, max_length=500, description="Address (stored, never published)."
     )
     registered_on: date = Field(description="Registration date (not in the future).")
@@ -108,15 +105,13 @@ class ResidentIn(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    national_id: Personal = Field(
+    national_id: Text = Field(
         min_length=1,
         max_length=32,
         description="18-character national id number (GB 11643); birth date and sex must "
         "agree with it. Stored encrypted, never published.",
     )
-    name: Personal = Field(
-        min_length=1, max_length=200, description="Name (stored, never published)."
-    )
+    name: Text = Field(min_length=1, max_length=200, description="Name (stored, never published).")
     sex: Sex = Field(description="Sex, as in the national id number.")
     birth_date: date = Field(description="Birth date, as in the national id number.")
     household_id: Text = Field(max_length=36, description="Household the resident joins.")
@@ -127,7 +122,7 @@ class ResidentIn(Body):
         default=None, description="Residence permit expiry; required for a floating resident."
     )
     employment_status: EmploymentStatus = Field(description="Employment status.")
-    disabled: StrictBool = Field(default=False, description="Holds a disability certificate.")
+    disabled: bool = Field(default=False, description="Holds a disability certificate.")
     flags: list[ResidentFlag] = Field(
         default_factory=list, max_length=10, description="Special groups."
     )
@@ -143,7 +138,7 @@ class ResidentPatch(Body):
     model_config = ConfigDict(extra="forbid")
 
     employment_status: EmploymentStatus | None = Field(default=None, description="New status.")
-    disabled: StrictBool | None = Field(default=None, description="Holds a disability certificate.")
+    disabled: bool | None = Field(default=None, description="Holds a disability certificate.")
     flags: list[ResidentFlag] | None = Field(
         default=None, max_length=10, description="The complete new set of special groups."
     )
@@ -401,9 +396,13 @@ async def list_households(
 
 
 @households.get("/{household_id}", response_model=HouseholdOut)
-async def get_household(household_id: str, session: ReadSessionDep, principal: Reader) -> Response:
-    """One household; 404 if it does not exist or lies outside the token's area."""
+async def get_household(
+    household_id: str, session: ReadSessionDep, principal: Reader, trail: AuditTrail
+) -> Response:
+    """One household (its address: the read is audited); 404 if it does not exist or lies
+    outside the token's area."""
     household = await queries.get_household(session, household_id=household_id, principal=principal)
+    await trail.read(principal, "household", [(household.id, household.path)])
     return json_response(HouseholdOut.of(household))
 
 
@@ -455,6 +454,7 @@ async def list_residents(
     reads: ReadConnectionDep,
     principal: Reader,
     pii: PiiDep,
+    trail: AuditTrail,
     filters: ResidentFilterDep,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
@@ -466,6 +466,8 @@ async def list_residents(
     )
     page, next_cursor = page_of(found, limit, lambda resident: [resident.id])
     reveal = _reveals(principal)
+    if reveal:
+        await trail.read(principal, "resident", [(resident.id, resident.path) for resident in page])
     return json_response(
         Page[ResidentOut](
             items=[ResidentOut.of(resident, pii=pii, reveal=reveal) for resident in page],
@@ -486,16 +488,20 @@ async def count_residents(
 @residents.get("/lookup", response_model=ResidentOut)
 async def look_up_resident(
     national_id: Annotated[
-        Personal, Query(min_length=1, max_length=32, description="The exact national id number.")
+        Text, Query(min_length=1, max_length=32, description="The exact national id number.")
     ],
     session: SessionDep,
     principal: PiiReader,
     pii: PiiDep,
+    trail: AuditTrail,
 ) -> ResidentOut:
-    """The resident holding a national id number (needs `pii:read`); 404 if none is
-    registered within the token's area."""
+    """The resident holding a national id number (needs `pii:read`; audited as a `look-up`);
+    404 if none is registered within the token's area."""
     resident = await queries.find_resident_by_national_id(
         session, pii=pii, national_id=national_id, principal=principal
+    )
+    await trail.read(
+        principal, "resident", [(resident.id, resident.path)], action="look-up", session=session
     )
     return ResidentOut.of(resident, pii=pii, reveal=True)
 
@@ -505,28 +511,39 @@ class ResidentLookup(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    national_id: Personal = Field(min_length=1, max_length=32, description="The exact number.")
+    national_id: Text = Field(min_length=1, max_length=32, description="The exact number.")
 
 
 @residents.post("/lookup", response_model=ResidentOut)
 async def look_up_resident_by_body(
-    body: ResidentLookup, session: SessionDep, principal: PiiReader, pii: PiiDep
+    body: ResidentLookup,
+    session: SessionDep,
+    principal: PiiReader,
+    pii: PiiDep,
+    trail: AuditTrail,
 ) -> ResidentOut:
     """As ``GET /residents/lookup``, with the number in the body: prefer it, since proxies
     and browsers record URLs."""
     resident = await queries.find_resident_by_national_id(
         session, pii=pii, national_id=body.national_id, principal=principal
     )
+    await trail.read(
+        principal, "resident", [(resident.id, resident.path)], action="look-up", session=session
+    )
     return ResidentOut.of(resident, pii=pii, reveal=True)
 
 
 @residents.get("/{resident_id}", response_model=ResidentOut)
 async def get_resident(
-    resident_id: str, reads: ReadConnectionDep, principal: Reader, pii: PiiDep
+    resident_id: str, reads: ReadConnectionDep, principal: Reader, pii: PiiDep, trail: AuditTrail
 ) -> Response:
-    """One resident; 404 if it does not exist or lies outside the token's area."""
+    """One resident (with `pii:read` its number in clear, and the read audited); 404 if it
+    does not exist or lies outside the token's area."""
     resident = await queries.get_resident(reads, resident_id=resident_id, principal=principal)
-    return json_response(ResidentOut.of(resident, pii=pii, reveal=_reveals(principal)))
+    reveal = _reveals(principal)
+    if reveal:
+        await trail.read(principal, "resident", [(resident.id, resident.path)])
+    return json_response(ResidentOut.of(resident, pii=pii, reveal=reveal))
 
 
 @residents.get("/{resident_id}/history", response_model=list[ResidentVersionOut])
