@@ -539,6 +539,14 @@ def check_service(service: str, image: str, bootstrap: str) -> list[str]:
             except AssertionError as exc:
                 return [f"{service}: {exc}"]
             log(f"{service}: /readyz {body}")
+            # What the PodMonitors scrape: Prometheus' text on METRICS_PORT.
+            try:
+                url = f"http://127.0.0.1:{metrics_port}/metrics"
+                with urllib.request.urlopen(url, timeout=5) as answer:
+                    if "shequ_" not in answer.read().decode():
+                        problems.append(f"{service}: no shequ_ metric on METRICS_PORT")
+            except OSError as exc:
+                problems.append(f"{service}: METRICS_PORT does not answer: {exc!r}")
             uid = quiet(["docker", "exec", container, "id", "-u"]).stdout.strip()
             if uid == "0" or not uid.isdigit():
                 problems.append(f"{service}: runs as uid {uid!r}")
