@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from casework import case_queries as queries
 from casework import case_service as service
@@ -20,7 +20,7 @@ from casework.domain import cases
 from casework.views import CaseView, ClockView
 from shared.audit import AuditTrail
 from shared.contracts.casework import CaseState, Department, HopKind, Outcome
-from shared.inputs import LongText, Text
+from shared.inputs import Day, LongText, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -144,7 +144,7 @@ class SessionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    held_on: date
+    held_on: Day
     mediator_id: Id = Field(description="Registry id of the mediator.")
 
 
@@ -153,7 +153,7 @@ class OutcomeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agreement: bool = Field(description="Whether the parties agreed.")
+    agreement: StrictBool = Field(description="Whether the parties agreed.")
     terms: LongText | None = Field(
         default=None, max_length=4000, description="The agreement's terms."
     )
@@ -164,7 +164,7 @@ class FollowUpIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    visited_on: date
+    visited_on: Day
 
 
 class LinksIn(BaseModel):
@@ -429,7 +429,7 @@ async def list_cases(
     matter_code: Annotated[Text | None, Query(max_length=64)] = None,
     resident_id: Annotated[Text | None, Query(max_length=64)] = None,
     overdue_on: Annotated[
-        date | None, Query(description="Only running cases due before this day.")
+        Day | None, Query(description="Only running cases due before this day.")
     ] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,

@@ -23,7 +23,7 @@ from eldercare.domain.roster import ElderSnapshot, RosterStatus
 from shared.audit import AuditTrail
 from shared.contracts.eldercare import ServiceKind
 from shared.contracts.registry import Sex
-from shared.inputs import Text
+from shared.inputs import Day, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -141,7 +141,7 @@ class AssessmentIn(BaseModel):
         max_length=40,
         description=f"Instrument version (default {CURRENT_INSTRUMENT}).",
     )
-    assessed_on: date | None = Field(default=None, description="Day assessed (default today).")
+    assessed_on: Day | None = Field(default=None, description="Day assessed (default today).")
 
 
 class AssessmentOut(BaseModel):
@@ -210,7 +210,7 @@ async def list_assessments(
 async def reassessments_due(
     principal: Reader,
     session: SessionDep,
-    by: Annotated[date | None, Query(description="Due on or before (default today).")] = None,
+    by: Annotated[Day | None, Query(description="Due on or before (default today).")] = None,
     within: Within = None,
 ) -> list[AssessmentOut]:
     """Elders whose newest assessment is due for reassessment, soonest first."""

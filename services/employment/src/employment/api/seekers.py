@@ -14,7 +14,7 @@ from employment.api.deps import Reader, Within, WriteCommand, after_id
 from employment.domain.seekers import Education, SeekerSnapshot, WithdrawalReason
 from shared.audit import AuditTrail
 from shared.contracts.employment import Hours, PriorityGroup, SeekerStatus
-from shared.inputs import Text
+from shared.inputs import Day, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
 
@@ -67,7 +67,7 @@ class Withdrawal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: WithdrawalReason = Field(description="Why the seeker stops seeking.")
-    withdrawn_on: date = Field(description="Date.")
+    withdrawn_on: Day = Field(description="Date.")
 
 
 class CardRevocation(BaseModel):

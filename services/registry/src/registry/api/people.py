@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from registry import households as household_commands
 from registry import people_queries as queries
@@ -47,7 +47,7 @@ from shared.contracts.registry import (
     ResidentFlag,
     Sex,
 )
-from shared.inputs import Text
+from shared.inputs import PersonalData, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
 from shared.reads import ReadConnectionDep, ReadSessionDep, json_response
 from shared.runtime import SessionDep
@@ -63,13 +63,17 @@ MAX_AGE = 150
 # -- bodies -------------------------------------------------------------------------------
 
 
+Personal = Annotated[Text, PersonalData()]
+"""A name, national id number or address: personal data (never published or logged)."""
+
+
 class HouseholdIn(Body):
     """A household to register."""
 
     model_config = ConfigDict(extra="forbid")
 
     community_id: Text = Field(max_length=32, description="Current community it belongs to.")
-    address: Text = Field(
+    address: Personal = Field(
         min_length=1, max_length=500, description="Address (stored, never published)."
     )
     registered_on: date = Field(description="Registration date (not in the future).")
@@ -105,13 +109,15 @@ class ResidentIn(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    national_id: Text = Field(
+    national_id: Personal = Field(
         min_length=1,
         max_length=32,
         description="18-character national id number (GB 11643); birth date and sex must "
         "agree with it. Stored encrypted, never published.",
     )
-    name: Text = Field(min_length=1, max_length=200, description="Name (stored, never published).")
+    name: Personal = Field(
+        min_length=1, max_length=200, description="Name (stored, never published)."
+    )
     sex: Sex = Field(description="Sex, as in the national id number.")
     birth_date: date = Field(description="Birth date, as in the national id number.")
     household_id: Text = Field(max_length=36, description="Household the resident joins.")
@@ -122,7 +128,7 @@ class ResidentIn(Body):
         default=None, description="Residence permit expiry; required for a floating resident."
     )
     employment_status: EmploymentStatus = Field(description="Employment status.")
-    disabled: bool = Field(default=False, description="Holds a disability certificate.")
+    disabled: StrictBool = Field(default=False, description="Holds a disability certificate.")
     flags: list[ResidentFlag] = Field(
         default_factory=list, max_length=10, description="Special groups."
     )
@@ -138,7 +144,7 @@ class ResidentPatch(Body):
     model_config = ConfigDict(extra="forbid")
 
     employment_status: EmploymentStatus | None = Field(default=None, description="New status.")
-    disabled: bool | None = Field(default=None, description="Holds a disability certificate.")
+    disabled: StrictBool | None = Field(default=None, description="Holds a disability certificate.")
     flags: list[ResidentFlag] | None = Field(
         default=None, max_length=10, description="The complete new set of special groups."
     )
@@ -488,7 +494,7 @@ async def count_residents(
 @residents.get("/lookup", response_model=ResidentOut)
 async def look_up_resident(
     national_id: Annotated[
-        Text, Query(min_length=1, max_length=32, description="The exact national id number.")
+        Personal, Query(min_length=1, max_length=32, description="The exact national id number.")
     ],
     session: SessionDep,
     principal: PiiReader,
@@ -511,7 +517,7 @@ class ResidentLookup(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    national_id: Text = Field(min_length=1, max_length=32, description="The exact number.")
+    national_id: Personal = Field(min_length=1, max_length=32, description="The exact number.")
 
 
 @residents.post("/lookup", response_model=ResidentOut)
