@@ -45,7 +45,11 @@ class ElderOut(BaseModel):
     path: list[str]
     sex: Sex
     birth_year: int
-    age: int = Field(description="Age reached this year.")
+    age: int = Field(
+        description="Age today: exact after a registry age milestone, else the best the "
+        "registry's events told (the age reached this year for residents known from older "
+        "events)."
+    )
     disabled: bool
     living_alone: bool
     empty_nest: bool
