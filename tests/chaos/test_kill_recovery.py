@@ -118,6 +118,20 @@ def token() -> dict[str, str]:
     return {"Authorization": f"Bearer {bearer}"}
 
 
+UNCLEAN: list[str] = []
+"""Server errors other than a clean 503 problem+json met while writing (must stay empty)."""
+
+
+def clean_unavailable(response: httpx.Response) -> bool:
+    """A 503 problem+json without internals: how a service refuses while its database is away."""
+    return (
+        response.status_code == 503
+        and response.headers.get("content-type", "").startswith("application/problem+json")
+        and "Traceback" not in response.text
+        and "asyncpg" not in response.text
+    )
+
+
 async def acknowledged(
     client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]
 ) -> dict[str, Any]:
@@ -135,9 +149,11 @@ async def acknowledged(
                 answer: dict[str, Any] = response.json()
                 return answer
             # 409: the first attempt's transaction still holds the key; 429: too fast;
-            # 5xx: a dependency is down
+            # 503: the database is away (a refusal must be clean: anything else is counted)
             if response.status_code not in (409, 429) and response.status_code < 500:
                 raise NotAcknowledged(f"POST {url}: {response.status_code} {response.text}")
+            if response.status_code >= 500 and not clean_unavailable(response):
+                UNCLEAN.append(f"POST {url}: {response.status_code} {response.text[:200]}")
             last = f"{response.status_code} {response.text[:200]}"
         await asyncio.sleep(0.2)
     raise NotAcknowledged(f"POST {url} not acknowledged in {ACK_TIMEOUT_S} s: {last}")
@@ -185,6 +201,7 @@ class Tally:
             "lost_effects": self.lost,
             "doubled_effects": self.doubled,
             "redelivered_records": self.redelivered,
+            "unclean_server_errors": len(UNCLEAN),
             "acknowledged_writes": self.acknowledged_writes,
             "kills": dict(sorted(self.kills.items())),
             "settle_seconds_median": round(settle[len(settle) // 2], 1),
@@ -538,4 +555,5 @@ async def test_killed_relays_consumers_and_services_lose_and_double_nothing() ->
         await asyncio.to_thread(write_report, Path(REPORT), text)
     assert tally.trials == TRIALS
     assert (tally.lost, tally.doubled) == (0, 0), text
+    assert not UNCLEAN, UNCLEAN[:5]
     assert tally.held == TRIALS, text
