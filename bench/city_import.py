@@ -120,8 +120,23 @@ async def one_scale(residents: int) -> dict[str, Any]:
     }
 
 
-async def run(scales: list[int]) -> dict[str, Any]:
-    results = {str(scale): await one_scale(scale) for scale in scales}
+async def run(scales: list[int], *, save: bool = False) -> dict[str, Any]:
+    """Every scale in turn; with ``save`` the results so far are written after each (so a
+    run stopped during the largest scale keeps the smaller ones)."""
+    results: dict[str, Any] = {}
+    for scale in scales:
+        results[str(scale)] = await one_scale(scale)
+        if save:
+            write(summary(results))
+    return summary(results)
+
+
+def write(result: dict[str, Any]) -> None:
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    figures.record("city_import", figures_of(result))
+
+
+def summary(results: dict[str, Any]) -> dict[str, Any]:
     return {
         "benchmark": "synthetic city households and residents through the registry bulk import "
         "(PostgreSQL), by size",
@@ -182,14 +197,11 @@ def main() -> None:
         from pyinstrument import Profiler
 
         with Profiler(async_mode="disabled", interval=0.002) as profiler:
-            result = asyncio.run(run(scales))
+            result = asyncio.run(run(scales, save=not args.no_save))
         PROFILE.write_text(profiler.output_text(color=False, show_all=False, short_mode=False))
     else:
-        result = asyncio.run(run(scales))
+        result = asyncio.run(run(scales, save=not args.no_save))
     print(json.dumps(result, indent=2))
-    if not args.no_save:
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-        figures.record("city_import", figures_of(result))
 
 
 if __name__ == "__main__":
