@@ -302,7 +302,7 @@ AsOf = Annotated[
 
 async def _resident_filter(
     within: Annotated[
-        str | None, Query(max_length=32, description="Only this area's subtree.")
+        Text | None, Query(max_length=32, description="Only this area's subtree.")
     ] = None,
     registration: Annotated[
         RegistrationStatus | None, Query(description="Only registered or floating.")
@@ -377,7 +377,7 @@ async def list_households(
     session: ReadSessionDep,
     principal: Reader,
     within: Annotated[
-        str | None, Query(max_length=32, description="Only this area's subtree.")
+        Text | None, Query(max_length=32, description="Only this area's subtree.")
     ] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
