@@ -5,7 +5,7 @@ command runner (:data:`registry.api.deps.PiiWriteCommand`), which owns the trans
 ``Idempotency-Key`` (the first response is replayed for a retry; bodies carry id numbers and
 addresses, so request fingerprints are keyed). Reads call :mod:`registry.people_queries`. A
 token confined to an area sees and changes only its subtree: anything else is 404. National
-id numbers are shown masked (``110105********002X``) unless the token has ``pii:read``;
+id numbers are shown masked (``110105************``) unless the token has ``pii:read``;
 without it the birth date is hidden too (the age stays), since it would fill in the masked
 digits. Write responses are always masked, so stored idempotent replays never hold either.
 """
@@ -187,15 +187,15 @@ class ResidentOut(BaseModel):
 
     id: str
     national_id: str = Field(
-        description="Masked (`110105********002X`) unless the token has `pii:read`."
+        description="Masked to the address code (`110105************`) unless the token has "
+        "`pii:read`."
     )
     national_id_masked: bool = Field(description="Whether `national_id` is masked.")
     name: str
     sex: Sex
     birth_date: date | None = Field(
-        description="Birth date with `pii:read`; null without it: with the masked number's "
-        "first 6 and last 4 characters it would rebuild the whole number (so would a birth "
-        "year beside the age). Without `pii:read`, `age` is what a response says of it."
+        description="Birth date with `pii:read`; null without it (it is 8 of the number's "
+        "digits). Without `pii:read`, `age` is what a response says of it."
     )
     age: int = Field(description="Completed years today (at death or leaving, if so).")
     age_band: AgeBand = Field(description="Statistical age band of `age`.")
