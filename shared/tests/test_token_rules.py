@@ -304,7 +304,7 @@ def test_a_malformed_correlation_id_is_replaced_by_a_fresh_one(
 ) -> None:
     response = echo_client.get(
         "/echo",
-        headers=[("X-Correlation-ID", supplied.encode("utf-8"))],  # type: ignore[arg-type]
+        headers=[("X-Correlation-ID", supplied.encode("utf-8"))],
     )
     bound = response.json()["bound"]
     assert bound != supplied
