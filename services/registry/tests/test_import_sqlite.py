@@ -52,6 +52,7 @@ async def test_a_large_import_on_sqlite_keeps_the_service_answering_and_the_rela
         )
         assert (await client.post("/imports", content=first, headers=writer)).status_code == 200
         body = "".join(json.dumps(h) + "\n" for h in households)
+        import_started = time.perf_counter()
         importing = asyncio.create_task(client.post("/imports", content=body, headers=writer))
         slowest, not_ready = 0.0, 0
         while not importing.done():
@@ -63,9 +64,13 @@ async def test_a_large_import_on_sqlite_keeps_the_service_answering_and_the_rela
             assert read.status_code == 200, read.text
             await asyncio.sleep(0.05)
         report = (await importing).json()
+        import_s = time.perf_counter() - import_started
         assert report["accepted"] == HOUSEHOLDS, report
         assert not_ready == 0
-        assert slowest < 2.0
+        # Relative, not a latency budget: an import holding the loop or the writer for its whole
+        # length would make one read wait about as long as the import; a loaded machine slows
+        # both alike. 2 s is the floor for a short import.
+        assert slowest < max(2.0, import_s / 3), (slowest, import_s)
 
         mine = {household_id_for(h["ref"]).encode() for h in households}
 
