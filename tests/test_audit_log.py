@@ -234,3 +234,27 @@ async def test_person_records_are_audited_when_read(
     assert entries[0]["action"] == "read"
     listed_ids = {item[key] for item in items}
     assert {e["resource_id"] for e in entries[1:]} == listed_ids, "the list was audited too"
+
+
+async def test_a_registry_import_is_audited_row_by_row(
+    registry_on_postgres: tuple[httpx.AsyncClient, RegistrySettings, str],
+) -> None:
+    client, settings, _ = registry_on_postgres
+    clerk = headers(settings, "registry:read", "registry:write", area=AREA_A, subject="importer")
+    rows = [
+        {
+            "type": "household",
+            "ref": f"H-{number}",
+            "community_id": AREA_A,
+            "address": f"{number} Import Road",
+            "registered_on": "2020-01-01",
+        }
+        for number in range(3)
+    ]
+    body = "\n".join(json.dumps(row) for row in rows).encode()
+    imported = await client.post(
+        "/imports", content=body, headers={**clerk, "Content-Type": "application/x-ndjson"}
+    )
+    assert imported.status_code == 200, imported.text
+    entries = await audit_entries(client, settings, actor="importer")
+    assert [(e["action"], e["resource_type"]) for e in entries] == [("import", "household")] * 3

@@ -99,6 +99,23 @@ def record_change(
     uow.session.add(AuditRecord(**entry(principal, action, resource_type, resource_id, area_path)))
 
 
+async def record_changes(
+    uow: UnitOfWork,
+    principal: Principal | None,
+    action: str,
+    resource_type: str,
+    resources: Iterable[tuple[str, AreaPath]],
+) -> int:
+    """:func:`record_change` for many resources (a bulk import), in one insert in the unit of
+    work's transaction; how many rows."""
+    if principal is None:
+        return 0
+    rows = [entry(principal, action, resource_type, rid, path) for rid, path in resources]
+    if rows:
+        await uow.session.execute(insert(AuditRecord), rows)
+    return len(rows)
+
+
 async def record_reads(
     sessions: async_sessionmaker[AsyncSession],
     principal: Principal,
@@ -241,5 +258,6 @@ __all__ = [
     "audit_router",
     "entry",
     "record_change",
+    "record_changes",
     "record_reads",
 ]

@@ -44,6 +44,7 @@ from registry.domain.people import (
     require_community_for_households,
 )
 from registry.pii import PiiProtector
+from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, InvalidInput
 from shared.unit_of_work import UnitOfWork
@@ -126,11 +127,20 @@ async def register_residents_in_bulk(
     if accepted:
         await insert_residents(uow.session, accepted)
         uow.record(*(event for resident in accepted for event in resident.events))
+        resources = [(resident.id, resident.path) for resident in accepted]
+        await audit.record_changes(uow, principal, "import", "resident", resources)
     if again:
         store = PeopleStore(uow.session)
         for index, resident_id, form in again:
             outcomes[index] = await _update(store, uow, resident_id, form, today=today)
         await store.save()
+        paths = {holder.id: holder.path for holder in registered.values()}
+        changed = [
+            (resident_id, paths[resident_id])
+            for index, resident_id, _ in again
+            if outcomes[index].status == "updated"
+        ]
+        await audit.record_changes(uow, principal, "import", "resident", changed)
     return outcomes
 
 
@@ -245,6 +255,8 @@ async def register_households_in_bulk(
     if accepted:
         await insert_households(session, accepted)
         uow.record(*(event for household in accepted for event in household.events))
+        resources = [(household.id, household.path) for household in accepted]
+        await audit.record_changes(uow, principal, "import", "household", resources)
     return outcomes
 
 
