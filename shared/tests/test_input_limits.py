@@ -46,6 +46,21 @@ async def find_notes(q: Annotated[Text | None, Query(max_length=20)] = None) -> 
     return {"q": q}
 
 
+@router.get("/notes/{note_id}")
+async def get_note(note_id: str) -> dict[str, str]:
+    return {"id": note_id}
+
+
+@router.delete("/notes/{note_id}")
+async def delete_note(note_id: str) -> None:
+    return None
+
+
+@router.get("/notes/latest")
+async def latest_note() -> dict[str, str]:
+    return {"id": "latest"}
+
+
 @router.post("/count")
 async def count(request: Request) -> dict[str, int]:
     return {"bytes": len(await request.body())}
@@ -269,3 +284,8 @@ def test_a_day_as_text_or_a_date_passes() -> None:
 
 def test_an_empty_cursor_is_the_first_page() -> None:
     assert decode_cursor("") is None
+
+
+def test_a_405_names_the_methods_of_the_most_specific_path(client: TestClient) -> None:
+    assert client.put("/notes/latest").headers["allow"] == "GET"  # not DELETE of {note_id}
+    assert client.put("/notes/n-1").headers["allow"] == "DELETE, GET"

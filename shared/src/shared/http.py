@@ -333,16 +333,19 @@ async def _handle_http_exception(request: Request, exc: Exception) -> Response:
 
 
 def _allowed_methods(request: Request) -> str:
-    """The ``Allow`` header of a 405: the methods of every route matching the path. Starlette
-    names only those of the first route that matched it, while ``GET /matters`` and ``POST
-    /matters`` are two routes."""
+    """The ``Allow`` header of a 405: the methods of every route of the most specific template
+    matching the path. Starlette names only those of the first route that matched, while ``GET
+    /matters`` and ``POST /matters`` are two routes; and ``/vacancies/changes`` is its own
+    path, though ``/vacancies/{vacancy_id}`` matches it too."""
     path = _route_path(request.scope)
-    methods: set[str] = set()
+    by_parameters: dict[int, set[str]] = {}
     for context in iter_route_contexts(request.app.routes):
         regex = getattr(context, "path_regex", None)
         if isinstance(regex, Pattern) and regex.match(path):
+            parameters = str(getattr(context, "path", "")).count("{")
+            methods = by_parameters.setdefault(parameters, set())
             methods.update(getattr(context, "methods", None) or ())
-    return ", ".join(sorted(methods))
+    return ", ".join(sorted(by_parameters[min(by_parameters)])) if by_parameters else ""
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:

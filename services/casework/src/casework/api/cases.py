@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from casework import case_queries as queries
 from casework import case_service as service
@@ -95,7 +95,7 @@ class DecisionIn(BaseModel):
 class DecideIn(DecisionIn):
     """A department's decision; an approval of a matter that pays states the sum."""
 
-    amount_fen: int | None = Field(
+    amount_fen: StrictInt | None = Field(
         default=None,
         ge=1,
         le=100_000_000,
@@ -126,7 +126,7 @@ class ExtendIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    days: int = Field(ge=1, le=cases.MAX_EXTENSION_DAYS, description="Working days added.")
+    days: StrictInt = Field(ge=1, le=cases.MAX_EXTENSION_DAYS, description="Working days added.")
     reason: LongText = Field(min_length=1, max_length=1000)
 
 
@@ -135,7 +135,7 @@ class RatingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rating: int = Field(ge=1, le=5, description="1 (worst) to 5 (best).")
+    rating: StrictInt = Field(ge=1, le=5, description="1 (worst) to 5 (best).")
     comment: LongText | None = Field(default=None, max_length=1000)
 
 

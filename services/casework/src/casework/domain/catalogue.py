@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from shared.contracts.casework import Department
 from shared.contracts.registry import EmploymentStatus, RegistrationStatus, ResidentFlag
@@ -31,10 +31,10 @@ class Conditions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_age: int | None = Field(
+    min_age: StrictInt | None = Field(
         default=None, ge=0, le=150, description="Age reached this year at least (years)."
     )
-    max_age: int | None = Field(
+    max_age: StrictInt | None = Field(
         default=None, ge=0, le=150, description="Age reached this year at most (years)."
     )
     registration: list[RegistrationStatus] | None = Field(
@@ -74,7 +74,7 @@ class Matter(BaseModel):
         json_schema_extra={"uniqueItems": True},
     )
     on_the_spot: StrictBool = Field(description="Whether the window can settle it on the spot.")
-    time_limit_days: int = Field(ge=1, le=120, description="Time limit in working days.")
+    time_limit_days: StrictInt = Field(ge=1, le=120, description="Time limit in working days.")
     pays: StrictBool = Field(
         default=False,
         description="Whether an approval grants a sum of money: the decision then states the "

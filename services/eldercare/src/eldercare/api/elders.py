@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from eldercare import assessments, clock, elders
 from eldercare.api.deps import Reader, Within, WriteCommand, after_id
@@ -133,7 +133,7 @@ class AssessmentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    barthel: dict[Text, int] = Field(
+    barthel: dict[Text, StrictInt] = Field(
         description="Barthel item → score (feeding, bathing, grooming, dressing, bowels, "
         "bladder, toilet_use, transfers, mobility, stairs)."
     )

@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from eldercare import placements
 from eldercare.api.deps import Reader, WriteCommand
@@ -29,7 +29,7 @@ class CentreIn(BaseModel):
     path: list[Text] = Field(
         min_length=1, max_length=8, description="Area ids from the city down to the community."
     )
-    capacity: int = Field(description="Places, 1 to 10,000.")
+    capacity: StrictInt = Field(description="Places, 1 to 10,000.")
 
 
 class CentreOut(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from employment import loans_service as service
 from employment.api.deps import Reader, Within, WriteCommand, after_id
@@ -27,8 +27,8 @@ class LoanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seeker_id: Text = Field(max_length=36)
-    amount_fen: int = Field(description="Principal in fen (at most 5,000,000 = 50,000 yuan).")
-    term_months: int = Field(description="Term in months, 1 to 36.")
+    amount_fen: StrictInt = Field(description="Principal in fen (at most 5,000,000 = 50,000 yuan).")
+    term_months: StrictInt = Field(description="Term in months, 1 to 36.")
 
 
 class GuaranteeIn(BaseModel):
@@ -60,7 +60,7 @@ class RepaymentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount_fen: int = Field(description="Amount in fen.")
+    amount_fen: StrictInt = Field(description="Amount in fen.")
     paid_on: Day
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from employment import seekers_service as service
 from employment.api.deps import Reader, Within, WriteCommand, after_id
@@ -38,8 +38,8 @@ class SeekerIn(BaseModel):
     skills: Skills = Field(default_factory=list)
     education: Education = Field(description="Highest education completed.")
     hours: list[Hours] = Field(min_length=1, max_length=3, description="Working times accepted.")
-    max_hours_per_week: int = Field(default=44, description="Most hours a week, 1 to 84.")
-    wage_expectation_fen: int | None = Field(
+    max_hours_per_week: StrictInt = Field(default=44, description="Most hours a week, 1 to 84.")
+    wage_expectation_fen: StrictInt | None = Field(
         default=None, description="Monthly wage expected, in fen; null for none."
     )
     preferred_area_ids: list[Text] = Field(
@@ -56,8 +56,8 @@ class SeekerPatch(BaseModel):
     skills: list[Text] | None = Field(default=None, max_length=50)
     education: Education | None = None
     hours: list[Hours] | None = Field(default=None, min_length=1, max_length=3)
-    max_hours_per_week: int | None = None
-    wage_expectation_fen: int | None = None
+    max_hours_per_week: StrictInt | None = None
+    wage_expectation_fen: StrictInt | None = None
     preferred_area_ids: list[Text] | None = Field(default=None, max_length=10)
 
 

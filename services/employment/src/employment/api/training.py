@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from employment import training_service as service
 from employment.api.deps import Reader, WriteCommand, after_id
@@ -30,8 +30,8 @@ class CourseIn(BaseModel):
     skills: list[Text] = Field(min_length=1, max_length=20, description="Skill codes taught.")
     starts_on: Day
     ends_on: Day
-    sessions: int = Field(description="Sessions, 1 to 365 (80 % needed to complete).")
-    capacity: int = Field(description="Places, 1 to 1000.")
+    sessions: StrictInt = Field(description="Sessions, 1 to 365 (80 % needed to complete).")
+    capacity: StrictInt = Field(description="Places, 1 to 1000.")
 
 
 class CourseOut(BaseModel):

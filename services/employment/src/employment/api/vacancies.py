@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from employment import vacancies_service as service
 from employment.api.deps import Reader, Within, WriteCommand, after_id
@@ -89,10 +89,10 @@ class TermsIn(BaseModel):
         default_factory=list, max_length=20, description="Skill codes that count in favour."
     )
     hours: Hours = Field(description="Working time.")
-    hours_per_week: int = Field(description="Hours a week, 1 to 84.")
-    wage_fen: int = Field(description="Monthly wage in fen (1/100 yuan).")
-    posts: int = Field(default=1, description="Number of posts, 1 to 1000.")
-    max_tenure_months: int | None = Field(
+    hours_per_week: StrictInt = Field(description="Hours a week, 1 to 84.")
+    wage_fen: StrictInt = Field(description="Monthly wage in fen (1/100 yuan).")
+    posts: StrictInt = Field(default=1, description="Number of posts, 1 to 1000.")
+    max_tenure_months: StrictInt | None = Field(
         default=None,
         description="Public-welfare posts only: most months a person may hold such posts "
         "(default 36).",
@@ -183,7 +183,7 @@ class QuotaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     community_id: Text = Field(max_length=32, description="The community.")
-    posts: int = Field(ge=0, le=10_000, description="Posts it may have open or held at once.")
+    posts: StrictInt = Field(ge=0, le=10_000, description="Posts it may have open or held at once.")
 
 
 class QuotaOut(BaseModel):

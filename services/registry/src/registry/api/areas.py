@@ -14,7 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from registry import area_service
 from registry.adapters.areas import AreaRow, linked_ids
@@ -54,7 +54,7 @@ class AreaIn(Body):
     name: Text = Field(min_length=1, max_length=200, description="Official name.")
     parent_id: Text | None = Field(default=None, description="Enclosing area; null for a city.")
     kind: CommunityKind | None = Field(default=None, description="Kind of a community.")
-    household_count: int | None = Field(
+    household_count: StrictInt | None = Field(
         default=None, ge=0, le=100_000, description="Households (communities)."
     )
     valid_from: date = Field(description="First day the area exists in this form.")
@@ -70,7 +70,7 @@ class NewCommunityIn(Body):
     kind: CommunityKind | None = Field(
         default=None, description="Kind; by default the merged communities' common kind."
     )
-    household_count: int | None = Field(
+    household_count: StrictInt | None = Field(
         default=None,
         ge=0,
         le=1_000_000,
@@ -94,7 +94,7 @@ class SplitCommunityIn(Body):
     kind: CommunityKind | None = Field(
         default=None, description="Kind; by default the split community's kind."
     )
-    household_count: int | None = Field(
+    household_count: StrictInt | None = Field(
         default=None,
         ge=0,
         le=1_000_000,

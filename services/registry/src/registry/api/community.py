@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from registry import community_service as service
 from registry.api.bodies import Body
@@ -37,7 +37,7 @@ class WorkerIn(Body):
     role: WorkerRole = Field(description="Role.")
     appointment: Appointment = Field(description="Elected (committee, party) or hired.")
     education: Education = Field(description="Highest education completed.")
-    birth_year: int = Field(ge=1900, le=2100, description="Year of birth (no day or month).")
+    birth_year: StrictInt = Field(ge=1900, le=2100, description="Year of birth (no day or month).")
     sex: Sex = Field(description="Sex.")
     cross_appointed: StrictBool = Field(
         default=False, description="Holds a party-organisation and a committee post together."
@@ -118,7 +118,7 @@ class OrganisationIn(Body):
         max_length=64,
         description="Kind (volunteer_team, elders_association, culture, sports …).",
     )
-    member_count: int = Field(ge=0, le=10_000_000, description="Members at registration.")
+    member_count: StrictInt = Field(ge=0, le=10_000_000, description="Members at registration.")
     registered_on: date = Field(description="Registration date (not in the future).")
 
 
