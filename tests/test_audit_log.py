@@ -258,3 +258,26 @@ async def test_a_registry_import_is_audited_row_by_row(
     assert imported.status_code == 200, imported.text
     entries = await audit_entries(client, settings, actor="importer")
     assert [(e["action"], e["resource_type"]) for e in entries] == [("import", "household")] * 3
+
+
+async def test_employment_audits_a_loan_applied_for_and_changed(
+    kafka_bootstrap: str, tmp_path: Any
+) -> None:
+    running, settings = await service_client("employment", kafka_bootstrap, tmp_path)
+    async with running as client:
+        clerk = bearer(settings, "employment:read", "employment:write", area=AREA_A)
+        seekers = await client.get("/seekers", params={"within": AREA_A}, headers=clerk)
+        seeker = next(s["id"] for s in seekers.json()["items"] if s["resident_id"] == "demo-r11")
+        body = {"seeker_id": seeker, "amount_fen": 1_000_000, "term_months": 12}
+        applied = await client.post("/loans", json=body, headers=clerk)
+        assert applied.status_code == 201, applied.text
+        loan_id = applied.json()["id"]
+        guaranteed = await client.post(
+            f"/loans/{loan_id}/guarantee", json={"guarantee": "guarantee_fund"}, headers=clerk
+        )
+        assert guaranteed.status_code == 200, guaranteed.text
+        entries = await audit_entries(client, settings, resource_type="loan")
+    assert [(e["action"], e["resource_id"]) for e in entries] == [
+        ("update", loan_id),
+        ("create", loan_id),
+    ]

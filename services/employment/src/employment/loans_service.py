@@ -15,6 +15,7 @@ from employment.adapters.tables import InstalmentRow, LoanRow, RepaymentRow
 from employment.domain.loans import Loan, LoanSnapshot, LoanStatus
 from employment.scope import confine, current_date, within_scope
 from employment.seekers_service import load_seeker
+from shared import audit
 from shared.auth import Principal
 from shared.contracts.employment import GuaranteeKind
 from shared.errors import Conflict, NotFound
@@ -51,6 +52,7 @@ async def apply_for_loan(
     )
     uow.track(loan)
     await store.save_loan(uow.session, loan)
+    audit.record_change(uow, principal, "create", "loan", loan.state.id, loan.state.path)
     return loan.state
 
 
@@ -68,6 +70,7 @@ async def guarantee_loan(
     """Record the loan's guarantee (``loan.guaranteed``)."""
     loan = await _loan(uow.session, principal, loan_id)
     uow.track(loan)
+    audit.record_change(uow, principal, "update", "loan", loan.state.id, loan.state.path)
     loan.guarantee(guarantee)
     await store.save_loan(uow.session, loan)
     return loan.state
@@ -79,6 +82,7 @@ async def approve_loan(
     """Approve a guaranteed loan (``loan.approved``)."""
     loan = await _loan(uow.session, principal, loan_id)
     uow.track(loan)
+    audit.record_change(uow, principal, "update", "loan", loan.state.id, loan.state.path)
     loan.approve(on=approved_on)
     await store.save_loan(uow.session, loan)
     return loan.state
@@ -90,6 +94,7 @@ async def disburse_loan(
     """Pay out an approved loan and fix its schedule (``loan.disbursed``)."""
     loan = await _loan(uow.session, principal, loan_id)
     uow.track(loan)
+    audit.record_change(uow, principal, "update", "loan", loan.state.id, loan.state.path)
     loan.disburse(on=disbursed_on)
     await store.save_loan(uow.session, loan)
     return loan.state
@@ -101,6 +106,7 @@ async def repay_loan(
     """Receive a repayment (``loan.repaid``), oldest instalments first."""
     loan = await _loan(uow.session, principal, loan_id)
     uow.track(loan)
+    audit.record_change(uow, principal, "update", "loan", loan.state.id, loan.state.path)
     loan.repay(amount_fen=amount_fen, on=paid_on)
     uow.session.add(RepaymentRow(loan_id=loan_id, paid_on=paid_on, amount_fen=amount_fen))
     await store.save_loan(uow.session, loan)
