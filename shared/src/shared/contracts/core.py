@@ -174,5 +174,15 @@ class ContractRegistry:
         )
 
     def parse_payload(self, event: CloudEvent) -> EventPayload:
-        """Validate an envelope's ``data`` against its contract's payload model."""
-        return self.by_type(event.type).payload.model_validate(event.data)
+        """Validate an envelope's ``data`` against its contract's payload model.
+
+        A tolerant reader: fields the model does not know are left out before validation, so a
+        consumer built before an additive change (a new optional field, which keeps the type)
+        reads the newer events instead of dead-lettering them during a rolling upgrade. The
+        models themselves forbid unknown fields, so a producer cannot emit one by mistake.
+        """
+        model = self.by_type(event.type).payload
+        data = event.data
+        if isinstance(data, dict) and not data.keys() <= model.model_fields.keys():
+            data = {name: value for name, value in data.items() if name in model.model_fields}
+        return model.model_validate(data)
