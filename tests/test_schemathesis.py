@@ -13,8 +13,8 @@ valid input (409 for a conflict with the state, 422 for a rule naming the field)
 Everything else the schemas say exactly (patterns, formats, bounds, enums), so schemathesis
 generates only what the services accept.
 
-Each run is bounded (``--max-examples``, ``--generation-deterministic``-free seed, one
-worker) so the five together take about two minutes.
+Each run is bounded (5 examples per operation, a fixed seed, one worker) and the five run at
+the same time, each service on a PostgreSQL database of its own.
 """
 
 from __future__ import annotations
@@ -26,12 +26,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from shared.auth import ALL_SCOPES
+from shared.testing.postgres import create_database, drop_database
 from shared.testing.service import bearer
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -93,49 +96,82 @@ def serve(service: str, database_url: str, log_path: Path) -> Iterator[str]:
             server.wait(timeout=30)
 
 
-@pytest.fixture(params=SERVICES)
-def service(
-    request: pytest.FixtureRequest, fresh_postgres_url: str, tmp_path: Path
-) -> Iterator[tuple[str, str]]:
-    """(name, base URL) of one running service."""
-    name: str = request.param
-    for url in serve(name, fresh_postgres_url, tmp_path / f"{name}.log"):
-        yield name, url
+@dataclass(frozen=True)
+class Run:
+    """The outcome of one service's schemathesis run."""
+
+    returncode: int
+    report: Path
+    server_log: Path
 
 
-def test_the_api_conforms_to_its_openapi_document(service: tuple[str, str], tmp_path: Path) -> None:
-    name, url = service
+def schemathesis_command(name: str, url: str) -> list[str]:
     settings = importlib.import_module(f"{name}.settings").Settings(
         environment="development", _env_file=None
     )
     token = bearer(settings, *ALL_SCOPES)
-    run = subprocess.run(
-        [
-            str(BIN / "schemathesis"),
-            "--config-file",
-            str(CONFIG),
-            "run",
-            f"{url}/openapi.json",
-            "--checks",
-            "all",
-            "--header",
-            f"Authorization: {token['Authorization']}",
-            "--max-examples",
-            MAX_EXAMPLES,
-            "--workers",
-            "1",
-            "--seed",
-            "20261130",
-            "--no-color",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=540,
-        cwd=tmp_path,
-        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
-    )
+    return [
+        str(BIN / "schemathesis"),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{url}/openapi.json",
+        "--checks",
+        "all",
+        "--header",
+        f"Authorization: {token['Authorization']}",
+        "--max-examples",
+        MAX_EXAMPLES,
+        "--workers",
+        "1",
+        "--seed",
+        "20261130",
+        "--no-color",
+    ]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
+    """Every service served at once, each on a database of its own, and schemathesis run
+    against all five at the same time (a run waits on its service most of the time, so the
+    five together take little longer than the longest)."""
+    directory = tmp_path_factory.mktemp("schemathesis")
     ARTIFACTS.mkdir(exist_ok=True)
-    report = ARTIFACTS / f"schemathesis-{name}.txt"
-    report.write_text(run.stdout + run.stderr)
-    log = (tmp_path / f"{name}.log").read_text()
-    assert run.returncode == 0, f"whole report: {report}\n" + run.stdout[-8000:] + log[-2000:]
+    with ExitStack() as stack:
+        urls = {}
+        for name in SERVICES:
+            database = create_database()
+            stack.callback(drop_database, database)
+            log = directory / f"{name}.log"
+            urls[name] = stack.enter_context(contextmanager(serve)(name, database, log))
+        started = {}
+        for name, url in urls.items():
+            report = ARTIFACTS / f"schemathesis-{name}.txt"
+            output = stack.enter_context(report.open("w"))
+            started[name] = subprocess.Popen(
+                schemathesis_command(name, url),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=directory,
+                env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
+            )
+        outcomes = {}
+        for name, process in started.items():
+            try:
+                returncode = process.wait(timeout=540)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+            outcomes[name] = Run(
+                returncode, ARTIFACTS / f"schemathesis-{name}.txt", directory / f"{name}.log"
+            )
+        yield outcomes
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_the_api_conforms_to_its_openapi_document(runs: dict[str, Run], name: str) -> None:
+    run = runs[name]
+    report = run.report.read_text()
+    assert run.returncode == 0, (
+        f"whole report: {run.report}\n" + report[-8000:] + run.server_log.read_text()[-2000:]
+    )
