@@ -852,6 +852,8 @@ _REFUSALS = {
     "conflicts with the resource's current state.",
     "429": "Too many writes, or too many requests for missing resources, for this token "
     "(`RATE_LIMIT_WRITES`, `RATE_LIMIT_NOT_FOUND`); retry after `Retry-After` seconds.",
+    "503": "The database is away for a moment (a restart or failover): nothing was changed; "
+    "retry after `Retry-After` seconds (with the same `Idempotency-Key` for a write).",
 }
 _RETRY_AFTER = {
     "Retry-After": {
@@ -873,8 +875,9 @@ def _names_a_resource(parameter: dict[str, Any]) -> bool:
 
 
 def _declare_refusals(method: str, operation: dict[str, Any]) -> bool:
-    """Declare what an operation refuses with, from its shape: 401 and 403 when it needs a
-    bearer token; 404 when it names a resource (a path parameter, an area or ``*_id`` query
+    """Declare what an operation refuses with, from its shape: 401, 403 and 429 when it needs
+    a bearer token; 503 when it also reads or writes the database (secured, or taking a body);
+    404 when it names a resource (a path parameter, an area or ``*_id`` query
     parameter, a body); 409 when it takes an ``Idempotency-Key``. A GET's ``format`` query
     parameter offering ``csv`` adds ``text/csv`` to its 200 response. Whether a problem
     response was added."""
@@ -883,6 +886,8 @@ def _declare_refusals(method: str, operation: dict[str, Any]) -> bool:
     statuses = []
     if operation.get("security"):
         statuses += ["401", "403", "429"]
+    if operation.get("security") or "requestBody" in operation:
+        statuses.append("503")  # these read or write the database
     if "requestBody" in operation or any(_names_a_resource(p) for p in parameters):
         statuses.append("404")
     if any(
@@ -900,7 +905,7 @@ def _declare_refusals(method: str, operation: dict[str, Any]) -> bool:
                 },
             },
         )
-        if status == "429":
+        if status in ("429", "503"):
             declared.setdefault("headers", copy.deepcopy(_RETRY_AFTER))
     if method == "get" and any(
         parameter["in"] == "query"
