@@ -473,5 +473,7 @@ async def test_a_slow_body_is_408_and_other_requests_keep_being_answered(
     for status, after in answers:
         assert status.startswith(b"HTTP/1.1 408"), status
         assert 0.8 < after < 5, after  # HTTP_BODY_TIMEOUT_S=1, though a byte came every 0.2 s
-    assert len(quick) >= 5
-    assert max(quick) < 1, quick  # answered while twenty bodies trickled
+    # Answered again and again while twenty bodies trickled (a server blocked by them would
+    # answer once they timed out, about once in all); counted, not timed, so a loaded machine
+    # does not fail it.
+    assert len(quick) >= 5, quick
