@@ -133,7 +133,7 @@ def test_the_witness_learns_the_personal_values_a_request_model_accepts() -> Non
     try:
         Person(name="Zhao Lei", address="5 Elm Lane", code="not personal")
         Person(name="李娜")
-        Person(name="Li")  # too short to tell from ordinary text
+        Person(name="Other")  # too short to tell from ordinary words
     finally:
         PERSONAL_DATA_OBSERVERS.remove(witness.learn)
     assert witness.personal_values == {"Zhao Lei", "5 Elm Lane", "李娜"}
@@ -146,7 +146,8 @@ def test_the_run_wrote_personal_values_to_scan_for(request: pytest.FixtureReques
     require_something_to_scan(request)
     passed = set(publishing_tests(request)) & WITNESS.passed_tests
     if any("test_people" in test for test in passed):  # residents were registered
-        assert len(WITNESS.personal_values) >= 10, WITNESS.personal_values
+        # at least a name, an id number and an address
+        assert len(WITNESS.personal_values) >= 3, WITNESS.personal_values
 
 
 def test_no_event_payload_contains_a_personal_value(request: pytest.FixtureRequest) -> None:

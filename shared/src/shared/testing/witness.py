@@ -46,12 +46,12 @@ class Witness:
 
     def learn(self, value: str) -> None:
         """Remember a personal value a request model accepted. Values too short to tell
-        apart from ordinary text are left out (under 4 characters, or 2 when not ASCII, as a
-        Chinese name); so are those without a letter (id numbers: :data:`NATIONAL_ID`)."""
+        apart from ordinary words are left out (under 6 characters, or 2 when not ASCII, as
+        a Chinese name); so are those without a letter (id numbers: :data:`NATIONAL_ID`)."""
         value = value.strip()
         if not any(character.isalpha() for character in value):
             return
-        if len(value) >= 4 or (len(value) >= 2 and not value.isascii()):
+        if len(value) >= 6 or (len(value) >= 2 and not value.isascii()):
             self.personal_values.add(value)
 
     def personal_leaks(self, texts: list[str]) -> list[str]:
