@@ -26,6 +26,7 @@ from registry.domain.national_id import check_character
 from registry.settings import Settings as RegistrySettings
 from shared.contracts import CONTRACTS, registry
 from shared.testing.broker import TansuBroker
+from shared.testing.chaos import community_with_household
 from shared.testing.netfault import TcpProxy
 from shared.testing.service import bearer, running_service
 from shared.testing.topics import read_until
@@ -74,31 +75,9 @@ async def test_writes_go_on_while_the_broker_is_away_and_every_event_arrives_in_
     prefix = f"bo{uuid.uuid4().hex[:6]}"
     versions: dict[str, int] = {}
     async with running_service(create_registry, settings) as client:
-        for area_id, level, parent in [
-            (prefix, "city", None),
-            (f"{prefix}d", "district", prefix),
-            (f"{prefix}s", "street", f"{prefix}d"),
-            (f"{prefix}m", "community", f"{prefix}s"),
-        ]:
-            body: dict[str, Any] = {
-                "id": area_id,
-                "level": level,
-                "name": area_id,
-                "parent_id": parent,
-                "valid_from": "2005-01-01",
-            }
-            assert (await client.post("/areas", json=body, headers=headers)).status_code == 201
-        response = await client.post(
-            "/households",
-            json={
-                "community_id": f"{prefix}m",
-                "address": "7 Xijie",
-                "registered_on": "2019-01-01",
-            },
-            headers=headers,
+        household = await community_with_household(
+            client, headers, prefix, address="7 Xijie", registered_on="2019-01-01"
         )
-        assert response.status_code == 201, response.text
-        household = response.json()["id"]
         for n in range(3):
             versions[await register(client, headers, household, n)] = 1
         assert (await client.get("/readyz")).status_code == 200

@@ -15,7 +15,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +23,7 @@ from registry.app import create_app as create_registry
 from registry.domain.national_id import check_character
 from registry.settings import Settings as RegistrySettings
 from shared.contracts import CONTRACTS, registry
+from shared.testing.chaos import community_with_household
 from shared.testing.pgserver import PrivatePostgres
 from shared.testing.service import bearer, running_service
 from shared.testing.topics import wait_for_records
@@ -118,31 +118,10 @@ async def test_postgres_restarts_under_load_fail_cleanly_and_lose_nothing(
     headers = bearer(settings, "registry:read", "registry:write", "pii:read", "pii:write")
     prefix = f"pg{uuid.uuid4().hex[:6]}"
     async with running_service(create_registry, settings) as client:
-        for area_id, level, parent in [
-            (prefix, "city", None),
-            (f"{prefix}d", "district", prefix),
-            (f"{prefix}s", "street", f"{prefix}d"),
-            (f"{prefix}m", "community", f"{prefix}s"),
-        ]:
-            body: dict[str, Any] = {
-                "id": area_id,
-                "level": level,
-                "name": area_id,
-                "parent_id": parent,
-                "valid_from": "2005-01-01",
-            }
-            assert (await client.post("/areas", json=body, headers=headers)).status_code == 201
-        household = await client.post(
-            "/households",
-            json={
-                "community_id": f"{prefix}m",
-                "address": "5 Beijie",
-                "registered_on": "2021-01-01",
-            },
-            headers=headers,
+        household = await community_with_household(
+            client, headers, prefix, address="5 Beijie", registered_on="2021-01-01"
         )
-        assert household.status_code == 201, household.text
-        load = Load(client, headers, household.json()["id"])
+        load = Load(client, headers, household)
         workers = [asyncio.create_task(load.write()) for _ in range(3)]
         workers += [asyncio.create_task(load.read()) for _ in range(2)]
         try:

@@ -424,3 +424,38 @@ class TopicLog:
         """The event id of every record of ``event_type`` keyed ``key`` on ``topic``, in
         offset order (an id twice: the relay sent it again)."""
         return list(self._by_key.get((topic, event_type, key), ()))
+
+
+async def community_with_household(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    prefix: str,
+    *,
+    address: str,
+    registered_on: str,
+) -> str:
+    """Through the registry's API: a city, district, street and community named after
+    ``prefix`` (the community is ``<prefix>m``) and one household in it; the household's id."""
+    for area_id, level, parent in [
+        (prefix, "city", None),
+        (f"{prefix}d", "district", prefix),
+        (f"{prefix}s", "street", f"{prefix}d"),
+        (f"{prefix}m", "community", f"{prefix}s"),
+    ]:
+        body = {
+            "id": area_id,
+            "level": level,
+            "name": area_id,
+            "parent_id": parent,
+            "valid_from": "2005-01-01",
+        }
+        answer = await client.post("/areas", json=body, headers=headers)
+        assert answer.status_code == 201, answer.text
+    household = await client.post(
+        "/households",
+        json={"community_id": f"{prefix}m", "address": address, "registered_on": registered_on},
+        headers=headers,
+    )
+    assert household.status_code == 201, household.text
+    household_id: str = household.json()["id"]
+    return household_id
