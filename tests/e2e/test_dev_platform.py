@@ -150,6 +150,16 @@ def test_the_small_city_is_loaded_and_the_dashboard_shows_every_status(
         cases = get_ok(client, f"{base['casework']}/cases", limit=500)
         states = {case["state"] for case in cases["items"]}
         assert {"submitted", "returned", "accepted", "delegated", "closed", "withdrawn"} <= states
+        # across the catalogue: disputes mediated to an agreement and petitions about a case too
+        kinds = {case["kind"] for case in cases["items"]}
+        assert {"service", "mediation", "petition"} <= kinds
+        outcomes = {
+            (case["mediation"] or {}).get("outcome")
+            for case in cases["items"]
+            if case["kind"] == "mediation" and case["state"] == "closed"
+        }
+        assert "agreement" in outcomes
+        assert all(c["related_case_ids"] for c in cases["items"] if c["kind"] == "petition")
         assert get_ok(client, f"{base['employment']}/placements")["items"]
         targets = get_ok(client, f"{base['metrics']}/targets")
         statuses = {(t.get("evaluation") or {}).get("status") for t in targets}

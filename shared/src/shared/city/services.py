@@ -7,7 +7,9 @@ each community, asks:
 - casework: visits opening cases of the service matters of the catalogue (``GET /matters``)
   whose conditions the applicant meets, each case taken to one state of the life cycle:
   submitted, returned, accepted, withdrawn, suspended, delegated to a community worker,
-  settled or decided, then closed and rated;
+  settled or decided, then closed and rated; disputes between two residents taken through
+  mediation (sessions with a community worker as mediator, an agreement or none, closed and
+  rated); petitions about a case of the community, linked, decided, closed and rated;
 - employment: an employer and vacancies per community, job seekers among the laid-off and
   unemployed, matches and placements (some passing the three-month retention check);
 - eldercare: assessments of elders (dated over the past two years), day-care placements at a
@@ -35,6 +37,8 @@ KNOWN_TIMEOUT_S = 120.0
 RETRY_PAUSE_S = 0.5
 BUSY_TIMEOUT_S = 60.0
 CASES_PER_COMMUNITY = 24
+DISPUTES_PER_COMMUNITY = 3
+PETITIONS_PER_COMMUNITY = 2
 SEEKERS_PER_COMMUNITY = 12
 ELDERS_PER_COMMUNITY = 12
 BARTHEL_MAXIMA = {
@@ -62,6 +66,13 @@ CASE_ENDINGS = (
     "closed",
 )
 """Where the cases of a community end, in turn: most are closed (and rated)."""
+DISPUTE_ENDINGS = ("submitted", "accepted", "withdrawn", "decided", "closed", "closed")
+"""Where disputes end, in turn through the city: ``accepted`` with a session held, ``decided``
+with an agreement (its follow-up visit due), ``closed`` with an agreement or none, rated."""
+AGREEMENT_TERMS = "双方同意按协议分担维修费用"
+PETITION_ENDINGS = ("submitted", "accepted", "withdrawn", "closed", "closed")
+"""Where petitions end, in turn through the city: ``accepted`` and linked to a second case,
+``closed`` after the centre's decision, rated."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,9 @@ class ServiceTally:
     """What the other services recorded."""
 
     cases: dict[str, int] = field(default_factory=dict)
+    """Cases of every kind by the state they were left in."""
+    disputes: int = 0
+    petitions: int = 0
     seekers: int = 0
     vacancies: int = 0
     placements: int = 0
@@ -178,20 +192,33 @@ def feed_services(
 ) -> ServiceTally:
     """Cases, job seekers and elders' care in every community of ``plan``."""
     tally = ServiceTally()
-    matters = [
-        m
-        for m in api.call("GET", f"{urls.casework}/matters")["items"]
-        if m["kind"] == "service" and m["active"]
-    ]
+    catalogue = [m for m in api.call("GET", f"{urls.casework}/matters")["items"] if m["active"]]
+    matters = [m for m in catalogue if m["kind"] == "service"]
+    dispute = next((m for m in catalogue if m["kind"] == "mediation"), None)
+    petition = next((m for m in catalogue if m["kind"] == "petition"), None)
     skills = [s["code"] for s in api.call("GET", f"{urls.employment}/skills") if "." in s["code"]]
     centre_ids: dict[str, str] = {}
-    for community in plan.communities:
+    for turn, community in enumerate(plan.communities):
         rng = random.Random(f"{plan.seed}:services:{community.id}")
         people = residents(api, urls, community)
         workers = api.pages(
             f"{urls.registry}/workers", {"within": community.id, "current": "true"}, at_most=50
         )
-        _cases(api, urls, rng, people, matters, workers, tally, today=plan.today)
+        opened = _cases(api, urls, rng, people, matters, workers, tally, today=plan.today)
+        # disputes and petitions draw from their own generator: the rest of the city stays
+        # what the same seed drew before they were added
+        drawn = random.Random(f"{plan.seed}:disputes:{community.id}")
+        adults = [p for p in people if _age(p) >= 18]
+        if dispute is not None and len(adults) >= 2 and workers:
+            for number in range(DISPUTES_PER_COMMUNITY):
+                turn_number = turn * DISPUTES_PER_COMMUNITY + number
+                ending = DISPUTE_ENDINGS[turn_number % len(DISPUTE_ENDINGS)]
+                _dispute(api, urls, drawn, adults, dispute, workers, ending, tally)
+        if petition is not None and opened:
+            for number in range(PETITIONS_PER_COMMUNITY):
+                turn_number = turn * PETITIONS_PER_COMMUNITY + number
+                ending = PETITION_ENDINGS[turn_number % len(PETITION_ENDINGS)]
+                _petition(api, urls, drawn, opened, petition, ending, tally)
         _employment(api, urls, rng, community, people, skills, tally, today=plan.today)
         district_centre = centre_ids.get(community.district_id)
         if district_centre is None:
@@ -246,10 +273,12 @@ def _cases(
     tally: ServiceTally,
     *,
     today: date,
-) -> None:
-    """Cases across the catalogue, each taken to one state of the life cycle."""
+) -> list[dict[str, Any]]:
+    """Cases across the catalogue, each taken to one state of the life cycle; the cases opened
+    (id and applicant)."""
     adults = [p for p in people if _age(p) >= 18]
     base = f"{urls.casework}/cases"
+    opened: list[dict[str, Any]] = []
     for number in range(min(CASES_PER_COMMUNITY, len(adults))):
         person = adults[rng.randrange(len(adults))]
         eligible = [m for m in matters if _meets(m, person)]
@@ -268,6 +297,7 @@ def _cases(
             },
         )
         case_id = visit["cases"][0]["id"]
+        opened.append({"id": case_id, "resident_id": person["id"]})
         if ending == "returned":
             api.call("POST", f"{base}/{case_id}/return", {"missing_documents": documents[-1:]})
         elif ending == "withdrawn":
@@ -282,6 +312,7 @@ def _cases(
             elif ending == "closed":
                 _decide_and_close(api, base, case_id, matter, rng)
         tally.cases[ending] = tally.cases.get(ending, 0) + 1
+    return opened
 
 
 def _decide_and_close(
@@ -299,9 +330,122 @@ def _decide_and_close(
         if approved and matter["pays"]:
             decision["amount_fen"] = rng.randint(20, 200) * 1000
         api.call("POST", f"{base}/{case_id}/decide", decision)
+    _close_and_rate(api, base, case_id, rng)
+
+
+def _close_and_rate(api: Api, base: str, case_id: str, rng: random.Random) -> None:
     api.call("POST", f"{base}/{case_id}/close")
     rating = rng.choices((5, 4, 3, 2), (60, 28, 8, 4))[0]
     api.call("POST", f"{base}/{case_id}/rating", {"rating": rating})
+
+
+def _dispute(
+    api: Api,
+    urls: ServiceUrls,
+    rng: random.Random,
+    adults: list[dict[str, Any]],
+    matter: dict[str, Any],
+    workers: list[dict[str, Any]],
+    ending: str,
+    tally: ServiceTally,
+) -> None:
+    """A dispute between two adults of the community, mediated by a community worker and
+    left in ``ending`` (:data:`DISPUTE_ENDINGS`)."""
+    applicant, respondent = rng.sample(adults, 2)
+    visit = api.once_known(
+        "POST",
+        f"{urls.casework}/visits",
+        {
+            "resident_id": applicant["id"],
+            "matters": [
+                {
+                    "matter_code": matter["code"],
+                    "documents": list(matter["required_documents"]),
+                    "parties": [
+                        {"role": "applicant", "resident_id": applicant["id"]},
+                        {"role": "respondent", "resident_id": respondent["id"]},
+                    ],
+                }
+            ],
+        },
+    )
+    base = f"{urls.casework}/cases"
+    case_id = visit["cases"][0]["id"]
+    if ending == "withdrawn":
+        api.call("POST", f"{base}/{case_id}/withdraw")
+    elif ending != "submitted":
+        api.call("POST", f"{base}/{case_id}/accept")
+        mediator = workers[rng.randrange(len(workers))]["id"]
+        # the casework service's day is China's (UTC+8): a UTC day is never in its future
+        held_on = datetime.now(UTC).date().isoformat()
+        for _ in range(rng.randint(1, 2)):
+            api.call(
+                "POST",
+                f"{base}/{case_id}/mediation/sessions",
+                {"held_on": held_on, "mediator_id": mediator},
+            )
+        if ending in ("decided", "closed"):
+            agreement = ending == "decided" or rng.random() < 0.7
+            api.call(
+                "POST",
+                f"{base}/{case_id}/mediation/outcome",
+                {"agreement": agreement, "terms": AGREEMENT_TERMS if agreement else None},
+            )
+            if ending == "closed":
+                _close_and_rate(api, base, case_id, rng)
+    tally.disputes += 1
+    tally.cases[ending] = tally.cases.get(ending, 0) + 1
+
+
+def _petition(
+    api: Api,
+    urls: ServiceUrls,
+    rng: random.Random,
+    opened: list[dict[str, Any]],
+    matter: dict[str, Any],
+    ending: str,
+    tally: ServiceTally,
+) -> None:
+    """A petition by the applicant of a case opened in the community, about that case, left
+    in ``ending`` (:data:`PETITION_ENDINGS`)."""
+    about = opened[rng.randrange(len(opened))]
+    visit = api.once_known(
+        "POST",
+        f"{urls.casework}/visits",
+        {
+            "resident_id": about["resident_id"],
+            "matters": [
+                {
+                    "matter_code": matter["code"],
+                    "documents": list(matter["required_documents"]),
+                    "related_case_ids": [about["id"]],
+                }
+            ],
+        },
+    )
+    base = f"{urls.casework}/cases"
+    case_id = visit["cases"][0]["id"]
+    if ending == "withdrawn":
+        api.call("POST", f"{base}/{case_id}/withdraw")
+    elif ending != "submitted":
+        api.call("POST", f"{base}/{case_id}/accept")
+        if ending == "accepted":
+            other = opened[rng.randrange(len(opened))]["id"]
+            if other != about["id"]:
+                api.call("POST", f"{base}/{case_id}/links", {"case_ids": [other]})
+        else:
+            approved = rng.random() < 0.6
+            api.call(
+                "POST",
+                f"{base}/{case_id}/decide",
+                {
+                    "outcome": "approved" if approved else "denied",
+                    "reason": None if approved else "经核查，诉求不符合政策规定",
+                },
+            )
+            _close_and_rate(api, base, case_id, rng)
+    tally.petitions += 1
+    tally.cases[ending] = tally.cases.get(ending, 0) + 1
 
 
 def _employment(

@@ -162,7 +162,9 @@ def describe(report: CityReport) -> list[str]:
     if report.services is not None:
         s = report.services
         cases = ", ".join(f"{state} {count}" for state, count in sorted(s.cases.items()))
-        lines.append(f"  cases: {cases}")
+        lines.append(
+            f"  cases: {cases} (of which {s.disputes} mediations, {s.petitions} petitions)"
+        )
         lines.append(
             f"  employment: {s.vacancies} vacancies, {s.seekers} seekers, "
             f"{s.placements} placements; eldercare: {s.assessments} assessments, "
