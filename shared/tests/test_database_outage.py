@@ -6,14 +6,17 @@ these tests pin which exceptions count as an outage."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+import asyncpg
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from sqlalchemy import Column, Integer, MetaData, Table, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from shared.db import is_outage
+from shared.db import bulk_insert, create_engine, is_outage, session_factory
 from shared.http import PROBLEM_MEDIA_TYPE, create_app
 from shared.settings import ServiceSettings
 
@@ -107,3 +110,52 @@ def test_a_statement_error_is_still_a_500() -> None:
     response = _app(_wrapped(_Driver("syntax error", "42601"))).get("/thing")
     assert response.status_code == 500
     assert response.json()["type"] == "urn:shequ:problem:internal-error"
+
+
+@pytest.mark.integration
+async def test_a_copy_on_a_connection_the_server_dropped_is_an_outage(
+    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bulk_insert`` COPYs through asyncpg directly, past SQLAlchemy's translation of a
+    dropped connection. A PostgreSQL restart under load (``tests/chaos``) once made asyncpg
+    answer such a COPY with a protocol-state error naming no outage, and the request got a
+    500: on a connection the server dropped, any COPY error is an outage."""
+    engine = create_engine(fresh_postgres_url)
+    admin = create_engine(fresh_postgres_url, pooled=False)
+    table = Table("copied", MetaData(), Column("id", Integer, primary_key=True))
+
+    async def protocol_state_error(*_args: object, **_kwargs: object) -> None:
+        raise asyncpg.InternalClientError(
+            "cannot switch to state 21; another operation (2) is in progress"
+        )
+
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(table.metadata.create_all)
+        sessions = session_factory(engine)
+        raised: BaseException | None = None
+        try:
+            async with sessions() as session, session.begin():
+                connection = await session.connection()
+                driver = (await connection.get_raw_connection()).driver_connection
+                async with admin.connect() as other:
+                    await other.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE"
+                            " datname = current_database() AND pid <> pg_backend_pid()"
+                        )
+                    )
+                for _ in range(50):  # until asyncpg has read the server's goodbye
+                    if driver.is_closed():
+                        break
+                    await asyncio.sleep(0.02)
+                assert driver.is_closed()
+                monkeypatch.setattr(type(driver), "copy_records_to_table", protocol_state_error)
+                await bulk_insert(session, table, [{"id": 1}, {"id": 2}])
+        except Exception as exc:  # whatever surfaces is what a request would see
+            raised = exc
+        assert raised is not None
+        assert is_outage(raised), repr(raised)
+    finally:
+        await admin.dispose()
+        await engine.dispose()

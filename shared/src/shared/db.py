@@ -179,9 +179,17 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
     columns = list(rows[0])
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name,
-        records=[tuple(row[name] for name in columns) for row in rows],
-        columns=columns,
-        schema_name=table.schema,
-    )
+    driver = raw.driver_connection
+    try:
+        await driver.copy_records_to_table(  # type: ignore[union-attr]
+            table.name,
+            records=[tuple(row[name] for name in columns) for row in rows],
+            columns=columns,
+            schema_name=table.schema,
+        )
+    except Exception as exc:
+        # COPY goes to asyncpg directly, past SQLAlchemy's translation of a dropped
+        # connection; asyncpg then reports a protocol-state error that names no outage.
+        if driver.is_closed():  # type: ignore[union-attr]
+            raise ConnectionResetError("the database connection closed during COPY") from exc
+        raise
