@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections import Counter
 from datetime import date
 
@@ -119,3 +120,23 @@ def test_rows_go_out_as_ndjson_lines() -> None:
     body = b"".join(ndjson_chunks(rows, per_chunk=2)).decode()
     assert body.count("\n") == 5
     assert body.splitlines()[0] == '{"type":"area","id":"0"}'
+
+
+def test_the_city_is_drawn_one_community_at_a_time_in_bounded_memory() -> None:
+    """Six million residents cannot be held at once: ``iter_city`` draws a community when asked,
+    and what it keeps between communities (the id numbers issued per district and birth day)
+    is small beside one community's rows."""
+    plan = draw_city(SIZES["city"], seed=1, today=TODAY)
+    communities = iter_city(plan)
+    tracemalloc.start()
+    try:
+        _, drawn = next(communities)
+        one_community = tracemalloc.get_traced_memory()[0]
+        assert drawn.residents > 4000
+        del drawn
+        _, drawn = next(communities)
+        del drawn
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert kept < one_community / 2, (kept, one_community)

@@ -21,7 +21,14 @@ from datetime import date
 
 import httpx
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from shared.city.feed import FeedError, ImportTally, import_city
 from shared.city.plan import SIZES, CityPlan, draw_city
@@ -74,6 +81,7 @@ def _progress(enabled: bool) -> Iterator[Progress | None]:
         MofNCompleteColumn(),
         TextColumn("{task.fields[note]}"),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, transient=False) as progress:
         yield progress
