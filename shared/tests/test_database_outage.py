@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
@@ -138,6 +138,7 @@ async def test_a_copy_on_a_connection_the_server_dropped_is_an_outage(
             async with sessions() as session, session.begin():
                 connection = await session.connection()
                 driver = (await connection.get_raw_connection()).driver_connection
+                assert driver is not None
                 async with admin.connect() as other:
                     await other.execute(
                         text(
