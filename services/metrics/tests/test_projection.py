@@ -498,3 +498,79 @@ async def test_many_days_at_once_equal_each_day_alone(harness: Harness) -> None:
             )
         )
         assert together[(indicator_id, area, day)] == alone[(indicator_id, area, day)]
+
+
+async def test_a_shares_history_is_its_value_on_every_day_as_steps(harness: Harness) -> None:
+    rng = random.Random(5)
+    communities = ["c1", "c2", "c3", "c4", "c5", "c6", "c7"]
+    opened: list[tuple[str, float, date, date | None]] = []
+    for n in range(30):
+        community, area = rng.choice(communities), rng.choice([80, 150, 220, 310])
+        since = date(2008, 1, 1) + timedelta(days=rng.randrange(4000))
+        closed = since + timedelta(days=rng.randrange(1, 2000)) if n % 3 == 0 else None
+        opened.append((community, area, since, closed))
+        await harness.send(
+            facility(
+                JINCHENG,
+                f"f{n}",
+                community,
+                rooms=office_rooms(area),
+                opened_on=since,
+                closed_on=closed,
+                version=2 if closed else 1,
+            )
+        )
+    retired = date(2013, 6, 30)
+    await harness.send(
+        AreaRetired(
+            area_id="c5",
+            level="community",
+            path=JINCHENG.path("c5"),
+            valid_to=retired,
+            reason="abolished",
+            successor_ids=[],
+        )
+    )
+    under = {
+        "140500": communities,
+        "140502": communities[:5],
+        "140502s": communities[:5],
+        "140525": communities[5:],
+        "c5": ["c5"],
+        "nowhere": [],
+    }
+
+    def expected(bar: float, area: str, day: date) -> float | None:
+        """The share counted from the facilities sent, without the service's code."""
+        current = [c for c in under[area] if c != "c5" or day <= retired]
+        if not current:
+            return None
+        meeting = sum(
+            1
+            for c in current
+            if sum(
+                m2
+                for where, m2, since, closed in opened
+                if where == c and since <= day and (closed is None or day < closed)
+            )
+            >= bar
+        )
+        return round(100.0 * meeting / len(current), 6)
+
+    start, end = date(2010, 3, 1), date(2016, 12, 31)
+    every_day = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    for name, bar in (("office_service_rooms_150", 150), ("office_service_rooms_300", 300)):
+        history = await harness.run(
+            lambda session, i=CATALOGUE.indicators[name]: evaluation.history(
+                session, indicator=i, area_ids=list(under), start=start, end=end
+            )
+        )
+        for area in under:
+            steps: list[tuple[date, float | None]] = []
+            for day in every_day:
+                value = expected(bar, area, day)
+                if not steps or steps[-1][1] != value or day == end:
+                    steps.append((day, value))
+            assert history[area] == steps, (name, area)
+        moving = {v for points in history.values() for _, v in points}
+        assert len(moving) >= 5, name  # the shares do move over the days

@@ -196,7 +196,7 @@ async def evaluate_many(
         days = {d for _, _, d in shares}
         measures = {
             k
-            for i, _, _ in shares
+            for i in {i for i, _, _ in shares}
             if (m := indicators[i].share_measure)
             for k in m.ledger_keys(max(days))
         }
@@ -208,15 +208,107 @@ async def evaluate_many(
         )
         under = _by_prefix(communities)
         inside = {area_id: under.get(row.path, []) for area_id, row in known.items()}
-        asked: dict[tuple[str, str], list[date]] = defaultdict(list)
+        asked: dict[str, dict[str, list[date]]] = defaultdict(lambda: defaultdict(list))
         for indicator_id, area, day in shares:
-            asked[(indicator_id, area)].append(day)
-        for (indicator_id, area), share_days in asked.items():
-            indicator = indicators[indicator_id]
-            swept = _share_sweep(indicator, inside.get(area, []), series, sorted(share_days))
-            for day, value in swept.items():
-                results[(indicator_id, area, day)] = value
+            asked[indicator_id][area].append(day)
+        for indicator_id, by_area in asked.items():
+            swept = _shares(indicators[indicator_id], by_area, inside, series)
+            for area, values in swept.items():
+                for day, value in values.items():
+                    results[(indicator_id, area, day)] = value
     return results
+
+
+Steps = tuple[tuple[int, int], dict[date, list[int]]]
+"""A community's (assessed, meeting) on a first day, and the changes of both after it."""
+
+
+def _shares(
+    indicator: Indicator,
+    by_area: Mapping[str, Sequence[date]],
+    inside: Mapping[str, Sequence[Community]],
+    series: Mapping[tuple[str, str], Series],
+) -> dict[str, dict[date, Value]]:
+    """A share's value in each area of ``by_area`` on its days. Each community's states are
+    followed once over all the days asked (not once per area above it); an area adds up the
+    steps of its communities."""
+    measure = indicator.share_measure
+    assert measure is not None
+    if indicator.awaiting is not None or measure.ages:
+        return {
+            area: _share_sweep(indicator, inside.get(area, []), series, sorted(set(days)))
+            for area, days in by_area.items()
+        }
+    every = sorted({day for days in by_area.values() for day in days})
+    first, last = every[0], every[-1]
+    steps: dict[str, Steps | None] = {}
+    found: dict[str, dict[date, Value]] = {}
+    for area, days in by_area.items():
+        assessed = meeting = 0
+        changes: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+        for community in inside.get(area, ()):
+            if community.area_id not in steps:
+                steps[community.area_id] = _community_steps(
+                    indicator, community, series, first, last
+                )
+            step = steps[community.area_id]
+            if step is None:
+                continue
+            (now_assessed, now_meeting), moves = step
+            assessed += now_assessed
+            meeting += now_meeting
+            for day, (more_assessed, more_meeting) in moves.items():
+                change = changes[day]
+                change[0] += more_assessed
+                change[1] += more_meeting
+        pending = sorted(changes.items())
+        index = 0
+        values: dict[date, Value] = {}
+        for day in sorted(set(days)):
+            while index < len(pending) and pending[index][0] <= day:
+                assessed += pending[index][1][0]
+                meeting += pending[index][1][1]
+                index += 1
+            values[day] = share_of(meeting, assessed)
+        found[area] = values
+    return found
+
+
+def _community_steps(
+    indicator: Indicator,
+    community: Community,
+    series: Mapping[tuple[str, str], Series],
+    first: date,
+    last: date,
+) -> Steps | None:
+    """Whether a community is assessed and meets the bar on ``first``, and the days in
+    (first, last] either changes (None: never assessed, no household count)."""
+    measure = indicator.share_measure
+    assert measure is not None
+    assert isinstance(indicator.definition, ShareIndicator)
+    required = indicator.definition.threshold.required(community.household_count)
+    if required is None:
+        return None
+    line = series.get((community.area_id, measure.key), _EMPTY)
+
+    def state(day: date) -> tuple[int, int]:
+        if not community.current_on(day):
+            return 0, 0
+        return 1, int(round(line.upto(day) / SCALE, 3) >= required)
+
+    now = start = state(first)
+    points = {d for d in line.days if first < d <= last}
+    if community.valid_from is not None and first < community.valid_from <= last:
+        points.add(community.valid_from)
+    if community.valid_to is not None and first < community.valid_to + ONE_DAY <= last:
+        points.add(community.valid_to + ONE_DAY)
+    moves: dict[date, list[int]] = {}
+    for point in sorted(points):
+        after = state(point)
+        if after != now:
+            moves[point] = [after[0] - now[0], after[1] - now[1]]
+            now = after
+    return start, moves
 
 
 def _share_sweep(
@@ -225,68 +317,23 @@ def _share_sweep(
     series: Mapping[tuple[str, str], Series],
     days: Sequence[date],
 ) -> dict[date, Value]:
-    """A share's value on each of ``days`` (sorted) in an area with ``communities``: the
-    counts of assessed and meeting communities on the first day, then only their changes
-    (a community's state changes on its ledger days and when it comes or goes), so many days
-    cost about as much as one."""
+    """A share's value on each of ``days`` (sorted) in an area with ``communities``, when
+    the measure moves with the calendar (each day on its own) or the indicator awaits its
+    source (no value)."""
     measure = indicator.share_measure
     assert measure is not None
-    assert isinstance(indicator.definition, ShareIndicator)
     if indicator.awaiting is not None:
         return dict.fromkeys(days, Value(None))
-    if measure.ages:  # the measure moves with the calendar: each day on its own
-        found = {}
-        for day in days:
-            values = [
-                CommunityValue(
-                    c.area_id, _measured(series, c.area_id, measure, None, day), c.household_count
-                )
-                for c in communities
-                if c.current_on(day)
-            ]
-            found[day] = indicator.compute(day, _no_sums, values)
-        return found
-    threshold = indicator.definition.threshold
-    first, last = days[0], days[-1]
-    changes: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    assessed = meeting = 0
-    for community in communities:
-        required = threshold.required(community.household_count)
-        if required is None:
-            continue
-        line = series.get((community.area_id, measure.key), _EMPTY)
-
-        def state(
-            day: date, c: Community = community, s: Series = line, needs: float = required
-        ) -> tuple[int, int]:
-            if not c.current_on(day):
-                return 0, 0
-            return 1, int(round(s.upto(day) / SCALE, 3) >= needs)
-
-        now = state(first)
-        assessed += now[0]
-        meeting += now[1]
-        points = {d for d in line.days if first < d <= last}
-        if community.valid_from is not None and first < community.valid_from <= last:
-            points.add(community.valid_from)
-        if community.valid_to is not None and first < community.valid_to + ONE_DAY <= last:
-            points.add(community.valid_to + ONE_DAY)
-        for point in sorted(points):
-            after = state(point)
-            if after != now:
-                change = changes[point]
-                change[0] += after[0] - now[0]
-                change[1] += after[1] - now[1]
-                now = after
     found = {}
-    pending = sorted(changes.items())
-    index = 0
     for day in days:
-        while index < len(pending) and pending[index][0] <= day:
-            assessed += pending[index][1][0]
-            meeting += pending[index][1][1]
-            index += 1
-        found[day] = share_of(meeting, assessed)
+        values = [
+            CommunityValue(
+                c.area_id, _measured(series, c.area_id, measure, None, day), c.household_count
+            )
+            for c in communities
+            if c.current_on(day)
+        ]
+        found[day] = indicator.compute(day, _no_sums, values)
     return found
 
 
@@ -348,10 +395,31 @@ async def history(
     return found
 
 
+def _stepped(indicator: Indicator) -> bool:
+    """Whether a share's history is built from its communities' steps alone (its measure
+    does not move with the calendar and its source is there)."""
+    measure = indicator.share_measure
+    return measure is not None and not measure.ages and indicator.awaiting is None
+
+
 async def histories(session: AsyncSession, requests: Sequence[HistoryRequest]) -> list[Points]:
     """Several :func:`history` answers: their change days read in one ledger query per kind
-    of indicator, their values computed in one :func:`evaluate_many`."""
+    of indicator, their values computed in one :func:`evaluate_many`; a share's history is
+    its communities' steps added up (:func:`_share_histories`)."""
     requests = [(i, sorted(set(areas)), start, end) for i, areas, start, end in requests]
+    stepped = [n for n, (i, _, start, end) in enumerate(requests) if _stepped(i) and start <= end]
+    if stepped:
+        answers: list[Points | None] = [None] * len(requests)
+        for n, answer in zip(
+            stepped, await _share_histories(session, [requests[n] for n in stepped]), strict=True
+        ):
+            answers[n] = answer
+        others = [n for n in range(len(requests)) if answers[n] is None]
+        for n, answer in zip(
+            others, await histories(session, [requests[n] for n in others]), strict=True
+        ):
+            answers[n] = answer
+        return [answer for answer in answers if answer is not None]
     days_of = await changes(session, requests)
     wanted: set[Triple] = set()
     for (indicator, _, _, _), days in zip(requests, days_of, strict=True):
@@ -359,7 +427,7 @@ async def histories(session: AsyncSession, requests: Sequence[HistoryRequest]) -
     values = await evaluate_many(
         session, indicators={i.id: i for i, _, _, _ in requests}, wanted=wanted
     )
-    answers: list[Points] = []
+    plain: list[Points] = []
     for (indicator, _, _, end), days in zip(requests, days_of, strict=True):
         found: Points = {}
         for area, area_days in days.items():
@@ -368,6 +436,65 @@ async def histories(session: AsyncSession, requests: Sequence[HistoryRequest]) -
                 value = values[(indicator.id, area, day)].value
                 if not points or points[-1][1] != value or day == end:
                     points.append((day, value))
+            found[area] = points
+        plain.append(found)
+    return plain
+
+
+async def _share_histories(
+    session: AsyncSession, requests: Sequence[HistoryRequest]
+) -> list[Points]:
+    """:func:`history` of shares whose measure does not move with the calendar: each
+    community's state on the first day and the days it changes (from its ledger rows and
+    the days it comes and goes), added up per area; the points are the days an area's value
+    changes, the first day and the last (the same step function as evaluating every day)."""
+    known = await store.areas_by_id(session, {a for _, areas, _, _ in requests for a in areas})
+    communities = await _communities(session, list(known.values()))
+    under = _by_prefix(communities)
+    measures = set()
+    for indicator, _, _, end in requests:
+        measure = indicator.share_measure
+        assert measure is not None
+        measures |= set(measure.ledger_keys(end))
+    base, rows = await store.ledger_rows(
+        session,
+        area_ids=[c.area_id for c in communities],
+        measures=measures,
+        floor=min(start for _, _, start, _ in requests),
+        until=max(end for _, _, _, end in requests),
+    )
+    series = {key: Series(base.get(key, 0), rows.get(key, ())) for key in set(base) | set(rows)}
+    answers: list[Points] = []
+    for indicator, area_ids, start, end in requests:
+        steps: dict[str, Steps | None] = {}
+        found: Points = {}
+        for area in area_ids:
+            row = known.get(area)
+            assessed = meeting = 0
+            changes: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+            for community in under.get(row.path, ()) if row is not None else ():
+                if community.area_id not in steps:
+                    steps[community.area_id] = _community_steps(
+                        indicator, community, series, start, end
+                    )
+                step = steps[community.area_id]
+                if step is None:
+                    continue
+                assessed += step[0][0]
+                meeting += step[0][1]
+                for day, (more_assessed, more_meeting) in step[1].items():
+                    change = changes[day]
+                    change[0] += more_assessed
+                    change[1] += more_meeting
+            points = [(start, share_of(meeting, assessed).value)]
+            for day, (more_assessed, more_meeting) in sorted(changes.items()):
+                assessed += more_assessed
+                meeting += more_meeting
+                value = share_of(meeting, assessed).value
+                if value != points[-1][1] or day == end:
+                    points.append((day, value))
+            if points[-1][0] != end:
+                points.append((end, points[-1][1]))
             found[area] = points
         answers.append(found)
     return answers

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from metrics.adapters.tables import AreaProjection, TargetRow, TargetStatusRow
 from metrics.domain import targets as rules
 from metrics.domain.measures import Catalogue, Indicator, Value
 from metrics.projection import Effects
+from shared.db import dialect_insert
 from shared.paths import path_ids
 from shared.unit_of_work import UnitOfWork
 
@@ -48,7 +49,7 @@ class StatusView:
     status: str | None
 
     @classmethod
-    def of(cls, row: TargetStatusRow, target: TargetRow) -> StatusView:
+    def of(cls, row: TargetStatusRow | StoredStatus, target: TargetRow) -> StatusView:
         """The view of a stored row."""
         return cls(
             target_id=row.target_id,
@@ -62,6 +63,47 @@ class StatusView:
         )
 
 
+@dataclass(slots=True)
+class StoredStatus:
+    """A ``target_status`` row as the tracker reads and writes it: a plain object, read and
+    written with one statement per batch (ORM instances of hundreds of rows cost more than
+    evaluating them)."""
+
+    target_id: str
+    area_id: str
+    level: str = ""
+    path: str = ""
+    value: float | None = None
+    baseline: float | None = None
+    progress: float | None = None
+    forecast: float | None = None
+    forecast_method: str | None = None
+    forecast_from: date | None = None
+    forecast_slope: float | None = None
+    status: str | None = None
+    evaluated_on: date | None = None
+    status_since: date | None = None
+    updated_at: datetime | None = None
+
+
+_STATUS_COLUMNS = tuple(f.name for f in fields(StoredStatus))
+
+
+async def _write_statuses(session: AsyncSession, rows: Sequence[StoredStatus]) -> None:
+    """Insert or update the given status rows in one statement."""
+    if not rows:
+        return
+    table = TargetStatusRow.__table__
+    statement = dialect_insert(session, table)  # type: ignore[arg-type]
+    statement = statement.on_conflict_do_update(
+        index_elements=["target_id", "area_id"],
+        set_={name: statement.excluded[name] for name in _STATUS_COLUMNS[2:]},
+    )
+    await session.execute(
+        statement, [{name: getattr(row, name) for name in _STATUS_COLUMNS} for row in rows]
+    )
+
+
 def cumulative(indicator: Indicator) -> bool:
     """A total that no period restarts (a count or sum of entities, or of facts over
     ``all``): its forecast is never below its current value."""
@@ -73,7 +115,7 @@ def within(area: AreaProjection, scope_path: str) -> bool:
     return area.path.startswith(scope_path)
 
 
-def _outcome(row: TargetStatusRow) -> tuple[object, ...]:
+def _outcome(row: StoredStatus) -> tuple[object, ...]:
     """What an evaluation stored in a row, without the moment it was written."""
     return (
         row.level,
@@ -189,7 +231,7 @@ class Tracker:
         values = await evaluation.evaluate_many(
             session, indicators=self.catalogue.indicators, wanted=needed
         )
-        stored: dict[str, dict[str, TargetStatusRow]] = defaultdict(dict)
+        stored: dict[str, dict[str, StoredStatus]] = defaultdict(dict)
         pairs = {(t.id, a.area_id) for t, _, selected in plan for a in selected}
         for (target_id, area_id), row in (await self._locked_rows(session, pairs)).items():
             stored[target_id][area_id] = row
@@ -199,6 +241,7 @@ class Tracker:
         )
         windows = {target.id: found for (target, _), found in zip(ahead, fitted, strict=True)}
         views: list[StatusView] = []
+        changed: list[StoredStatus] = []
         for target, scope, selected in plan:
             views += await self.evaluate_target(
                 uow,
@@ -209,7 +252,9 @@ class Tracker:
                 changed_from=changed_from,
                 existing=stored[target.id],
                 histories=windows.get(target.id),
+                changed=changed,
             )
+        await _write_statuses(session, changed)
         return views
 
     def _window(
@@ -223,15 +268,16 @@ class Tracker:
 
     async def _locked_rows(
         self, session: AsyncSession, pairs: set[tuple[str, str]]
-    ) -> dict[tuple[str, str], TargetStatusRow]:
+    ) -> dict[tuple[str, str], StoredStatus]:
         """The stored evaluations of (target, area) pairs, locked in one order (no deadlocks)
         and read in one query per 500 areas."""
         targets = sorted({t for t, _ in pairs})
         areas = sorted({a for _, a in pairs})
-        found: dict[tuple[str, str], TargetStatusRow] = {}
+        found: dict[tuple[str, str], StoredStatus] = {}
+        columns = [getattr(TargetStatusRow, name) for name in _STATUS_COLUMNS]
         for start in range(0, len(areas), 500):
-            rows = await session.scalars(
-                select(TargetStatusRow)
+            rows = await session.execute(
+                select(*columns)
                 .where(
                     TargetStatusRow.target_id.in_(targets),
                     TargetStatusRow.area_id.in_(areas[start : start + 500]),
@@ -239,9 +285,9 @@ class Tracker:
                 .order_by(TargetStatusRow.target_id, TargetStatusRow.area_id)
                 .with_for_update()
             )
-            found.update(
-                {(r.target_id, r.area_id): r for r in rows if (r.target_id, r.area_id) in pairs}
-            )
+            for row in rows:
+                if (row[0], row[1]) in pairs:
+                    found[(row[0], row[1])] = StoredStatus(*row)
         return found
 
     def _needed(
@@ -269,8 +315,9 @@ class Tracker:
         areas: Sequence[AreaProjection],
         values: Mapping[evaluation.Triple, Value] | None = None,
         changed_from: date | None = None,
-        existing: Mapping[str, TargetStatusRow] | None = None,
+        existing: Mapping[str, StoredStatus] | None = None,
         histories: evaluation.Points | None = None,
+        changed: list[StoredStatus] | None = None,
     ) -> list[StatusView]:
         """Evaluate ``target`` today in ``areas`` (under its scope), store the results and record
         a :class:`~metrics.domain.targets.TargetStatusChanged` for each change.
@@ -280,7 +327,8 @@ class Tracker:
         values already computed (by (indicator, area, day): today's,
         the baseline date's, the deadline's); ``changed_from`` (the earliest
         day the inputs changed, None: unknown) lets an area keep its stored baseline and
-        deadline value when the change came after those days.
+        deadline value when the change came after those days. The new and changed rows
+        are added to ``changed`` (written by the caller), or written here when it is None.
         """
         indicator = self.catalogue.indicator(target.indicator_id)
         if indicator is None:
@@ -292,19 +340,22 @@ class Tracker:
         if existing is None:
             locked = await self._locked_rows(session, {(target.id, a) for a in ids})
             existing = {a: row for (_, a), row in locked.items()}
-        known = dict(values or {})
-        missing = [t for t in self._needed(target, areas, today) if t not in known]
-        if missing:
-            known.update(
-                await evaluation.evaluate_many(
-                    session, indicators={indicator.id: indicator}, wanted=missing
-                )
+        given: Mapping[evaluation.Triple, Value] = values or {}
+        missing = [t for t in self._needed(target, areas, today) if t not in given]
+        more = (
+            await evaluation.evaluate_many(
+                session, indicators={indicator.id: indicator}, wanted=missing
             )
+            if missing
+            else {}
+        )
 
         def value_on(area_id: str, day: date) -> float | None:
-            return known[(indicator.id, area_id, day)].value
+            triple = (indicator.id, area_id, day)
+            found = given.get(triple)
+            return (found if found is not None else more[triple]).value
 
-        def stored(area_id: str, after: date) -> TargetStatusRow | None:
+        def stored(area_id: str, after: date) -> StoredStatus | None:
             row = existing.get(area_id)
             known = row is not None and row.status is not None and row.evaluated_on == today
             fresh = changed_from is not None and changed_from > after
@@ -337,6 +388,7 @@ class Tracker:
                     session, [self._window(target, areas, today)]
                 )
         views: list[StatusView] = []
+        writes: list[StoredStatus] = [] if changed is None else changed
         now = datetime.now(UTC)
         comparison = cast(rules.Comparison, target.comparison)
         for area in areas:
@@ -344,8 +396,7 @@ class Tracker:
             row = existing.get(area.area_id)
             before = None
             if row is None:
-                row = TargetStatusRow(target_id=target.id, area_id=area.area_id)
-                session.add(row)
+                row = StoredStatus(target_id=target.id, area_id=area.area_id)
             else:
                 before = _outcome(row)
             previous = row.status
@@ -392,9 +443,12 @@ class Tracker:
                 row.status_since = today if row.status is not None else None
             if before is None or _outcome(row) != before:
                 row.updated_at = now  # an unchanged row is not written again
+                writes.append(row)
             if previous is not None and row.status is not None and row.status != previous:
                 self._announce(uow, target, area, row, previous)
             views.append(StatusView.of(row, target))
+        if changed is None:
+            await _write_statuses(session, writes)
         self._notify_after_commit(uow, views)
         return views
 
@@ -408,7 +462,7 @@ class Tracker:
         uow: UnitOfWork,
         target: TargetRow,
         area: AreaProjection,
-        row: TargetStatusRow,
+        row: StoredStatus,
         previous: str,
     ) -> None:
         if not self.publish:
@@ -428,7 +482,7 @@ class Tracker:
                 progress=row.progress,
                 forecast=row.forecast,
                 deadline=target.deadline,
-                evaluated_on=row.evaluated_on,
+                evaluated_on=row.evaluated_on or self.today(),
             )
         )
         log.info(
