@@ -36,6 +36,7 @@ from eldercare.domain.entitlements import (
     latest_birth_year_due,
     months_payable,
 )
+from shared import audit
 from shared.auth import Principal, ensure_area
 from shared.contracts.eldercare import EntitlementKind
 from shared.errors import FieldError, InvalidInput, NotFound
@@ -132,6 +133,7 @@ async def grant(
         monthly_amount_fen=monthly_amount_fen,
     )
     await store.save_entitlement(uow.session, entitlement)
+    _audit(uow, principal, "grant", entitlement)
     return entitlement.state
 
 
@@ -148,7 +150,14 @@ async def decline(
     uow.track(entitlement)
     entitlement.decline(reason=reason, today=today or clock.today(), by=principal.subject)
     await store.save_entitlement(uow.session, entitlement)
+    _audit(uow, principal, "decline", entitlement)
     return entitlement.state
+
+
+def _audit(uow: UnitOfWork, principal: Principal, action: str, entitlement: Entitlement) -> None:
+    """The audit row of a decision on an elder's entitlement (:mod:`shared.audit`)."""
+    state = entitlement.state
+    audit.record_change(uow, principal, action, "entitlement", state.id, state.path)
 
 
 async def pay_subsidies(uow: UnitOfWork, *, rules: Sequence[EntitlementRule], today: date) -> int:

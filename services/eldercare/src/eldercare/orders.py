@@ -14,6 +14,7 @@ from eldercare.adapters import store
 from eldercare.adapters.tables import OrderRow, VisitRow, VolunteerRow
 from eldercare.domain.visits import Order, OrderSnapshot, Visit, VisitSnapshot
 from eldercare.elders import enrolled_elder
+from shared import audit
 from shared.auth import Principal, ensure_area
 from shared.contracts.eldercare import AssigneeKind, OrderCancelReason, ServiceKind
 from shared.errors import FieldError, InvalidInput, NotFound
@@ -39,6 +40,7 @@ async def create_order(
     )
     uow.track(order)
     await store.save_order(uow.session, order)
+    audit.record_change(uow, principal, "create", "order", order.state.id, order.state.path)
     return order.state
 
 
@@ -77,6 +79,7 @@ async def assign_order(
     uow.track(order)
     order.assign(kind=assignee_kind, assignee_id=assignee_id)
     await store.save_order(uow.session, order)
+    audit.record_change(uow, principal, "assign", "order", order.state.id, order.state.path)
     return order.state
 
 
@@ -91,6 +94,7 @@ async def cancel_order(
     """Cancel an order and its scheduled visits."""
     order = await _order(uow.session, principal, order_id)
     await _cancel(uow, order, reason=reason, today=today or clock.today())
+    audit.record_change(uow, principal, "cancel", "order", order.state.id, order.state.path)
     return order.state
 
 
@@ -132,6 +136,7 @@ async def schedule_visit(
     order = await _order(uow.session, principal, order_id)
     visit = Visit.schedule(order.state, start=window_start, end=window_end)
     await store.save_visit(uow.session, visit)
+    audit.record_change(uow, principal, "schedule", "visit", visit.state.id, order.state.path)
     return visit.state
 
 
@@ -151,6 +156,7 @@ async def check_in(
     uow.track(visit)
     visit.check_in(now=now or clock.now())
     await store.save_visit(uow.session, visit)
+    audit.record_change(uow, principal, "check-in", "visit", visit.state.id, visit.state.order.path)
     return visit.state
 
 
@@ -162,6 +168,9 @@ async def check_out(
     uow.track(visit)
     visit.check_out(now=now or clock.now())
     await store.save_visit(uow.session, visit)
+    audit.record_change(
+        uow, principal, "check-out", "visit", visit.state.id, visit.state.order.path
+    )
     return visit.state
 
 

@@ -20,6 +20,7 @@ from eldercare.adapters import store
 from eldercare.adapters.tables import CentreRow, PlacementRow
 from eldercare.domain.placements import Centre, CentreKind, Placement, PlacementSnapshot, settle
 from eldercare.elders import enrolled_elder
+from shared import audit
 from shared.auth import Principal, ensure_area
 from shared.contracts.eldercare import PlacementEndReason, PlacementKind
 from shared.errors import FieldError, InvalidInput, NotFound
@@ -160,6 +161,7 @@ async def request_placement(
         await store.save_placement(uow.session, placement)
         await uow.flush()
         await _end_previous(uow, previous, today=day)
+        _audit(uow, principal, "request", placement)
         return placement.state
     # Settle the centre's list with the request on it, then announce the request where it
     # landed (its event comes first: this placement was tracked before the list's).
@@ -168,7 +170,14 @@ async def request_placement(
     assert row is not None
     placement.state = store.placement_snapshot(row)
     placement.announce()
+    _audit(uow, principal, "request", placement)
     return placement.state
+
+
+def _audit(uow: UnitOfWork, principal: Principal, action: str, placement: Placement) -> None:
+    """The audit row of a placement an elder's carer asked for or ended (:mod:`shared.audit`)."""
+    state = placement.state
+    audit.record_change(uow, principal, action, "placement", state.id, state.path)
 
 
 async def end_placement(
@@ -195,6 +204,7 @@ async def end_placement(
         centre = await store.get_centre(uow.session, placement.state.centre_id)
         if centre is not None:
             await _settle(uow, centre, today=day)
+    _audit(uow, principal, "end", placement)
     return placement.state
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from employment.adapters import store
 from employment.adapters.paths import path_ids
-from employment.adapters.tables import MatchRow, PlacementRow, RetentionCheckRow
+from employment.adapters.tables import MatchRow, PlacementRow, RetentionCheckRow, SeekerRow
 from employment.domain import matching, vacancies
 from employment.domain.matches import Match, MatchSnapshot
 from employment.domain.placements import Placement, PlacementSnapshot
@@ -23,6 +23,7 @@ from employment.matcher import seeker_profile, vacancy_profile
 from employment.scope import confine, current_date, within_scope
 from employment.seekers_service import load_seeker
 from employment.vacancies_service import load_vacancy
+from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.unit_of_work import UnitOfWork
@@ -66,6 +67,7 @@ async def propose_match(
     )
     uow.track(match)
     await store.save_match(uow.session, match, seeker_path=seeker.path)
+    audit.record_change(uow, principal, "propose", "match", match.state.id, seeker.path)
     return match.state
 
 
@@ -92,6 +94,7 @@ async def decline_match(
     seeker = await store.get_seeker(uow.session, match.state.seeker_id)
     assert seeker is not None
     await store.save_match(uow.session, match, seeker_path=seeker.state.path)
+    audit.record_change(uow, principal, "decline", "match", match.state.id, seeker.state.path)
     return match.state
 
 
@@ -143,6 +146,10 @@ async def accept_match(
     await store.save_placement(
         uow.session, placement, vacancy_community_id=vacancy.state.community_id
     )
+    audit.record_change(uow, principal, "accept", "match", match.state.id, seeker.state.path)
+    audit.record_change(
+        uow, principal, "create", "placement", placement.state.id, seeker.state.path
+    )
     return placement.state
 
 
@@ -178,6 +185,9 @@ async def record_retention_check(
             seeker.set_status("seeking")
             await store.save_seeker(uow.session, seeker)
     await store.save_placement(uow.session, placement)
+    audit.record_change(
+        uow, principal, "retention-check", "placement", placement.state.id, placement.state.path
+    )
     return placement.state
 
 
@@ -206,13 +216,26 @@ async def mark_due_checks(uow: UnitOfWork, *, today: date | None = None) -> int:
 # -- queries -------------------------------------------------------------------------------
 
 
-async def get_match(session: AsyncSession, *, principal: Principal, match_id: str) -> MatchSnapshot:
-    """One match (404 outside the token's area)."""
+async def get_match(
+    session: AsyncSession, *, principal: Principal, match_id: str
+) -> tuple[MatchSnapshot, tuple[str, ...]]:
+    """One match and its seeker's area path (404 outside the token's area)."""
     found = await store.get_match(session, match_id)
     if found is None:
         raise NotFound(f"no match {match_id}")
-    confine(principal, path_ids(found[1]))
-    return found[0].state
+    seeker_path = path_ids(found[1])
+    confine(principal, seeker_path)
+    return found[0].state, seeker_path
+
+
+async def seeker_paths(session: AsyncSession, seeker_ids: list[str]) -> dict[str, str]:
+    """Seeker id → its stored area path, for the audit of a ranking's reads."""
+    if not seeker_ids:
+        return {}
+    rows = await session.execute(
+        select(SeekerRow.id, SeekerRow.path).where(SeekerRow.id.in_(seeker_ids))
+    )
+    return {seeker_id: path for seeker_id, path in rows}
 
 
 async def get_placement(

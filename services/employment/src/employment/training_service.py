@@ -19,6 +19,7 @@ from employment.domain.seekers import revocation_reason
 from employment.domain.taxonomy import taxonomy
 from employment.scope import confine, current_date, known_area
 from employment.seekers_service import load_seeker
+from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
 from shared.unit_of_work import UnitOfWork
@@ -99,7 +100,16 @@ async def enrol(
     await store.save_course(uow.session, enrolment.state.course)
     await store.save_enrolment(uow.session, enrolment)
     await store.save_seeker(uow.session, seeker)
+    _audit(uow, principal, "create", enrolment)
     return enrolment.state
+
+
+def _audit(
+    uow: UnitOfWork, principal: Principal, action: str, enrolment: training.Enrolment
+) -> None:
+    """The audit row of a change to a seeker's enrolment (:mod:`shared.audit`)."""
+    state = enrolment.state
+    audit.record_change(uow, principal, action, "enrolment", state.id, state.seeker_path)
 
 
 async def _enrolment(
@@ -122,6 +132,7 @@ async def attend(
     enrolment.attend(day)
     uow.session.add(AttendanceRow(enrolment_id=enrolment_id, day=day))
     await store.save_enrolment(uow.session, enrolment)
+    _audit(uow, principal, "attend", enrolment)
     return enrolment.state
 
 
@@ -160,6 +171,7 @@ async def complete(
     if seeker.state.status != "withdrawn" and seeker.learn(enrolment.state.course.skills):
         await store.save_seeker(uow.session, seeker)
     await _back_to_seeking(uow, enrolment.state.seeker_id)
+    _audit(uow, principal, "complete", enrolment)
     return enrolment.state
 
 
@@ -186,6 +198,7 @@ async def leave(
         seeker.revoke_card(reason=reason, on=left_on, enrolment_id=enrolment_id)
         await store.save_seeker(uow.session, seeker)
     await _back_to_seeking(uow, enrolment.state.seeker_id)
+    _audit(uow, principal, "leave", enrolment)
     return enrolment.state
 
 

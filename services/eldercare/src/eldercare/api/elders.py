@@ -214,13 +214,16 @@ async def list_assessments(
 async def reassessments_due(
     principal: Reader,
     session: SessionDep,
+    trail: AuditTrail,
     by: Annotated[Day | None, Query(description="Due on or before (default today).")] = None,
     within: Within = None,
 ) -> list[AssessmentOut]:
-    """Elders whose newest assessment is due for reassessment, soonest first."""
+    """Elders whose newest assessment is due for reassessment, soonest first (each read is
+    audited)."""
     found = await assessments.reassessments_due(
         session, principal=principal, by=by or clock.today(), within=within
     )
+    await trail.read(principal, "assessment", [(a.id, a.path) for a in found], session=session)
     return [AssessmentOut.of(a) for a in found]
 
 

@@ -12,6 +12,7 @@ from eldercare import entitlements
 from eldercare.adapters.tables import PaymentRow
 from eldercare.api.deps import PolicyDep, Reader, Within, WriteCommand, after_id
 from eldercare.domain.entitlements import EntitlementSnapshot, EntitlementStatus
+from shared.audit import AuditTrail
 from shared.contracts.eldercare import EntitlementKind
 from shared.inputs import Day, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
@@ -71,6 +72,7 @@ class DeclineIn(BaseModel):
 async def list_entitlements(
     principal: Reader,
     session: SessionDep,
+    trail: AuditTrail,
     within: Within = None,
     status: EntitlementStatus | None = None,
     kind: EntitlementKind | None = None,
@@ -78,7 +80,7 @@ async def list_entitlements(
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> EntitlementPage:
-    """Entitlements in the token's area, by id."""
+    """Entitlements in the token's area, by id (each read is audited)."""
     found = await entitlements.list_entitlements(
         session,
         principal=principal,
@@ -90,6 +92,7 @@ async def list_entitlements(
         limit=limit + 1,
     )
     page, next_cursor = page_of(found, limit, lambda e: [e.id])
+    await trail.read(principal, "entitlement", [(e.id, e.path) for e in page], session=session)
     return EntitlementPage(items=[EntitlementOut.of(e) for e in page], next_cursor=next_cursor)
 
 
@@ -156,13 +159,14 @@ class PaymentPage(Page[PaymentOut]):
 async def list_payments(
     principal: Reader,
     session: SessionDep,
+    trail: AuditTrail,
     within: Within = None,
     resident_id: Text | None = Query(default=None, max_length=64),
     month: Day | None = Query(default=None, description="Any day of the month."),
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> PaymentPage:
-    """The subsidy ledger in the token's area, by id."""
+    """The subsidy ledger in the token's area, by id (each line's read is audited)."""
     found = await entitlements.list_payments(
         session,
         principal=principal,
@@ -173,6 +177,7 @@ async def list_payments(
         limit=limit + 1,
     )
     page, next_cursor = page_of(found, limit, lambda p: [p.id])
+    await trail.read(principal, "payment", [(p.id, p.path) for p in page], session=session)
     return PaymentPage(
         items=[PaymentOut.of(p) for p in page],
         next_cursor=next_cursor,

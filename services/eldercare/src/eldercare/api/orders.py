@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from eldercare import orders
 from eldercare.api.deps import Reader, WriteCommand
 from eldercare.domain.visits import OrderSnapshot, OrderStatus, VisitSnapshot, VisitStatus
+from shared.audit import AuditTrail
 from shared.contracts.eldercare import AssigneeKind, OrderCancelReason, ServiceKind
 from shared.inputs import Text
 from shared.runtime import SessionDep
@@ -122,9 +123,13 @@ async def create_order(body: OrderIn, command: WriteCommand) -> JSONResponse:
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
-async def get_order(order_id: str, principal: Reader, session: SessionDep) -> OrderOut:
-    """One order."""
-    return OrderOut.of(await orders.get_order(session, principal=principal, order_id=order_id))
+async def get_order(
+    order_id: str, principal: Reader, session: SessionDep, trail: AuditTrail
+) -> OrderOut:
+    """One order (the read is audited)."""
+    order = await orders.get_order(session, principal=principal, order_id=order_id)
+    await trail.read(principal, "order", [(order.id, order.path)], session=session)
+    return OrderOut.of(order)
 
 
 @router.post("/orders/{order_id}/assign", response_model=OrderOut)
@@ -161,9 +166,12 @@ async def schedule_visit(order_id: str, body: VisitIn, command: WriteCommand) ->
 
 
 @router.get("/orders/{order_id}/visits", response_model=list[VisitOut])
-async def list_visits(order_id: str, principal: Reader, session: SessionDep) -> list[VisitOut]:
-    """An order's visits by window."""
+async def list_visits(
+    order_id: str, principal: Reader, session: SessionDep, trail: AuditTrail
+) -> list[VisitOut]:
+    """An order's visits by window (each read is audited)."""
     found = await orders.list_visits(session, principal=principal, order_id=order_id)
+    await trail.read(principal, "visit", [(v.id, v.order.path) for v in found], session=session)
     return [VisitOut.of(v) for v in found]
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from eldercare import placements
 from eldercare.api.deps import Reader, WriteCommand
 from eldercare.domain.placements import Centre, CentreKind, PlacementSnapshot, PlacementStatus
+from shared.audit import AuditTrail
 from shared.contracts.eldercare import PlacementEndReason, PlacementKind
 from shared.inputs import Text
 from shared.runtime import SessionDep
@@ -155,9 +156,15 @@ class WaitingListOut(BaseModel):
 
 
 @router.get("/centres/{centre_id}/waiting-list", response_model=WaitingListOut)
-async def waiting_list(centre_id: str, principal: Reader, session: SessionDep) -> WaitingListOut:
-    """A centre's occupancy and waiting list in order."""
+async def waiting_list(
+    centre_id: str, principal: Reader, session: SessionDep, trail: AuditTrail
+) -> WaitingListOut:
+    """A centre's occupancy and waiting list in order (each waiting placement's read is
+    audited)."""
     found = await placements.waiting_list(session, principal=principal, centre_id=centre_id)
+    await trail.read(
+        principal, "placement", [(p.id, p.path) for p in found.waiting], session=session
+    )
     return WaitingListOut(
         centre=CentreOut.of(found.centre),
         occupied=found.occupied,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from employment import loans_service as service
 from employment.api.deps import Reader, Within, WriteCommand, after_id
 from employment.domain.loans import LoanSnapshot, LoanStatus
+from shared.audit import AuditTrail
 from shared.contracts.employment import GuaranteeKind
 from shared.inputs import Day, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
@@ -136,12 +137,13 @@ async def apply_for_loan(body: LoanIn, command: WriteCommand) -> JSONResponse:
 async def list_loans(
     session: SessionDep,
     principal: Reader,
+    trail: AuditTrail,
     within: Within = None,
     status_: Annotated[LoanStatus | None, Query(alias="status")] = None,
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> LoanPage:
-    """Loans by id in the token's area."""
+    """Loans by id in the token's area (each read is audited)."""
     rows = await service.list_loans(
         session,
         principal=principal,
@@ -151,13 +153,18 @@ async def list_loans(
         limit=limit + 1,
     )
     page, next_cursor = page_of(rows, limit, lambda state: [state.id])
+    await trail.read(principal, "loan", [(s.id, s.path) for s in page], session=session)
     return LoanPage(items=[LoanOut.of(s) for s in page], next_cursor=next_cursor)
 
 
 @router.get("/{loan_id}", response_model=LoanOut)
-async def get_loan(loan_id: str, session: SessionDep, principal: Reader) -> LoanOut:
-    """One loan with its schedule."""
-    return LoanOut.of(await service.get_loan(session, principal=principal, loan_id=loan_id))
+async def get_loan(
+    loan_id: str, session: SessionDep, principal: Reader, trail: AuditTrail
+) -> LoanOut:
+    """One loan with its schedule (the read is audited)."""
+    loan = await service.get_loan(session, principal=principal, loan_id=loan_id)
+    await trail.read(principal, "loan", [(loan.id, loan.path)], session=session)
+    return LoanOut.of(loan)
 
 
 @router.post("/{loan_id}/guarantee", response_model=LoanOut)

@@ -16,6 +16,7 @@ from employment.api.deps import Reader, Within, WriteCommand, after_id
 from employment.domain.matches import MatchSnapshot
 from employment.domain.matching import Score
 from employment.domain.placements import PlacementSnapshot
+from shared.audit import AuditTrail
 from shared.contracts.employment import PriorityGroup, VacancyKind
 from shared.inputs import Day, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
@@ -233,15 +234,19 @@ async def candidates_for_vacancy(
     vacancy_id: str,
     session: SessionDep,
     principal: Reader,
+    trail: AuditTrail,
     within: Within = None,
     limit: Best = 20,
 ) -> SeekerRanking:
     """The best seekers of the token's area for a vacancy, each with its score term by term;
     equal scores rank priority-group seekers first; public-welfare posts only list seekers in
-    a priority group; near misses come with training that closes the gap."""
+    a priority group; near misses come with training that closes the gap. Each seeker listed
+    is audited as read."""
     _, ranking = await matcher.seekers_for_vacancy(
         session, principal=principal, vacancy_id=vacancy_id, within=within, limit=limit
     )
+    paths = await service.seeker_paths(session, [c.id for c in ranking.candidates])
+    await trail.read(principal, "seeker", paths.items(), session=session)
     return SeekerRanking(
         vacancy_id=vacancy_id,
         prefiltered=ranking.prefiltered,
@@ -265,14 +270,17 @@ async def vacancies_for_seeker(
     seeker_id: str,
     session: SessionDep,
     principal: Reader,
+    trail: AuditTrail,
     within: Within = None,
     limit: Best = 20,
 ) -> VacancyRanking:
     """The best open vacancies for a seeker of the token's area (anywhere, or ``within``),
-    each with its score term by term; near misses come with training that closes the gap."""
-    _, ranking = await matcher.vacancies_for_seeker(
+    each with its score term by term; near misses come with training that closes the gap.
+    The seeker's profile is read: audited."""
+    seeker, ranking = await matcher.vacancies_for_seeker(
         session, principal=principal, seeker_id=seeker_id, within=within, limit=limit
     )
+    await trail.read(principal, "seeker", [(seeker.id, seeker.path)], session=session)
     return VacancyRanking(
         seeker_id=seeker_id,
         prefiltered=ranking.prefiltered,
@@ -305,9 +313,13 @@ async def propose_match(body: MatchIn, command: WriteCommand) -> JSONResponse:
 
 
 @router.get("/matches/{match_id}", response_model=MatchOut)
-async def get_match(match_id: str, session: SessionDep, principal: Reader) -> MatchOut:
-    """One match with its score term by term."""
-    return MatchOut.of(await service.get_match(session, principal=principal, match_id=match_id))
+async def get_match(
+    match_id: str, session: SessionDep, principal: Reader, trail: AuditTrail
+) -> MatchOut:
+    """One match with its score term by term (the read is audited)."""
+    match, seeker_path = await service.get_match(session, principal=principal, match_id=match_id)
+    await trail.read(principal, "match", [(match.id, seeker_path)], session=session)
+    return MatchOut.of(match)
 
 
 @router.post(
@@ -337,6 +349,7 @@ async def decline_match(match_id: str, body: Declination, command: WriteCommand)
 async def list_placements(
     session: SessionDep,
     principal: Reader,
+    trail: AuditTrail,
     within: Within = None,
     check_due: Annotated[
         bool, Query(description="Only placements with a retention check due (follow-ups).")
@@ -344,7 +357,8 @@ async def list_placements(
     cursor: Cursor = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> PlacementPage:
-    """Placements by id in the token's area; ``check_due=true`` lists the follow-up tasks."""
+    """Placements by id in the token's area; ``check_due=true`` lists the follow-up tasks
+    (each read is audited)."""
     rows = await service.list_placements(
         session,
         principal=principal,
@@ -354,15 +368,18 @@ async def list_placements(
         limit=limit + 1,
     )
     page, next_cursor = page_of(rows, limit, lambda state: [state.id])
+    await trail.read(principal, "placement", [(s.id, s.path) for s in page], session=session)
     return PlacementPage(items=[PlacementOut.of(s) for s in page], next_cursor=next_cursor)
 
 
 @router.get("/placements/{placement_id}", response_model=PlacementOut, tags=["placements"])
-async def get_placement(placement_id: str, session: SessionDep, principal: Reader) -> PlacementOut:
-    """One placement with its retention checks."""
-    return PlacementOut.of(
-        await service.get_placement(session, principal=principal, placement_id=placement_id)
-    )
+async def get_placement(
+    placement_id: str, session: SessionDep, principal: Reader, trail: AuditTrail
+) -> PlacementOut:
+    """One placement with its retention checks (the read is audited)."""
+    placement = await service.get_placement(session, principal=principal, placement_id=placement_id)
+    await trail.read(principal, "placement", [(placement.id, placement.path)], session=session)
+    return PlacementOut.of(placement)
 
 
 @router.post(

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from employment import training_service as service
 from employment.api.deps import Reader, WriteCommand, after_id
 from employment.domain import training
+from shared.audit import AuditTrail
 from shared.inputs import Day, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, page_of
 from shared.runtime import SessionDep
@@ -188,11 +189,15 @@ async def enrol(body: EnrolmentIn, command: WriteCommand) -> JSONResponse:
 
 
 @router.get("/enrolments/{enrolment_id}", response_model=EnrolmentOut)
-async def get_enrolment(enrolment_id: str, session: SessionDep, principal: Reader) -> EnrolmentOut:
-    """One enrolment."""
-    return EnrolmentOut.of(
-        await service.get_enrolment(session, principal=principal, enrolment_id=enrolment_id)
+async def get_enrolment(
+    enrolment_id: str, session: SessionDep, principal: Reader, trail: AuditTrail
+) -> EnrolmentOut:
+    """One enrolment (the read is audited)."""
+    enrolment = await service.get_enrolment(session, principal=principal, enrolment_id=enrolment_id)
+    await trail.read(
+        principal, "enrolment", [(enrolment.id, enrolment.seeker_path)], session=session
     )
+    return EnrolmentOut.of(enrolment)
 
 
 @router.post("/enrolments/{enrolment_id}/attendance", response_model=EnrolmentOut)

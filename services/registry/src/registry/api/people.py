@@ -414,12 +414,16 @@ async def get_household(
 
 @households.get("/{household_id}/history", response_model=list[HouseholdVersionOut])
 async def get_household_history(
-    household_id: str, session: ReadSessionDep, principal: Reader
+    household_id: str, session: ReadSessionDep, principal: Reader, trail: AuditTrail
 ) -> list[HouseholdVersionOut]:
-    """Every version of a household, oldest first; 404 as for the household."""
+    """Every version of a household (its addresses: the read is audited), oldest first; 404
+    as for the household."""
     versions = await queries.household_history(
         session, household_id=household_id, principal=principal
     )
+    if versions:
+        path = versions[-1].community_path
+        await trail.read(principal, "household", [(household_id, path)], action="read-history")
     return [HouseholdVersionOut.of(row) for row in versions]
 
 
@@ -554,11 +558,14 @@ async def get_resident(
 
 @residents.get("/{resident_id}/history", response_model=list[ResidentVersionOut])
 async def get_resident_history(
-    resident_id: str, session: ReadSessionDep, principal: Reader
+    resident_id: str, session: ReadSessionDep, principal: Reader, trail: AuditTrail
 ) -> list[ResidentVersionOut]:
-    """Every version of a resident (household, community, state, status), oldest first; 404
-    as for the resident."""
+    """Every version of a resident (household, community, state, status; the read is
+    audited), oldest first; 404 as for the resident."""
     versions = await queries.resident_history(session, resident_id=resident_id, principal=principal)
+    if versions:
+        path = versions[-1].community_path
+        await trail.read(principal, "resident", [(resident_id, path)], action="read-history")
     return [ResidentVersionOut.of(row) for row in versions]
 
 

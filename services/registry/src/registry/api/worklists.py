@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from registry import worklists
 from registry.api.deps import Reader
+from shared.audit import AuditTrail
 from shared.errors import FieldError, InvalidInput
 from shared.inputs import Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
@@ -55,6 +56,7 @@ def _after(cursor: str | None) -> tuple[date, str] | None:
 async def permit_renewals(
     session: ReadSessionDep,
     principal: Reader,
+    trail: AuditTrail,
     within: Annotated[
         Text | None, Query(max_length=32, description="Only this area's subtree.")
     ] = None,
@@ -62,7 +64,8 @@ async def permit_renewals(
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """Living floating residents of the token's area whose residence permit expires within
-    30 days or has expired, soonest first: the people `resident.permit_expiring` is about."""
+    30 days or has expired, soonest first: the people `resident.permit_expiring` is about
+    (with their names: each listed resident's read is audited)."""
     today = date.today()
     found = await worklists.permit_renewals(
         session,
@@ -75,6 +78,7 @@ async def permit_renewals(
     page, next_cursor = page_of(
         found, limit, lambda entry: [entry.permit_expires_on.isoformat(), entry.resident_id]
     )
+    await trail.read(principal, "resident", [(entry.resident_id, entry.path) for entry in page])
     return json_response(
         Page[PermitRenewalOut](
             items=[PermitRenewalOut.of(entry, today=today) for entry in page],
