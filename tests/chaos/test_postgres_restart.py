@@ -2,27 +2,39 @@
 
 Writers register residents through the registry's API (each write retried with its
 ``Idempotency-Key`` until acknowledged, as a client does) and readers list areas while the
-server restarts. Every answer must be a success or a clean ``503`` problem+json (no stack
-trace, no internals); the service must recover without being restarted; and every
-acknowledged write must be readable afterwards and its event published.
+server restarts. Every answer must be a success or a clean ``503`` problem+json with
+``Retry-After`` (no stack trace, no internals); the service must recover without being
+restarted; and every acknowledged write must be readable afterwards and its event published.
+
+Then all five services at once, PostgreSQL stopped: every secured route of every OpenAPI
+document that reads the database, and a write of each service, answer that clean ``503``
+while it is away, and the services answer again once it is back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import re
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import AsyncExitStack
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from registry.app import create_app as create_registry
 from registry.domain.national_id import check_character
 from registry.settings import Settings as RegistrySettings
+from shared.auth import ALL_SCOPES
 from shared.contracts import CONTRACTS, registry
+from shared.settings_docs import SERVICES
 from shared.testing.chaos import community_with_household
 from shared.testing.pgserver import PrivatePostgres
 from shared.testing.service import bearer, running_service
@@ -40,6 +52,22 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     server.start()
     yield server
     server.destroy()
+
+
+def why_unclean(response: httpx.Response) -> str | None:
+    """Why ``response`` is not a clean 503 problem+json with ``Retry-After``, or None."""
+    body = response.text
+    if response.status_code != 503:
+        return f"answered {response.status_code}"
+    if not response.headers.get("content-type", "").startswith(PROBLEM):
+        return f"content type {response.headers.get('content-type')}"
+    if not response.headers.get("retry-after", "").isdigit():
+        return "no Retry-After in seconds"
+    if "Traceback" in body or "asyncpg" in body or "sqlalchemy" in body.lower():
+        return f"internals in the body: {body[:300]}"
+    if response.json().get("status") != 503:
+        return f"problem status {response.json().get('status')}"
+    return None
 
 
 class Load:
@@ -62,16 +90,8 @@ class Load:
         if response.is_success:
             self.last_success = time.monotonic()
             return
-        body = response.text
-        if (
-            response.status_code != 503
-            or not response.headers.get("content-type", "").startswith(PROBLEM)
-            or "Traceback" in body
-            or "asyncpg" in body
-            or "sqlalchemy" in body.lower()
-            or response.json().get("status") != 503
-        ):
-            self.unclean.append(f"{response.status_code} {body[:300]}")
+        if why_unclean(response):
+            self.unclean.append(f"{response.status_code} {response.text[:300]}")
 
     async def write(self) -> None:
         """Register residents, each retried with its key until acknowledged."""
@@ -153,3 +173,122 @@ async def test_postgres_restarts_under_load_fail_cleanly_and_lose_nothing(
             timeout_s=120,
         )
         assert {(record.key or b"").decode() for record in records} == acknowledged
+
+
+OPENAPI_DIR = Path(__file__).resolve().parents[2] / "docs" / "openapi"
+QUERY = {
+    "area": "140500",
+    "since": "2000-01-01T00:00:00Z",
+    "national_id": "11010519800505002" + check_character("11010519800505002"),
+    "from": "2026-01-01",
+    "to": "2026-01-31",
+}
+"""Values of the required query parameters the documents declare."""
+
+WRITES: dict[str, tuple[str, dict[str, Any]]] = {
+    "registry": (
+        "/households",
+        {"community_id": "x1", "address": "1 Road", "registered_on": "2020-01-01"},
+    ),
+    "casework": ("/visits", {"resident_id": "x1", "matters": [{"matter_code": "legal_aid"}]}),
+    "employment": ("/loans", {"seeker_id": "x1", "amount_fen": 100_000, "term_months": 12}),
+    "eldercare": ("/orders", {"resident_id": "x1", "service": "cleaning"}),
+    "metrics": (
+        "/targets",
+        {
+            "name": "Down",
+            "indicator_id": "x1",
+            "scope_area_id": "140500",
+            "comparison": ">=",
+            "target_value": 1,
+            "baseline_date": "2026-01-01",
+            "deadline": "2030-12-31",
+            "source_plan": "chaos",
+        },
+    ),
+}
+"""A write of each service that passes validation, so that it reaches the database."""
+
+
+def path_values(indicators: list[dict[str, Any]]) -> dict[str, str]:
+    """Path parameters checked before the database (the in-memory catalogues of metrics)
+    → a value that passes; any other id reads the database."""
+    from metrics.service import EXPORTS
+
+    return {"indicator_id": indicators[0]["id"], "table": next(iter(EXPORTS))}
+
+
+def secured_reads(service: str, known: dict[str, str]) -> list[str]:
+    """The URL of every secured GET operation of ``service``'s document (path parameters
+    filled from ``known`` or a placeholder, required query parameters with :data:`QUERY`)."""
+    spec = yaml.safe_load((OPENAPI_DIR / f"{service}.yaml").read_text())
+    urls = []
+    for path, item in spec["paths"].items():
+        operation = item.get("get")
+        if operation is None or not operation.get("security"):
+            continue
+        query = [
+            f"{p['name']}={QUERY[p['name']]}"
+            for p in operation.get("parameters", [])
+            if p["in"] == "query" and p.get("required")
+        ]
+        url = re.sub(r"\{([^}]+)\}", lambda m: known.get(m.group(1), "chaos1"), path)
+        urls.append(url + ("?" + "&".join(query) if query else ""))
+    return urls
+
+
+@pytest.mark.timeout(300)
+async def test_every_service_answers_a_clean_503_while_postgres_is_down(
+    private_postgres: PrivatePostgres, kafka_bootstrap: str
+) -> None:
+    async with AsyncExitStack() as stack:
+        clients: dict[str, tuple[httpx.AsyncClient, dict[str, str]]] = {}
+        for name in SERVICES:
+            settings = importlib.import_module(f"{name}.settings").Settings(
+                environment="development",
+                database_url=private_postgres.create_database(name),
+                kafka_bootstrap_servers=kafka_bootstrap,
+                log_json=False,
+                jobs_enabled=False,
+                rate_limit_not_found="",
+            )
+            create_app = importlib.import_module(f"{name}.app").create_app
+            client = await stack.enter_async_context(running_service(create_app, settings))
+            clients[name] = (client, bearer(settings, *ALL_SCOPES))
+
+        client, headers = clients["metrics"]
+        known = path_values((await client.get("/indicators", headers=headers)).json())
+        await asyncio.to_thread(private_postgres.stop, "fast")
+        failures: list[str] = []
+        refused: Counter[str] = Counter()
+        try:
+            for name, (client, headers) in clients.items():
+                for url in secured_reads(name, known):
+                    response = await client.get(url, headers=headers)
+                    if response.is_success:  # answered without the database (a catalogue)
+                        continue
+                    why = why_unclean(response)
+                    if why:
+                        failures.append(f"{name} GET {url}: {why}")
+                    refused[name] += 1
+                path, body = WRITES[name]
+                key = {"Idempotency-Key": uuid.uuid4().hex}
+                response = await client.post(path, json=body, headers={**headers, **key})
+                why = why_unclean(response)
+                if why:
+                    failures.append(f"{name} POST {path}: {why} {response.text[:200]}")
+                refused[name] += 1
+        finally:
+            await asyncio.to_thread(private_postgres.start)
+        assert not failures, failures
+        assert set(refused) == set(SERVICES), refused
+        for name, (client, headers) in clients.items():
+            path, _ = WRITES[name]
+            deadline = time.monotonic() + 60
+            while True:
+                response = await client.get(secured_reads(name, known)[0], headers=headers)
+                if response.status_code != 503 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+            assert response.status_code != 503, f"{name} did not recover: {response.text}"
+            assert response.status_code < 500, f"{name}: {response.status_code} {response.text}"
