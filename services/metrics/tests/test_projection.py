@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from metrics import evaluation, targets_service
 from metrics.bootstrap import load_catalogue
-from metrics.domain.measures import Catalogue
+from metrics.domain.measures import Catalogue, Indicator
+from metrics.evaluation import Points
 from metrics.replay import differences, snapshot
 from metrics.settings import Settings
 from metrics.testing import (
@@ -505,16 +506,16 @@ async def test_a_shares_history_is_its_value_on_every_day_as_steps(harness: Harn
     communities = ["c1", "c2", "c3", "c4", "c5", "c6", "c7"]
     opened: list[tuple[str, float, date, date | None]] = []
     for n in range(30):
-        community, area = rng.choice(communities), rng.choice([80, 150, 220, 310])
+        community, size = rng.choice(communities), rng.choice([80, 150, 220, 310])
         since = date(2008, 1, 1) + timedelta(days=rng.randrange(4000))
         closed = since + timedelta(days=rng.randrange(1, 2000)) if n % 3 == 0 else None
-        opened.append((community, area, since, closed))
+        opened.append((community, size, since, closed))
         await harness.send(
             facility(
                 JINCHENG,
                 f"f{n}",
                 community,
-                rooms=office_rooms(area),
+                rooms=office_rooms(size),
                 opened_on=since,
                 closed_on=closed,
                 version=2 if closed else 1,
@@ -560,11 +561,14 @@ async def test_a_shares_history_is_its_value_on_every_day_as_steps(harness: Harn
     start, end = date(2010, 3, 1), date(2016, 12, 31)
     every_day = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     for name, bar in (("office_service_rooms_150", 150), ("office_service_rooms_300", 300)):
-        history = await harness.run(
-            lambda session, i=CATALOGUE.indicators[name]: evaluation.history(
+        indicator = CATALOGUE.indicators[name]
+
+        async def history_of(session: AsyncSession, i: Indicator = indicator) -> Points:
+            return await evaluation.history(
                 session, indicator=i, area_ids=list(under), start=start, end=end
             )
-        )
+
+        history = await harness.run(history_of)
         for area in under:
             steps: list[tuple[date, float | None]] = []
             for day in every_day:
