@@ -60,14 +60,17 @@ async def add_many(
     if not events:
         return
     now = datetime.now(UTC)
+    topics: dict[str, str] = {}
     rows = []
     for event in events:
-        contract = contracts.by_type(event.type)
+        topic = topics.get(event.type)
+        if topic is None:
+            topic = topics[event.type] = contracts.by_type(event.type).topic
         rows.append(
             {
                 "event_id": event.id,
                 "event_type": event.type,
-                "topic": contract.topic,
+                "topic": topic,
                 "partition_key": event.partitionkey,
                 "payload": event.to_json_bytes().decode(),
                 "created_at": now,

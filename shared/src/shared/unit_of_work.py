@@ -107,10 +107,7 @@ class UnitOfWork:
         pending = self.integration_events()
         if not pending:
             return 0
-        events = [
-            self._contracts.new_event(payload, aggregate_id=aggregate_id)
-            for payload, aggregate_id in pending
-        ]
+        events = self._contracts.new_events(pending)
         await outbox.add_many(self.session, events, contracts=self._contracts)
         return len(events)
 

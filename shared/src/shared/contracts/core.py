@@ -9,15 +9,16 @@ validation.
 from __future__ import annotations
 
 import inspect
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from shared import context
 from shared.contracts.envelope import CloudEvent
+from shared.ids import new_uuid4s
 
 TYPE_PREFIX = "org.shequ"
 SCHEMA_URI_PREFIX = "urn:shequ:schema:"
@@ -92,6 +93,7 @@ class ContractRegistry:
         self._by_type: dict[str, EventContract] = {}
         self._by_payload: dict[type[EventPayload], EventContract] = {}
         self.schema_base_url = schema_base_url
+        self._parts: dict[tuple[str, str], tuple[str, str, str]] = {}
         """Public URL the payload schemas are served under; ``dataschema`` starts with it."""
 
     def dataschema(self, contract: EventContract) -> str:
@@ -159,19 +161,50 @@ class ContractRegistry:
         With no correlation in context (a command from a script, say) the event starts its own
         correlation: its id.
         """
-        contract = self.for_payload(payload)
-        event_id = str(uuid.uuid4())
-        return CloudEvent(
-            id=event_id,
-            source=contract.source,
-            type=contract.type,
-            subject=f"{contract.aggregate}/{aggregate_id}",
-            dataschema=self.dataschema(contract),
-            partitionkey=aggregate_id,
-            correlationid=context.correlation_id_var.get() or event_id,
-            causationid=context.causation_id_var.get() or context.request_id_var.get(),
-            data=payload.model_dump(mode="json"),
-        )
+        return self.new_events([(payload, aggregate_id)])[0]
+
+    def new_events(self, payloads: Sequence[tuple[EventPayload, str]]) -> list[CloudEvent]:
+        """:meth:`new_event` for many payloads (each with its aggregate id), in order.
+
+        The envelopes are built without validating them again (``model_construct``): every
+        attribute is made here from a registered contract, fresh ids and the context, and the
+        payloads are models that validated their data when they were built. A bulk import
+        makes one per row, where the validation cost more than the rest of the event.
+        """
+        correlation = context.correlation_id_var.get()
+        causation = context.causation_id_var.get() or context.request_id_var.get()
+        ids = new_uuid4s(len(payloads))
+        events = []
+        for (payload, aggregate_id), event_id in zip(payloads, ids, strict=True):
+            contract = self.for_payload(payload)
+            source, event_type, dataschema = self._envelope_parts(contract)
+            events.append(
+                CloudEvent.model_construct(
+                    specversion="1.0",
+                    id=event_id,
+                    source=source,
+                    type=event_type,
+                    subject=f"{contract.aggregate}/{aggregate_id}",
+                    time=datetime.now(UTC),
+                    datacontenttype="application/json",
+                    dataschema=dataschema,
+                    partitionkey=aggregate_id,
+                    correlationid=correlation or event_id,
+                    causationid=causation,
+                    data=payload.model_dump(mode="json"),
+                )
+            )
+        return events
+
+    def _envelope_parts(self, contract: EventContract) -> tuple[str, str, str]:
+        """The ``source``, ``type`` and ``dataschema`` of a contract's events (computed once
+        per contract and schema base URL)."""
+        key = (contract.type, self.schema_base_url)
+        parts = self._parts.get(key)
+        if parts is None:
+            parts = (contract.source, contract.type, self.dataschema(contract))
+            self._parts[key] = parts
+        return parts
 
     def parse_payload(self, event: CloudEvent) -> EventPayload:
         """Validate an envelope's ``data`` against its contract's payload model.

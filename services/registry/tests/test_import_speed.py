@@ -1,0 +1,93 @@
+"""What the bulk import does for speed keeps its rules: the control-character scan finds what
+the character-by-character check found, and the garbage collector paused for a batch comes
+back on as it was."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import sys
+import unicodedata
+from collections.abc import AsyncIterator
+from datetime import date
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from registry import importer
+from registry.adapters.events import translate
+from registry.domain.text import BIDI_CONTROLS, control_character
+from registry.pii import PiiProtector
+from registry.settings import Settings
+from shared.db import create_engine, session_factory
+from shared.migrations import upgrade
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_scan_finds_exactly_the_control_and_bidi_characters() -> None:
+    for code in range(sys.maxunicode + 1):
+        character = chr(code)
+        refused = character in BIDI_CONTROLS or unicodedata.category(character) == "Cc"
+        expected = f"U+{code:04X}" if refused else None
+        assert control_character(f"ab{character}") == expected, hex(code)
+    assert control_character("东街\u202e1\x00") == "U+202E"  # the first one found
+
+
+def test_a_paused_collector_comes_back_as_it_was() -> None:
+    assert gc.isenabled()
+    with importer.collection_paused():
+        assert not gc.isenabled()
+        with importer.collection_paused():  # another import's batch at the same time
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with importer.collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # off before: stays off
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), importer.collection_paused():
+        raise RuntimeError("a failed batch")
+    assert gc.isenabled()
+
+
+@pytest.fixture
+async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    await asyncio.to_thread(upgrade, "registry", sqlite_url)
+    engine = create_engine(sqlite_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def lines(rows: list[dict[str, str]]) -> AsyncIterator[str]:
+    for row in rows:
+        yield json.dumps(row) + "\n"
+
+
+async def test_an_import_leaves_the_collector_on(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    seen: list[bool] = []
+
+    async def on_batch(_report: importer.ImportReport) -> None:
+        seen.append(gc.isenabled())
+
+    pii = PiiProtector.from_settings(Settings(environment="development"))
+    area = {"type": "area", "level": "city", "name": "C", "valid_from": "2000-01-01"}
+    report = await importer.import_rows(
+        sessions,
+        translate=translate,
+        pii=pii,
+        lines=lines([{**area, "id": f"9{n}"} for n in range(3)] + [{"type": "area"}]),
+        fmt="ndjson",
+        today=date(2026, 1, 1),
+        batch_size=2,
+        on_batch=on_batch,
+    )
+    assert (report.accepted, report.rejected) == (3, 1)
+    assert seen == [True, True]
+    assert gc.isenabled()

@@ -1,0 +1,61 @@
+"""Envelopes built in bulk (``ContractRegistry.new_events``, what a unit of work and an import
+use) are the envelopes ``CloudEvent`` validates, with the ids the context gives."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from shared import context
+from shared.contracts import CONTRACTS, EventPayload
+from shared.contracts.envelope import CloudEvent
+from shared.contracts.examples import example_payload
+
+pytestmark = pytest.mark.unit
+
+
+def payloads() -> list[tuple[EventPayload, str]]:
+    found: list[tuple[EventPayload, str]] = []
+    for contract in CONTRACTS:
+        payload = contract.payload.model_validate(example_payload(contract))
+        found.append((payload, f'agg-{len(found)} "東"'))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("correlation", "causation", "request_id"),
+    [(None, None, None), ("corr-1", "cause-1", "req-1"), ("corr-2", None, "req-2")],
+)
+def test_bulk_envelopes_equal_validated_ones(
+    correlation: str | None, causation: str | None, request_id: str | None
+) -> None:
+    pending = payloads()
+    with context.bound(correlation_id=correlation, causation_id=causation, request_id=request_id):
+        events = CONTRACTS.new_events(pending)
+    assert len(events) == len(pending) == len(CONTRACTS)
+    for event, (payload, aggregate_id) in zip(events, pending, strict=True):
+        validated = CloudEvent.model_validate(event.model_dump())
+        assert validated == event
+        assert validated.to_json_bytes() == event.to_json_bytes()
+        contract = CONTRACTS.for_payload(payload)
+        assert event.type == contract.type
+        assert event.source == contract.source
+        assert event.dataschema == CONTRACTS.dataschema(contract)
+        assert event.subject == f"{contract.aggregate}/{aggregate_id}"
+        assert event.partitionkey == aggregate_id
+        assert event.data == payload.model_dump(mode="json")
+        assert event.correlationid == (correlation or event.id)
+        assert event.causationid == (causation or request_id)
+        assert uuid.UUID(event.id).version == 4
+    assert len({event.id for event in events}) == len(events)
+
+
+def test_one_new_event_is_the_bulk_one_for_one_payload() -> None:
+    payload, aggregate_id = payloads()[0]
+    event = CONTRACTS.new_event(payload, aggregate_id=aggregate_id)
+    again = CONTRACTS.new_events([(payload, aggregate_id)])[0]
+    assert event.model_dump(exclude={"id", "time", "correlationid"}) == again.model_dump(
+        exclude={"id", "time", "correlationid"}
+    )
+    assert event.correlationid == event.id
