@@ -12,7 +12,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser promtool wrk dev stop test test-unit lint format schemas clean
+.PHONY: help install browser promtool redis wrk dev stop test test-unit lint format schemas clean
 
 help: ## List the targets
 	@echo "Shequ: make <target>"
@@ -64,7 +64,7 @@ promtool: install ## Put promtool (Debian's prometheus package) in .venv/bin for
 		|| { echo "Could not unpack promtool (apt-get download prometheus)" >&2; rm -rf "$$tmp"; exit 1; }; \
 	fi
 
-test: install browser promtool ## Run every test (needs PostgreSQL on 127.0.0.1:5432; .ci/run starts it)
+test: install browser promtool redis ## Run every test (needs PostgreSQL on 127.0.0.1:5432; .ci/run starts it)
 	@command -v pg_isready >/dev/null 2>&1 || { \
 		echo "pg_isready not found: the tests need PostgreSQL on $(PG_HOST):$(PG_PORT)." >&2; \
 		echo "Install and start it (apt-get install postgresql), or run .ci/run." >&2; exit 1; }
@@ -85,6 +85,14 @@ lint: install ## ruff (lint and format check) and mypy --strict
 format: install ## Rewrite the code with ruff (format and safe fixes)
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+redis: ## Install Debian's redis-server (the rate-limit tests start their own) if it is missing (root or sudo)
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		echo "redis-server not found; installing Debian's package"; \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo "sudo -n" ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server \
+		|| { echo "Could not install redis-server (apt-get install redis-server)" >&2; exit 1; }; \
+	fi
 
 wrk: ## Install Debian's wrk (HTTP load generator of the API bench) if it is missing (root or sudo)
 	@if ! command -v wrk >/dev/null 2>&1; then \

@@ -1,10 +1,18 @@
 """Per-token rate limits (shared.ratelimit) through a real app: a burst of writes or of failed
 look-ups is refused 429 with ``Retry-After``, other tokens are not affected, and every
-secured operation declares the 429."""
+secured operation declares the 429. Replicas sharing a real redis-server count one limit
+between them (in memory each counts its own), and an unreachable storage lets requests
+through with one warning."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import shutil
+import socket
+import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -17,6 +25,7 @@ from shared.auth import Principal, install_auth, mint_token, require_scopes
 from shared.http import create_app
 from shared.ratelimit import RateLimits, TooManyRequests, parse_limit
 from shared.settings import ServiceSettings
+from shared.testing.broker import free_port
 
 Reader = Annotated[Principal, Depends(require_scopes("registry:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("registry:write"))]
@@ -120,16 +129,16 @@ def test_an_empty_limit_is_no_limit() -> None:
         assert {client.get("/things/x", headers=headers).status_code for _ in range(50)} == {404}
 
 
-def test_a_blocked_subject_is_let_in_again_when_the_window_has_passed() -> None:
+async def test_a_blocked_subject_is_let_in_again_when_the_window_has_passed() -> None:
     limits = RateLimits(writes="", not_found="1/second")
-    limits.record_not_found("frank")
-    limits.record_not_found("frank")
+    await limits.record_not_found("frank")
+    await limits.record_not_found("frank")
     with pytest.raises(TooManyRequests) as refused:
-        limits.check("frank", "GET")
+        await limits.check("frank", "GET")
     wait = int(refused.value.headers["Retry-After"])
     assert 1 <= wait <= 2
-    time.sleep(wait + 0.1)
-    limits.check("frank", "GET")
+    await asyncio.sleep(wait + 0.1)
+    await limits.check("frank", "GET")
 
 
 def test_unreadable_limits_are_refused_at_start_up() -> None:
@@ -137,6 +146,117 @@ def test_unreadable_limits_are_refused_at_start_up() -> None:
         make_settings(rate_limit_writes="plenty")
     assert parse_limit("10/second") is not None
     assert parse_limit(" ") is None
+    for unusable in ("redis", "nosuch://host", ""):
+        with pytest.raises(ValueError, match="rate_limit_storage_uri"):
+            make_settings(rate_limit_storage_uri=unusable)
+    assert make_settings(rate_limit_storage_uri="redis://127.0.0.1:1/0").rate_limit_storage_uri
+
+
+# --- limits shared by replicas through Redis ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redis_uri() -> Iterator[str]:
+    """A redis-server of the test's own on a free port (Debian's ``redis-server``, which
+    ``make test`` installs: ``make redis``), nothing saved to disk."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed; `make redis` installs Debian's package")
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert server.poll() is None, "redis-server exited"
+                assert time.monotonic() < deadline, "redis-server did not listen"
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def replicas(settings: ServiceSettings, count: int = 2) -> list[TestClient]:
+    """``count`` replicas of one service: apps of their own (own processes' state), the same
+    settings."""
+    return [limited_app(settings) for _ in range(count)]
+
+
+@pytest.mark.integration
+def test_replicas_sharing_a_redis_count_one_write_limit(redis_uri: str) -> None:
+    settings = make_settings(
+        rate_limit_writes="5/minute",
+        rate_limit_not_found="",
+        rate_limit_storage_uri=redis_uri,
+    )
+    first, second = replicas(settings)
+    with first, second:
+        alice = token(settings, f"alice-{uuid.uuid4().hex[:6]}")
+        answers = [first.post("/things", headers=alice).status_code for _ in range(3)]
+        answers += [second.post("/things", headers=alice).status_code for _ in range(2)]
+        assert answers == [201] * 5
+        assert_too_many(second.post("/things", headers=alice))
+        assert_too_many(first.post("/things", headers=alice))
+        other = token(settings, f"bob-{uuid.uuid4().hex[:6]}")
+        assert second.post("/things", headers=other).status_code == 201
+
+
+@pytest.mark.integration
+def test_in_memory_each_replica_counts_on_its_own() -> None:
+    settings = make_settings(rate_limit_writes="5/minute", rate_limit_not_found="")
+    first, second = replicas(settings)
+    with first, second:
+        alice = token(settings, "alice")
+        for replica in (first, second):
+            assert [replica.post("/things", headers=alice).status_code for _ in range(5)] == [
+                201
+            ] * 5
+        assert_too_many(first.post("/things", headers=alice))
+
+
+@pytest.mark.integration
+def test_replicas_sharing_a_redis_block_a_guesser_together(redis_uri: str) -> None:
+    settings = make_settings(
+        rate_limit_writes="", rate_limit_not_found="3/minute", rate_limit_storage_uri=redis_uri
+    )
+    first, second = replicas(settings)
+    with first, second:
+        mallory = token(settings, f"mallory-{uuid.uuid4().hex[:6]}")
+        for number in range(3):
+            assert first.get(f"/things/guess-{number}", headers=mallory).status_code == 404
+        # the shared count is used up: the next 404, at the other replica, blocks there too
+        assert second.get("/things/guess-3", headers=mallory).status_code == 404
+        assert_too_many(second.get("/things/k-1", headers=mallory))
+        assert first.get("/things/k-1", headers=mallory).status_code == 200, (
+            "the first replica has not met the subject's next 404 yet"
+        )
+        assert first.get("/things/guess-4", headers=mallory).status_code == 404
+        assert_too_many(first.get("/things/k-1", headers=mallory))
+
+
+@pytest.mark.integration
+def test_an_unreachable_storage_lets_requests_through_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = make_settings(
+        rate_limit_writes="1/minute",
+        rate_limit_not_found="1/minute",
+        rate_limit_storage_uri=f"redis://127.0.0.1:{free_port()}/0",
+    )
+    with limited_app(settings) as client, caplog.at_level(logging.WARNING, "shared.ratelimit"):
+        headers = token(settings, "grace")
+        assert [client.post("/things", headers=headers).status_code for _ in range(3)] == [201] * 3
+        assert [client.get("/things/x", headers=headers).status_code for _ in range(3)] == [404] * 3
+    warned = [r for r in caplog.records if "rate limit storage unreachable" in r.getMessage()]
+    assert len(warned) == 1, "logged once a minute, not per request"
 
 
 def test_every_secured_operation_declares_429_with_retry_after(

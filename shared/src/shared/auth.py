@@ -487,7 +487,9 @@ def install_auth(app: FastAPI, settings: ServiceSettings) -> TokenVerifier:
     verifier = TokenVerifier(settings)
     app.state.token_verifier = verifier
     app.state.rate_limits = RateLimits(
-        writes=settings.rate_limit_writes, not_found=settings.rate_limit_not_found
+        writes=settings.rate_limit_writes,
+        not_found=settings.rate_limit_not_found,
+        storage_uri=settings.rate_limit_storage_uri,
     )
     logger.info(
         "auth: verifying bearer tokens with %s keys, algorithms %s, issuer %r, audience %r",
@@ -533,7 +535,7 @@ async def authenticate(request: Request) -> Principal:
     request.state.principal = principal
     limits: RateLimits | None = getattr(state, "rate_limits", None)
     if limits is not None:
-        limits.check(principal.subject, request.method)
+        await limits.check(principal.subject, request.method)
     return principal
 
 

@@ -516,7 +516,7 @@ class RequestContextMiddleware:
             try:
                 self._record(scope, status or 499, time.perf_counter() - begin)
                 if status == 404:
-                    _count_not_found(scope)
+                    await _count_not_found(scope)
             finally:
                 request_id_var.reset(tokens[0])
                 correlation_id_var.reset(tokens[1])
@@ -554,12 +554,12 @@ class RequestContextMiddleware:
             )
 
 
-def _count_not_found(scope: Scope) -> None:
+async def _count_not_found(scope: Scope) -> None:
     """Count a 404 answered to an authenticated caller towards its failed look-up limit."""
     principal = scope.get("state", {}).get("principal")
     limits = getattr(getattr(scope.get("app"), "state", None), "rate_limits", None)
     if principal is not None and limits is not None:
-        limits.record_not_found(principal.subject)
+        await limits.record_not_found(principal.subject)
 
 
 _REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode()

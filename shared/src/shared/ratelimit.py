@@ -10,23 +10,35 @@ Two limits per token subject (``sub``), in the notation of the `limits` library
   window lets it in again, so ids cannot be enumerated by guessing.
 
 A refusal is ``429 Too Many Requests`` problem+json with ``Retry-After`` (whole seconds).
-Other subjects are not affected. Counting uses the library's sliding-window counter in
-process memory: each replica counts on its own, so with N replicas a subject may reach N
-times a limit. A read costs one dictionary look-up (is this subject blocked?); only writes
-and 404s touch the counters.
+Other subjects are not affected. Counting uses the library's sliding-window counter in the
+storage ``rate_limit_storage_uri`` names, one of the library's storage URIs: ``memory://``
+(the default) counts in process memory, so each replica counts on its own and with N
+replicas a subject may reach N times a limit; ``redis://host:6379/0`` (or ``rediss://``,
+``redis+sentinel://``, ``redis+cluster://``) shares the counters between replicas, so a
+limit holds for the whole service. A 404 block is decided on the shared count but kept by
+each replica in memory: a replica learns it at the subject's next 404 there (at most one
+more 404 per replica). A read costs one dictionary look-up (is this subject blocked?); only
+writes and 404s touch the counters. When the storage cannot be reached, requests are let
+through (the limit fails open) and a warning is logged at most once a minute.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import threading
 import time
 
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.storage import Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.storage import storage_from_string
 
 from shared import errors
+
+logger = logging.getLogger(__name__)
+
+STORAGE_ERROR_LOG_INTERVAL_S = 60.0
+"""A storage that cannot be reached is logged at most once per this many seconds."""
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """Methods that change state, counted by the write limit."""
@@ -48,18 +60,40 @@ def parse_limit(text: str) -> RateLimitItem | None:
     return parse(text)
 
 
-class RateLimits:
-    """The write and failed-look-up limits of one service process."""
+def async_storage(uri: str) -> Storage:
+    """The `limits` library's asynchronous storage for ``uri`` (one of its storage URIs,
+    ``memory://`` or ``redis://host:port/db``; Redis through redis-py).
 
-    def __init__(self, *, writes: str, not_found: str) -> None:
+    Raises ``ValueError`` for a URI the library does not know.
+    """
+    scheme = uri.partition("://")[0]
+    if not scheme or "://" not in uri:
+        raise ValueError(f"not a storage URI: {uri!r} (e.g. memory:// or redis://host:6379/0)")
+    name = scheme if scheme.startswith("async+") else f"async+{scheme}"
+    options = {"implementation": "redispy"} if "redis" in scheme else {}
+    try:
+        storage = storage_from_string(name + uri[len(scheme) :], **options)
+    except Exception as exc:  # the library raises its own ConfigurationError
+        raise ValueError(f"unusable rate limit storage {uri!r}: {exc}") from exc
+    if not isinstance(storage, Storage):  # pragma: no cover - every async+ scheme is async
+        raise ValueError(f"rate limit storage {uri!r} is not asynchronous")
+    return storage
+
+
+class RateLimits:
+    """The write and failed-look-up limits of one service process, counted in the storage
+    ``storage_uri`` names (:func:`async_storage`)."""
+
+    def __init__(self, *, writes: str, not_found: str, storage_uri: str = "memory://") -> None:
         self.writes = parse_limit(writes)
         self.not_found = parse_limit(not_found)
-        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.storage_uri = storage_uri
+        self._limiter = SlidingWindowCounterRateLimiter(async_storage(storage_uri))
         self._blocked: dict[str, float] = {}
         """Subject → until when it is refused for too many 404s (epoch seconds)."""
-        self._lock = threading.Lock()
+        self._storage_error_logged = 0.0
 
-    def check(self, subject: str, method: str) -> None:
+    async def check(self, subject: str, method: str) -> None:
         """Raise :class:`TooManyRequests` when ``subject`` is blocked for too many 404s or, for
         an unsafe ``method``, has used up its writes; count the write otherwise."""
         until = self._blocked.get(subject)
@@ -67,30 +101,47 @@ class RateLimits:
             wait = until - time.time()
             if wait > 0:
                 raise _refusal("Too many requests for missing resources", wait)
-            with self._lock:
-                self._blocked.pop(subject, None)
+            self._blocked.pop(subject, None)
         writes = self.writes
-        if (
-            writes is not None
-            and method in UNSAFE_METHODS
-            and not self._limiter.hit(writes, "write", subject)
-        ):
-            raise _refusal("Too many writes", self._wait(writes, "write", subject))
+        if writes is None or method not in UNSAFE_METHODS:
+            return
+        try:
+            if await self._limiter.hit(writes, "write", subject):
+                return
+            wait = await self._wait(writes, "write", subject)
+        except Exception as exc:  # the shared storage is away: let the write through
+            self._storage_away(exc)
+            return
+        raise _refusal("Too many writes", wait)
 
-    def record_not_found(self, subject: str) -> None:
+    async def record_not_found(self, subject: str) -> None:
         """Count a 404 answered to ``subject``; over the limit, block it until the window
         lets it in again."""
         if self.not_found is None:
             return
-        if not self._limiter.hit(self.not_found, "not-found", subject):
-            wait = self._wait(self.not_found, "not-found", subject)
-            with self._lock:
-                self._blocked[subject] = time.time() + wait
+        try:
+            if await self._limiter.hit(self.not_found, "not-found", subject):
+                return
+            wait = await self._wait(self.not_found, "not-found", subject)
+        except Exception as exc:
+            self._storage_away(exc)
+            return
+        self._blocked[subject] = time.time() + wait
 
-    def _wait(self, limit: RateLimitItem, kind: str, subject: str) -> float:
+    async def _wait(self, limit: RateLimitItem, kind: str, subject: str) -> float:
         """Seconds until ``subject`` may make one more request under ``limit``."""
-        stats = self._limiter.get_window_stats(limit, kind, subject)
+        stats = await self._limiter.get_window_stats(limit, kind, subject)
         return max(1.0, stats.reset_time - time.time())
+
+    def _storage_away(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._storage_error_logged >= STORAGE_ERROR_LOG_INTERVAL_S:
+            self._storage_error_logged = now
+            logger.warning(
+                "rate limit storage unreachable, requests let through: %s",
+                type(exc).__name__,
+                extra={"storage": self.storage_uri.partition("://")[0]},
+            )
 
 
 def _refusal(what: str, wait_s: float) -> TooManyRequests:
@@ -101,4 +152,4 @@ def _refusal(what: str, wait_s: float) -> TooManyRequests:
     )
 
 
-__all__ = ["UNSAFE_METHODS", "RateLimits", "TooManyRequests", "parse_limit"]
+__all__ = ["UNSAFE_METHODS", "RateLimits", "TooManyRequests", "async_storage", "parse_limit"]

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contracts.core import DEFAULT_SCHEMA_BASE_URL
-from shared.ratelimit import parse_limit
+from shared.ratelimit import async_storage, parse_limit
 
 DEVELOPMENT_ENVIRONMENT = "development"
 """The only ``environment`` in which the built-in development secret and keys are accepted."""
@@ -183,15 +183,22 @@ class ServiceSettings(BaseSettings):
     )
     rate_limit_writes: str = Field(
         default="300/minute",
-        description="Writes (POST, PUT, PATCH, DELETE) one token subject may make per process, "
-        "in `limits` notation (`300/minute`, `10/second`); more are answered 429 with "
-        "`Retry-After`. Empty: no limit.",
+        description="Writes (POST, PUT, PATCH, DELETE) one token subject may make, in `limits` "
+        "notation (`300/minute`, `10/second`), counted in `RATE_LIMIT_STORAGE_URI`; more are "
+        "answered 429 with `Retry-After`. Empty: no limit.",
     )
     rate_limit_not_found: str = Field(
         default="120/minute",
-        description="404 answers one token subject may receive per process (`limits` notation); "
-        "past it every request of that subject is answered 429 until the window lets it in. "
-        "Empty: no limit.",
+        description="404 answers one token subject may receive (`limits` notation), counted in "
+        "`RATE_LIMIT_STORAGE_URI`; past it every request of that subject is answered 429 until "
+        "the window lets it in. Empty: no limit.",
+    )
+    rate_limit_storage_uri: str = Field(
+        default="memory://",
+        description="Where the rate limits count, as a `limits` storage URI: `memory://` per "
+        "process (N replicas allow N times a limit), or a Redis shared by the replicas "
+        "(`redis://host:6379/0`, `rediss://`, `redis+sentinel://`) so a limit holds for the "
+        "whole service. Unreachable: requests are let through and a warning logged.",
     )
     log_level: str = Field(default="INFO", description="Root log level.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
@@ -217,6 +224,12 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _readable_limit(cls, value: str) -> str:
         parse_limit(value)  # a ValueError names the field at start-up
+        return value
+
+    @field_validator("rate_limit_storage_uri")
+    @classmethod
+    def _usable_storage(cls, value: str) -> str:
+        async_storage(value)  # a ValueError names the field at start-up (no connection made)
         return value
 
     def resolved_metrics_port(self) -> int:
