@@ -205,6 +205,8 @@ class Projector:
         """Entity kind → the measures kept for it (the catalogue builds the list anew)."""
         self._readers: dict[str, list[str]] = defaultdict(list)
         """Measure key → the indicators reading it."""
+        self._key_readers: dict[str, tuple[str, ...]] = {}
+        """Ledger key (a measure's, or its year of birth's) → the indicators reading it."""
         for indicator in catalogue.indicators.values():
             for compiled in indicator.measures:
                 if indicator.id not in self._readers[compiled.key]:
@@ -249,9 +251,13 @@ class Projector:
     def mark(self, effects: Effects) -> None:
         """Mark the indicators the event's (non-zero) ledger deltas change as touched."""
         touched = effects.touched
+        readers = self._key_readers
         for (area, key, day), delta in effects.deltas.items():
             if delta:
-                for indicator_id in self._readers.get(measure_key(key), ()):
+                found = readers.get(key)
+                if found is None:
+                    found = readers[key] = tuple(self._readers.get(measure_key(key), ()))
+                for indicator_id in found:
                     touched[(indicator_id, area)].add(day)
 
     def _touch_shares(self, effects: Effects, path: list[str], day: date) -> None:
