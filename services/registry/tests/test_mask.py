@@ -18,7 +18,7 @@ from sqlalchemy import select, text, update
 from registry.adapters.people import ResidentRow
 from registry.domain.national_id import check_character
 from registry.pii import ASSOCIATED_DATA, PiiProtector, key_id
-from registry.reencryption import reencrypt_national_ids
+from registry.reencryption import fill_area_codes, reencrypt_national_ids
 from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.testing.service import bearer
@@ -151,3 +151,48 @@ async def test_numbers_swapped_between_rows_are_refused_and_old_values_are_rebou
     assert (await client.get(f"/residents/{ids[0]}", headers=pii_reader)).json()[
         "national_id"
     ] == NUMBER
+
+
+async def test_numbers_stored_without_their_address_code_are_masked_alike_and_filled(
+    client: httpx.AsyncClient, settings: Settings, writer: dict[str, str], tree: None
+) -> None:
+    body = {"community_id": "m1", "address": "1 Dongjie Road", "registered_on": "2020-05-01"}
+    household_id = (await client.post("/households", json=body, headers=writer)).json()["id"]
+    resident_body = {
+        "national_id": NUMBER,
+        "name": "Wang Fang",
+        "sex": "female",
+        "birth_date": "1949-12-31",
+        "household_id": household_id,
+        "employment_status": "retired",
+    }
+    created = await client.post("/residents", json=resident_body, headers=writer)
+    resident_id = created.json()["id"]
+    engine = create_engine(settings.resolved_database_url())
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session, session.begin():
+            stored = await session.scalar(
+                select(ResidentRow.national_id_area_code).where(ResidentRow.id == resident_id)
+            )
+            assert stored == NUMBER[:6]  # kept at registration
+            await session.execute(  # as a row stored before the column was
+                update(ResidentRow)
+                .where(ResidentRow.id == resident_id)
+                .values(national_id_area_code=None)
+            )
+        got = (await client.get(f"/residents/{resident_id}", headers=writer)).json()
+        [listed] = (await client.get("/residents", headers=writer)).json()["items"]
+        assert got["national_id"] == listed["national_id"] == "110105************"
+        pii = PiiProtector.from_settings(settings)
+        assert await fill_area_codes(sessions, pii=pii) == 1
+        assert await fill_area_codes(sessions, pii=pii) == 0
+        async with sessions() as session:
+            stored = await session.scalar(
+                select(ResidentRow.national_id_area_code).where(ResidentRow.id == resident_id)
+            )
+        assert stored == NUMBER[:6]
+        got = (await client.get(f"/residents/{resident_id}", headers=writer)).json()
+        assert got["national_id"] == "110105************"
+    finally:
+        await engine.dispose()

@@ -163,8 +163,14 @@ class Trail:
         )
 
 
-def _trail(request: Request) -> Trail:
+def trail_of(request: Request) -> Trail:
+    """The audit trail of ``request``'s app (what :data:`AuditTrail` gives a route)."""
     return Trail(request.app.state.runtime.sessions)
+
+
+async def _trail(request: Request) -> Trail:
+    # Async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread.
+    return trail_of(request)
 
 
 AuditTrail = Annotated[Trail, Depends(_trail)]

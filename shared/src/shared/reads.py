@@ -13,6 +13,10 @@ one of two dependencies on the read engine that goes with the runtime's engine
 - :data:`ReadSessionDep`, a :class:`ReadSession`: an ``AsyncSession``, for read functions
   written with the ORM.
 
+:func:`read_access` gives a route its :class:`ReadConnection` together with the caller whose
+token holds the scopes, as one dependency (a :class:`ReadContext`): each dependency of a
+route is solved on every request, so the hottest reads declare one.
+
 Both are:
 
 - **autocommit**: no ``BEGIN``/``ROLLBACK``; each statement is its own snapshot, so a route
@@ -25,9 +29,10 @@ Both are:
   while the connection was busy) is retried once on a fresh one, which is safe because in
   autocommit no transaction state is lost.
 
-:func:`json_response` returns a pydantic model serialised once (``model_dump_json``); keep
-``response_model=`` on the route for OpenAPI, FastAPI then does not validate and encode the
-result a second time.
+:func:`json_response` returns a pydantic model serialised once (``model_dump_json``), or plain
+values built straight from rows (:func:`values_of`) serialised once; keep ``response_model=``
+on the route for OpenAPI, FastAPI then does not validate and encode the result a second time
+(a route building plain values keeps a test that they equal the model's).
 
 On an in-memory SQLite database the read engine is the primary one (a second engine would see
 another, empty database).
@@ -45,6 +50,7 @@ from typing import Annotated, Any, Protocol, TypeVar
 import asyncpg  # type: ignore[import-untyped]
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
+from pydantic_core import to_json
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Compiled, Engine, make_url
 from sqlalchemy.ext.asyncio import (
@@ -58,6 +64,8 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.cache_key import CacheKey
 from sqlalchemy.util import await_only as await_
 from sqlalchemy.util import greenlet_spawn
+
+from shared.auth import Principal, ScopedBearer, require_scopes
 
 log = logging.getLogger(__name__)
 
@@ -442,13 +450,60 @@ ReadConnectionDep = Annotated[ReadConnection, Depends(_read_connection)]
 """A :class:`ReadConnection` for the request, for the hottest list and get routes."""
 
 
+@dataclass(frozen=True, slots=True)
+class ReadContext:
+    """What a read route needs, from one dependency (:func:`read_access`): the caller, a
+    :class:`ReadConnection`, and the request (for the app's state: an audit trail, keys)."""
+
+    principal: Principal
+    db: ReadConnection
+    request: Request
+
+
+class ReadAccess(ScopedBearer):
+    """The dependency :func:`read_access` gives: the bearer security scheme checking the
+    scopes (as :func:`shared.auth.require_scopes`, declared alike in OpenAPI), and the read
+    connection, in one step; FastAPI solves each dependency of a route on every request."""
+
+    async def __call__(self, request: Request) -> ReadContext:  # type: ignore[override]
+        """The caller (401 without a valid token, 403 without the scopes) and the read
+        connection of ``request``."""
+        principal = await super().__call__(request)
+        primary: AsyncEngine = request.app.state.runtime.engine
+        return ReadContext(principal, read_database(primary).connection(), request)
+
+
+def read_access(*scopes: str) -> ReadAccess:
+    """A dependency giving a :class:`ReadContext` when the token grants every one of
+    ``scopes`` (else 403): ``read: Annotated[ReadContext, Depends(read_access("x:read"))]``.
+    Unknown scopes fail at declaration."""
+    require_scopes(*scopes)  # refuses unknown scopes
+    return ReadAccess(scopes)
+
+
 def json_response(
-    model: BaseModel, *, status_code: int = 200, headers: Mapping[str, str] | None = None
+    content: BaseModel | Mapping[str, Any] | Sequence[Any],
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """``model`` as an ``application/json`` response, serialised once by pydantic."""
+    """``content`` as an ``application/json`` response, serialised once by pydantic: a model
+    (``model_dump_json``), or plain dicts, lists, strings, numbers, booleans, None and dates
+    (``pydantic_core.to_json``, with dates as ``YYYY-MM-DD`` the way a model writes them),
+    for a route that builds its answer straight from rows (:func:`values_of`)."""
+    body = content.model_dump_json() if isinstance(content, BaseModel) else to_json(content)
     return Response(
-        content=model.model_dump_json(),
+        content=body,
         status_code=status_code,
         headers=dict(headers) if headers else None,
         media_type="application/json",
     )
+
+
+def values_of(row: ReadRow, names: Sequence[str]) -> Sequence[Any]:
+    """The values of ``row`` in the order of ``names``, which must be the columns its
+    statement selected, in that order: for unpacking many rows at little cost. A driver
+    record is already that sequence; other rows are read by name."""
+    if isinstance(row, _Record):
+        return row
+    return [row[name] for name in names]  # type: ignore[index]

@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Areas, households, residents, facilities, workers, organisations.",
         routers=[
             areas.router,
-            people.router,
+            *people.routers,
             facilities.router,
             community.router,
             imports.router,

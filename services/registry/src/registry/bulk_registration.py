@@ -117,7 +117,7 @@ async def register_residents_in_bulk(
             resident = Resident.register(
                 form,
                 resident_id=resident_id,
-                national_id=SealedNationalId(sealed, lookup_hash),
+                national_id=SealedNationalId(sealed, lookup_hash, facts.area_code),
                 household=household,
                 today=today,
             )

@@ -1,19 +1,23 @@
 """Reads of households and residents: one function per query, keyword-only arguments.
 
 Queries take a session (no unit of work: they change nothing) and answer with the entities
-of :mod:`registry.domain.people`. ``principal`` confines a caller to its area: a household or
-resident outside it is "not found" (404), and lists answer within it
-(:func:`registry.area_service.scope_path`). None is the platform itself.
+of :mod:`registry.domain.people`, but for the hottest reads (:func:`list_residents`,
+:func:`resident_row`), which answer plain rows of the columns a response shows.
+``principal`` confines a caller to its area: a household or resident outside it is "not
+found" (404), and lists answer within it (:func:`registry.area_service.scope_path`). None is
+the platform itself.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Date, Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.adapters.history import HouseholdVersionRow, ResidentVersionRow
@@ -38,7 +42,7 @@ from registry.pii import PiiProtector
 from shared.auth import Principal, ensure_area
 from shared.contracts.registry import EmploymentStatus, RegistrationStatus, ResidentFlag
 from shared.errors import NotFound
-from shared.reads import ReadConnection, select_rows
+from shared.reads import ReadConnection, ReadRow, select_rows
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,7 @@ _AS_OF = (
         _RESIDENTS.c.id,
         _RESIDENTS.c.national_id_encrypted,
         _RESIDENTS.c.national_id_hash,
+        _RESIDENTS.c.national_id_area_code,
         _RESIDENTS.c.name,
         _RESIDENTS.c.sex,
         _RESIDENTS.c.birth_date,
@@ -199,6 +204,31 @@ _AS_OF = (
     .subquery("resident_as_of")
 )
 """Each resident with each of its versions: the rows ``as_of`` lists and counts filter on."""
+SHOWN_COLUMNS = (
+    "id",
+    "national_id_area_code",
+    "national_id_encrypted",
+    "name",
+    "sex",
+    "birth_date",
+    "household_id",
+    "community_id",
+    "community_path",
+    "registration",
+    "permit_expires_on",
+    "employment_status",
+    "disabled",
+    "flags_mask",
+    "status",
+    "ended_on",
+    "registered_on",
+    "version",
+)
+"""The columns of a resident a read shows or draws from (:func:`resident_row`,
+:func:`list_residents`): not the look-up hash, the timestamps or the permit warning mark."""
+_SHOWN_BY_ID = select(*(_RESIDENTS.c[name] for name in SHOWN_COLUMNS)).where(
+    _RESIDENTS.c.id == bindparam("resident_id")
+)
 
 
 async def get_resident(
@@ -213,6 +243,19 @@ async def get_resident(
     if principal is not None:
         ensure_area(principal, resident.path)
     return resident
+
+
+async def resident_row(
+    reads: ReadConnection, *, resident_id: str, principal: Principal | None = None
+) -> ReadRow:
+    """The :data:`SHOWN_COLUMNS` of one resident (alive, dead or left), as a plain row;
+    :class:`NotFound` as :func:`get_resident`."""
+    row = await reads.first(_SHOWN_BY_ID, {"resident_id": resident_id})
+    if row is None:
+        raise NotFound(f"no resident {resident_id}")
+    if principal is not None:
+        ensure_area(principal, path_ids(row.community_path))
+    return row
 
 
 async def find_resident_by_national_id(
@@ -240,17 +283,16 @@ async def list_residents(
     principal: Principal | None = None,
     after: str | None = None,
     limit: int = 100,
-) -> list[Resident]:
-    """Residents by id matching ``filters`` within the caller's area; ``after`` is the last id
-    of the previous page (keyset pagination). Plain rows, no ORM objects: this is the
-    hottest read of the register."""
-    columns = _RESIDENTS.c if filters.as_of is None else _AS_OF.c
-    source = _RESIDENTS if filters.as_of is None else _AS_OF
-    query = select(source).order_by(columns.id).limit(limit)
-    query = await _filtered(db, query, filters=filters, principal=principal)
+) -> list[ReadRow]:
+    """The :data:`SHOWN_COLUMNS` of residents by id matching ``filters`` within the caller's
+    area; ``after`` is the last id of the previous page (keyset pagination). Plain rows, no
+    entities: this is the hottest read of the register."""
+    values = await _filter_values(db, filters=filters, principal=principal)
     if after is not None:
-        query = query.where(columns.id > after)
-    return [resident_of(row) for row in await select_rows(db, query)]
+        values["after"] = after
+    values["limit"] = limit
+    query = _statement("list", filters.as_of is not None, frozenset(values))
+    return list(await select_rows(db, query, values))
 
 
 async def count_residents(
@@ -260,10 +302,9 @@ async def count_residents(
     principal: Principal | None = None,
 ) -> int:
     """How many residents match ``filters`` within the caller's area."""
-    source = _RESIDENTS if filters.as_of is None else _AS_OF
-    query = select(func.count().label("total")).select_from(source)
-    query = await _filtered(db, query, filters=filters, principal=principal)
-    return int((await select_rows(db, query))[0].total)
+    values = await _filter_values(db, filters=filters, principal=principal)
+    query = _statement("count", filters.as_of is not None, frozenset(values))
+    return int((await select_rows(db, query, values))[0].total)
 
 
 def national_id_of(resident: Resident, *, pii: PiiProtector) -> str:
@@ -271,32 +312,27 @@ def national_id_of(resident: Resident, *, pii: PiiProtector) -> str:
     return pii.decrypt(resident.national_id.encrypted, owner=resident.id)
 
 
-async def _filtered(
-    db: AsyncSession | ReadConnection,
-    query: Select[Any],
-    *,
-    filters: ResidentFilter,
-    principal: Principal | None,
-) -> Select[Any]:
+async def _filter_values(
+    db: AsyncSession | ReadConnection, *, filters: ResidentFilter, principal: Principal | None
+) -> dict[str, Any]:
+    """The value of each condition ``filters`` (and the caller's area) set, by the name of
+    its placeholder in :func:`_statement`."""
+    values: dict[str, Any] = {}
     scope = await scope_path(db, within=filters.within, principal=principal)
-    row: Any = ResidentRow if filters.as_of is None else _AS_OF.c
-    conditions: list[ColumnElement[bool]] = [in_subtree(row.community_path, scope)]
+    if scope is not None:
+        values["scope"] = _SUBTREE_ESCAPES.sub(r"/\g<0>", scope) + "%"
     if filters.as_of is not None:
-        conditions.append(_AS_OF.c.version_valid_from <= filters.as_of)
-        conditions.append(
-            or_(_AS_OF.c.version_valid_to.is_(None), _AS_OF.c.version_valid_to > filters.as_of)
-        )
+        values["as_of"] = filters.as_of
     if filters.registration is not None:
-        conditions.append(row.registration == filters.registration)
+        values["registration"] = filters.registration
     if filters.employment_status is not None:
-        conditions.append(row.employment_status == filters.employment_status)
+        values["employment_status"] = filters.employment_status
     if filters.flags:
-        wanted = flags_mask(filters.flags)
-        conditions.append(row.flags_mask.op("&")(wanted) == wanted)
+        values["flags"] = flags_mask(filters.flags)
     if filters.disabled is not None:
-        conditions.append(row.disabled.is_(filters.disabled))
+        values["disabled"] = filters.disabled
     if filters.status is not None:
-        conditions.append(row.status == filters.status)
+        values["status"] = filters.status
     if filters.min_age is not None or filters.max_age is not None:
         births = birth_dates_for_ages(
             min_age=filters.min_age,
@@ -304,9 +340,46 @@ async def _filtered(
             on=filters.on or filters.as_of or date.today(),
         )
         if births.born_after is not None:
-            conditions.append(row.birth_date > births.born_after)
+            values["born_after"] = births.born_after
         if births.born_on_or_before is not None:
-            conditions.append(row.birth_date <= births.born_on_or_before)
+            values["born_on_or_before"] = births.born_on_or_before
+    return values
+
+
+_SUBTREE_ESCAPES = re.compile(r"[/%_]")
+"""What a ``LIKE`` pattern escapes (with ``/``, as ``startswith(…, autoescape=True)`` does)."""
+
+
+@functools.cache
+def _statement(kind: str, as_of: bool, names: frozenset[str]) -> Select[Any]:
+    """The list (``kind`` "list") or count statement of residents, or of their versions
+    valid on a day (``as_of``), with a placeholder for each value in ``names``: built once
+    for each shape (which filters are set), so a read only binds its values."""
+    row: Any = _AS_OF.c if as_of else _RESIDENTS.c
+    if kind == "list":
+        query = select(*(row[name] for name in SHOWN_COLUMNS)).order_by(row.id)
+        query = query.limit(bindparam("limit", type_=Integer))
+    else:
+        query = select(func.count().label("total")).select_from(_AS_OF if as_of else _RESIDENTS)
+    conditions: list[ColumnElement[bool]] = []
+    if "scope" in names:
+        conditions.append(row.community_path.like(bindparam("scope"), escape="/"))
+    if as_of:
+        day = bindparam("as_of", type_=Date)
+        conditions.append(row.version_valid_from <= day)
+        conditions.append(or_(row.version_valid_to.is_(None), row.version_valid_to > day))
+    for name in ("registration", "employment_status", "disabled", "status"):
+        if name in names:
+            conditions.append(row[name] == bindparam(name))
+    if "flags" in names:
+        wanted = bindparam("flags", type_=Integer)
+        conditions.append(row.flags_mask.op("&")(wanted) == wanted)
+    if "born_after" in names:
+        conditions.append(row.birth_date > bindparam("born_after", type_=Date))
+    if "born_on_or_before" in names:
+        conditions.append(row.birth_date <= bindparam("born_on_or_before", type_=Date))
+    if "after" in names:
+        conditions.append(row.id > bindparam("after"))
     return query.where(*conditions)
 
 

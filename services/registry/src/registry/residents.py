@@ -62,7 +62,9 @@ async def register_resident(
     resident = Resident.register(
         form,
         resident_id=resident_id,
-        national_id=SealedNationalId(pii.encrypt(facts.normalised, owner=resident_id), lookup_hash),
+        national_id=SealedNationalId(
+            pii.encrypt(facts.normalised, owner=resident_id), lookup_hash, facts.area_code
+        ),
         household=household,
         today=today,
     )

@@ -109,6 +109,7 @@ class ResidentRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     national_id_encrypted: Mapped[str] = mapped_column(String(200))
     national_id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    national_id_area_code: Mapped[str | None] = mapped_column(String(6))
     name: Mapped[str] = mapped_column(String(200))
     sex: Mapped[str] = mapped_column(String(8))
     birth_date: Mapped[date] = mapped_column(Date, index=True)
@@ -166,7 +167,9 @@ def resident_of(row: ResidentRow | ReadRow) -> Resident:
     """The entity of a stored resident (an ORM row, or a plain row of the same columns)."""
     return Resident(
         **{name: getattr(row, name) for name in _RESIDENT_COLUMNS},
-        national_id=SealedNationalId(row.national_id_encrypted, row.national_id_hash),
+        national_id=SealedNationalId(
+            row.national_id_encrypted, row.national_id_hash, row.national_id_area_code
+        ),
         path=path_ids(row.community_path),
         flags=tuple(flags_of(row.flags_mask)),
     )
@@ -177,6 +180,7 @@ def resident_columns(resident: Resident) -> dict[str, Any]:
     values = {name: getattr(resident, name) for name in _RESIDENT_COLUMNS}
     values["national_id_encrypted"] = resident.national_id.encrypted
     values["national_id_hash"] = resident.national_id.lookup_hash
+    values["national_id_area_code"] = resident.national_id.area_code
     values["community_path"] = path_text(resident.path)
     values["flags_mask"] = flags_mask(resident.flags)
     return values

@@ -21,6 +21,7 @@ from shared.commands import CommandRunner, command_runner
 from shared.errors import FieldError, InvalidInput
 from shared.inputs import Text
 from shared.pagination import decode_cursor
+from shared.reads import ReadContext, read_access
 
 READ = "registry:read"
 WRITE = "registry:write"
@@ -33,6 +34,9 @@ Writer = Annotated[Principal, Depends(require_scopes(WRITE))]
 
 PiiReader = Annotated[Principal, Depends(require_scopes(READ, PII_READ))]
 """A caller whose token may read the registry and personal data in clear."""
+
+RegistryRead = Annotated[ReadContext, Depends(read_access(READ))]
+""":data:`Reader` and a read connection in one dependency, for the hottest read routes."""
 
 
 def _pii_fingerprint_key(request: Request) -> bytes:
@@ -80,6 +84,7 @@ __all__ = [
     "PiiReader",
     "PiiWriteCommand",
     "Reader",
+    "RegistryRead",
     "Within",
     "WriteCommand",
     "Writer",

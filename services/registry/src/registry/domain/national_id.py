@@ -90,6 +90,7 @@ def parse_national_id(number: str, *, today: date, field: str = DEFAULT_FIELD) -
 
 MASKED_TAIL = LENGTH - 6
 """Characters a mask hides: all but the 6-digit address (region) code."""
+_HIDDEN = "*" * MASKED_TAIL
 
 
 def mask(number: str) -> str:
@@ -100,7 +101,18 @@ def mask(number: str) -> str:
     normalised = number.upper()
     if len(normalised) != LENGTH:
         return "*" * len(normalised)
-    return normalised[:6] + "*" * MASKED_TAIL
+    return mask_of_area_code(normalised[:6])
+
+
+def mask_of_area_code(area_code: str) -> str:
+    """The mask of any number with this 6-digit address code (what :func:`mask` shows)."""
+    return area_code + _HIDDEN
+
+
+def area_code_of(number: str) -> str | None:
+    """The address code a mask of ``number`` shows, or None when its mask shows nothing."""
+    normalised = number.upper()
+    return normalised[:6] if len(normalised) == LENGTH else None
 
 
 def _birth_date(digits: str, *, today: date, field: str) -> date:

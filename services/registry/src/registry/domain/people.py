@@ -90,7 +90,11 @@ def age_on(birth_date: date, on: date) -> int:
 
 def age_band(birth_date: date, on: date) -> AgeBand:
     """The statistical age band of someone born on ``birth_date``, on the day ``on``."""
-    age = age_on(birth_date, on)
+    return band_of_age(age_on(birth_date, on))
+
+
+def band_of_age(age: int) -> AgeBand:
+    """The statistical age band of someone ``age`` years old."""
     for lower, band in AGE_BANDS:
         if age >= lower:
             return band
@@ -237,6 +241,10 @@ class SealedNationalId:
 
     encrypted: str = field(repr=False)
     lookup_hash: str = field(repr=False)
+    area_code: str | None = field(default=None, repr=False)
+    """The number's 6-digit address code: what its mask shows anyway, kept so a masked read
+    needs no decryption (None for numbers stored before it was kept; then the mask is drawn
+    from the decrypted number)."""
 
 
 @dataclass(frozen=True)
