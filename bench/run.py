@@ -90,6 +90,10 @@ def main() -> None:
     wall = time.perf_counter() - started
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     note = f"`make bench` {stamp}, {wall / 60:.0f} min" if outcome else "recorded figures"
+    if outcome:
+        took = ", ".join(f"{name} {seconds / 60:.1f}" for name, (_, seconds) in outcome.items())
+        print(f"\nWall time per script (min): {took}; in all {wall / 60:.1f} min.")
+        note += f"; minutes per script: {took}"
     if write_readme(readme_section(lines, rows, note)):
         print(f"\nREADME.md table updated ({len(rows)} figures).")
     failed = [name for name, (code, _) in outcome.items() if code != 0]
