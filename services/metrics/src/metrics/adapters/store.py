@@ -250,15 +250,22 @@ async def insert_entities(session: AsyncSession, rows: Sequence[object]) -> None
     )
 
 
+_AREAS = "metrics.areas"
+"""Key in ``session.info`` of the areas the session has read by id (the same ORM instances
+its identity map holds: a batch asks for its areas several times)."""
+
+
 async def areas_by_id(session: AsyncSession, area_ids: Iterable[str]) -> dict[str, AreaProjection]:
-    """The projected areas among ``area_ids``."""
-    ids = sorted(set(area_ids))
-    found: dict[str, AreaProjection] = {}
-    for chunk in _chunks(ids):
+    """The projected areas among ``area_ids`` (those the session read before from memory)."""
+    known: dict[str, AreaProjection] = session.info.setdefault(_AREAS, {})
+    wanted = set(area_ids)
+    found = {area_id: known[area_id] for area_id in wanted & known.keys()}
+    for chunk in _chunks(sorted(wanted - found.keys())):
         rows = await session.scalars(
             select(AreaProjection).where(AreaProjection.area_id.in_(chunk))
         )
         found.update({row.area_id: row for row in rows})
+    known.update(found)
     return found
 
 
