@@ -81,7 +81,7 @@ from shared.errors import (
     Unauthorized,
 )
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from shared.observability import configure_logging
+from shared.observability import configure_logging, log_fields
 from shared.schema_routes import install_schema_routes
 from shared.settings import ServiceSettings
 
@@ -542,10 +542,11 @@ class RequestContextMiddleware:
         else:
             level = logging.INFO
         if logger.isEnabledFor(level):
-            logger.log(
+            log_fields(
+                logger,
                 level,
                 f"{method} {route} {status}",
-                extra={
+                {
                     "method": method,
                     "route": route,
                     "status": status,

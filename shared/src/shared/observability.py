@@ -13,9 +13,12 @@ Metrics live in :mod:`shared.metrics`; the HTTP request metrics are recorded by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+import time
+import traceback
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -25,7 +28,7 @@ from pythonjsonlogger.json import JsonFormatter
 from shared.context import causation_id_var, correlation_id_var, request_id_var
 from shared.settings import ServiceSettings
 
-__all__ = ["CONTEXT_FIELDS", "ContextFilter", "configure_logging"]
+__all__ = ["CONTEXT_FIELDS", "ContextFilter", "configure_logging", "log_fields"]
 
 #: Attributes :class:`ContextFilter` adds to every record.
 CONTEXT_FIELDS = ("service", "request_id", "correlation_id", "causation_id")
@@ -120,6 +123,34 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
+    def write_fields(self, level: int, name: str, message: str, fields: dict[str, Any]) -> None:
+        """Write the JSON line a record of logger ``name`` with ``extra=fields`` would give
+        (this handler's formatter is a :class:`_JsonLineFormatter` and its one filter a
+        :class:`ContextFilter`: :func:`_sole_json_handler` checked)."""
+        formatter = self.formatter
+        context = self.filters[0]
+        assert isinstance(formatter, _JsonLineFormatter)
+        assert isinstance(context, ContextFilter)
+        line = {
+            "timestamp": _iso_utc(time.time()),
+            "level": logging.getLevelName(level),
+            "logger": name,
+            "message": message,
+            "service": context.service,
+            "request_id": request_id_var.get(),
+            "correlation_id": correlation_id_var.get(),
+            "causation_id": causation_id_var.get(),
+        }
+        line.update(fields)
+        try:
+            text = formatter.jsonify_log_record(line) + self.terminator
+            with self.lock or contextlib.nullcontext():
+                self.stream.write(text)
+                self.stream.flush()
+        except Exception:  # as logging does: a line that cannot be written is not an error
+            if logging.raiseExceptions:
+                traceback.print_exc()
+
     @property
     def stream(self) -> TextIO:
         return sys.stderr
@@ -127,6 +158,47 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
     @stream.setter
     def stream(self, value: TextIO) -> None:
         """Ignored: the stream is always the current ``sys.stderr``."""
+
+
+def log_fields(logger: logging.Logger, level: int, message: str, fields: dict[str, Any]) -> None:
+    """``logger.log(level, message, extra=fields)``, for a line written very often (the HTTP
+    access line). When the line can reach nothing but the JSON handler of
+    :func:`configure_logging` (no other handler, no filter on the way: how a service runs),
+    it is written straight away, the same line without a ``LogRecord`` and the formatter's
+    generic work; otherwise (pytest's capture, plain text) it goes through ``logger.log``."""
+    if not logger.isEnabledFor(level):
+        return
+    handler = _sole_json_handler(logger, level)
+    if handler is None:
+        logger.log(level, message, extra=fields)
+    else:
+        handler.write_fields(level, logger.name, message, fields)
+
+
+def _sole_json_handler(logger: logging.Logger, level: int) -> _StderrHandler | None:
+    """The JSON handler a record of ``logger`` at ``level`` reaches, when it is the only
+    handler it reaches and no filter but the handler's own :class:`ContextFilter` sees it."""
+    found: list[logging.Handler] = []
+    node: logging.Logger | None = logger
+    while node is not None:
+        if node.filters:
+            return None
+        found.extend(node.handlers)
+        if not node.propagate:
+            break
+        node = node.parent
+    if len(found) != 1:
+        return None
+    handler = found[0]
+    if (
+        not isinstance(handler, _StderrHandler)
+        or not isinstance(handler.formatter, _JsonLineFormatter)
+        or level < handler.level
+        or len(handler.filters) != 1
+        or not isinstance(handler.filters[0], ContextFilter)
+    ):
+        return None
+    return handler
 
 
 def _iso_utc(created: float) -> str:

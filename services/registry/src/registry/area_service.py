@@ -14,12 +14,14 @@ the platform itself (demo data, imports).
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry import households
@@ -27,7 +29,7 @@ from registry.adapters import areas as store
 from registry.adapters.areas import AreaRow
 from registry.adapters.facilities import FacilityRow
 from registry.adapters.history import HouseholdVersionRow
-from registry.adapters.paths import in_subtree, path_ids
+from registry.adapters.paths import path_ids
 from registry.domain import areas
 from registry.domain.areas import AreaLevel, CommunityKind, NewCommunity
 from registry.domain.hierarchy import DEFAULT_HIERARCHY, Hierarchy
@@ -37,8 +39,6 @@ from shared.errors import FieldError, InvalidInput, NotFound
 from shared.pagination import page_of
 from shared.reads import ReadConnection, ReadRow, select_rows
 from shared.unit_of_work import UnitOfWork
-
-Q = TypeVar("Q", bound=Select[Any])
 
 _AREAS = AreaRow.__table__
 _AREA_BY_ID = select(_AREAS).where(_AREAS.c.id == bindparam("area_id"))
@@ -138,16 +138,17 @@ async def list_areas(
     after: str | None = None,
     limit: int = 100,
 ) -> tuple[list[ReadRow], str | None]:
-    """One page of areas (plain rows with the columns of :class:`AreaRow`) ordered by id
-    after the id ``after``, and the cursor of the next page (None on the last).
+    """One page of areas (plain rows of :data:`SHOWN_COLUMNS`) ordered by id after the id
+    ``after``, and the cursor of the next page (None on the last).
 
     Keyset pagination on the id: a page never repeats or skips an area that existed when the
     first page was read, whatever is registered meanwhile.
     """
-    query = await _filtered(db, select(_AREAS), filters, principal)
+    values = await _filter_values(db, filters, principal)
     if after is not None:
-        query = query.where(_AREAS.c.id > after)
-    rows = list(await select_rows(db, query.order_by(_AREAS.c.id).limit(limit + 1)))
+        values["after"] = after
+    values["limit"] = limit + 1
+    rows = list(await select_rows(db, _statement("list", frozenset(values)), values))
     return page_of(rows, limit, lambda row: [row.id])
 
 
@@ -155,32 +156,80 @@ async def count_areas(
     db: AsyncSession | ReadConnection, *, filters: AreaFilter, principal: Principal | None = None
 ) -> int:
     """How many areas match ``filters`` (e.g. the communities of a district as of a day)."""
-    query = select(func.count().label("total")).select_from(_AREAS)
-    query = await _filtered(db, query, filters, principal)
-    return int((await select_rows(db, query))[0].total)
+    values = await _filter_values(db, filters, principal)
+    return int((await select_rows(db, _statement("count", frozenset(values)), values))[0].total)
 
 
-async def _filtered(
-    db: AsyncSession | ReadConnection, query: Q, filters: AreaFilter, principal: Principal | None
-) -> Q:
-    """``query`` restricted to ``filters`` and to the principal's area."""
+SHOWN_COLUMNS = (
+    "id",
+    "level",
+    "name",
+    "parent_id",
+    "path",
+    "kind",
+    "household_count",
+    "valid_from",
+    "valid_to",
+    "retired_reason",
+    "predecessor_ids",
+    "successor_ids",
+)
+"""The columns of an area a list shows (all but its creation time)."""
+
+_SUBTREE_ESCAPES = re.compile(r"[/%_]")
+"""What a ``LIKE`` pattern escapes (with ``/``, as ``startswith(…, autoescape=True)`` does)."""
+
+
+async def _filter_values(
+    db: AsyncSession | ReadConnection, filters: AreaFilter, principal: Principal | None
+) -> dict[str, Any]:
+    """The value of each condition ``filters`` (and the principal's area) set, by the name
+    of its placeholder in :func:`_statement`; ``current`` when only current areas count."""
     if filters.as_of is not None and filters.include_retired:
         raise InvalidInput(
             "as_of already says which areas to include",
             errors=[FieldError("include_retired", "cannot be combined with as_of")],
         )
+    values: dict[str, Any] = {}
     scope = await scope_path(db, principal=principal, within=filters.within)
     if scope is not None:
-        query = query.where(in_subtree(AreaRow.path, scope))
+        values["scope"] = _SUBTREE_ESCAPES.sub(r"/\g<0>", scope) + "%"
     if filters.level is not None:
-        query = query.where(AreaRow.level == filters.level)
+        values["level"] = filters.level
     if filters.kind is not None:
-        query = query.where(AreaRow.kind == filters.kind)
+        values["kind"] = filters.kind
     if filters.as_of is not None:
-        query = query.where(store.valid_on(filters.as_of))
+        values["as_of"] = filters.as_of
     elif not filters.include_retired:
-        query = query.where(AreaRow.valid_to.is_(None))
-    return query
+        values["current"] = True
+    return values
+
+
+@functools.cache
+def _statement(kind: str, names: frozenset[str]) -> Select[Any]:
+    """The list (``kind`` "list") or count statement of areas with a placeholder for each
+    value in ``names`` (``current`` adds a condition without one): built once for each shape
+    (which filters are set), so a read only binds its values."""
+    if kind == "list":
+        query = select(*(_AREAS.c[name] for name in SHOWN_COLUMNS)).order_by(_AREAS.c.id)
+        query = query.limit(bindparam("limit", type_=Integer))
+    else:
+        query = select(func.count().label("total")).select_from(_AREAS)
+    conditions: list[ColumnElement[bool]] = []
+    if "scope" in names:
+        conditions.append(_AREAS.c.path.like(bindparam("scope"), escape="/"))
+    for name in ("level", "kind"):
+        if name in names:
+            conditions.append(_AREAS.c[name] == bindparam(name))
+    if "as_of" in names:
+        day = bindparam("as_of", type_=Date)
+        conditions.append(_AREAS.c.valid_from <= day)
+        conditions.append(or_(_AREAS.c.valid_to.is_(None), _AREAS.c.valid_to >= day))
+    if "current" in names:
+        conditions.append(_AREAS.c.valid_to.is_(None))
+    if "after" in names:
+        conditions.append(_AREAS.c.id > bindparam("after"))
+    return query.where(*conditions)
 
 
 # -- commands ----------------------------------------------------------------------------
