@@ -210,3 +210,29 @@ def test_a_test_marked_both_unit_and_integration_is_refused(tmp_path: Path) -> N
     assert "test_suite.py::test_confused is marked both unit and integration" in (
         done.stdout + done.stderr
     )
+
+
+def test_free_port_never_hands_out_a_port_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel may offer a released port again (it did, in a chaos run); two roles of a
+    test platform given the same one would make one of them fail to start."""
+    from shared.testing import broker
+
+    offered = iter([40_001, 40_001, 40_002])
+
+    class _Socket:
+        def __enter__(self) -> _Socket:
+            self.port = next(offered)
+            return self
+
+        def __exit__(self, *_exc: object) -> None:
+            return None
+
+        def bind(self, _address: object) -> None:
+            return None
+
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr("shared.testing.broker.socket.socket", _Socket)
+    monkeypatch.setattr(broker, "_HANDED_OUT", set())
+    assert [broker.free_port(), broker.free_port()] == [40_001, 40_002]

@@ -11,12 +11,20 @@ from pathlib import Path
 
 from shared.testing import unit_guard
 
+_HANDED_OUT: set[int] = set()
+"""Ports :func:`free_port` has given this process: the kernel may offer a released port again
+before its taker binds it (two chaos roles once got the same one, and one of them died)."""
+
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nobody listens on right now, never one this process was given before."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_for_port(host: str, port: int, timeout_s: float = 20.0) -> None:

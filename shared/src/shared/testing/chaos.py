@@ -164,7 +164,12 @@ class RoleProcess:
 
     def start(self) -> None:
         """Start the process (its output appended to :attr:`log_path`)."""
-        env = {**self.env, "HTTP_PORT": str(self.port), "HTTP_HOST": "127.0.0.1"}
+        env = {
+            **self.env,
+            "HTTP_PORT": str(self.port),
+            "HTTP_HOST": "127.0.0.1",
+            "METRICS_PORT": "0",  # any free port: HTTP_PORT + 1000 may be another's
+        }
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts + 1} of {self.name}\n".encode())
         self.pid = self.zygote.fork(env, self.port, self.log_path)
