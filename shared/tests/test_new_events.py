@@ -9,7 +9,7 @@ import pytest
 
 from shared import context
 from shared.contracts import CONTRACTS, EventPayload
-from shared.contracts.envelope import CloudEvent
+from shared.contracts.envelope import CloudEvent, structured_json
 from shared.contracts.examples import example_payload
 
 pytestmark = pytest.mark.unit
@@ -59,3 +59,34 @@ def test_one_new_event_is_the_bulk_one_for_one_payload() -> None:
         exclude={"id", "time", "correlationid"}
     )
     assert event.correlationid == event.id
+
+
+@pytest.mark.parametrize(
+    "aggregate_id", ["140502001001", 'a "quoted" \\ id', "東街\u2028\x01\x7f", "tab\there"]
+)
+@pytest.mark.parametrize("correlation", [None, "corr-東", 'c"1'])
+def test_documents_are_the_json_of_the_events(aggregate_id: str, correlation: str | None) -> None:
+    pending = [(payload, aggregate_id) for payload, _ in payloads()]
+    with context.bound(correlation_id=correlation, causation_id=None, request_id="req\\7"):
+        documents = CONTRACTS.new_documents(pending)
+    for document, (payload, _) in zip(documents, pending, strict=True):
+        event = CloudEvent.model_validate_json(document.json)
+        assert document.json.encode() == event.to_json_bytes()
+        assert (document.id, document.type, document.partitionkey) == (
+            event.id,
+            CONTRACTS.for_payload(payload).type,
+            aggregate_id,
+        )
+        assert event.data == payload.model_dump(mode="json")
+        assert event.correlationid == (correlation or event.id)
+        assert event.causationid == "req\\7"
+
+
+def test_a_time_without_microseconds_is_written_as_pydantic_writes_it() -> None:
+    (payload, aggregate_id) = payloads()[0]
+    event = CONTRACTS.new_events([(payload, aggregate_id)])[0]
+    whole = event.model_copy(update={"time": event.time.replace(microsecond=0)})
+    attributes = whole.model_dump(exclude={"specversion", "datacontenttype", "data"})
+    written = structured_json(**attributes, data_json=payload.model_dump_json())
+    assert written.encode() == whole.to_json_bytes()
+    assert f'"time":"{whole.time:%Y-%m-%dT%H:%M:%S}Z","datacontenttype"' in written

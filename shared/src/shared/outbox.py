@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import CONTRACTS, CloudEvent, ContractRegistry
+from shared.contracts.core import EventDocument
 from shared.db import bulk_insert
 from shared.tables import OutboxRecord
 
@@ -57,22 +58,37 @@ async def add_many(
     :meth:`~shared.contracts.ContractRegistry.new_event`, whose payload model already
     validated the data, so it is not validated a second time here.
     """
-    if not events:
+    documents = [
+        EventDocument(event.id, event.type, event.partitionkey, event.to_json_bytes().decode())
+        for event in events
+    ]
+    await add_documents(session, documents, contracts=contracts)
+
+
+async def add_documents(
+    session: AsyncSession,
+    documents: Sequence[EventDocument],
+    *,
+    contracts: ContractRegistry = CONTRACTS,
+) -> None:
+    """:func:`add_many` for events already written as JSON documents
+    (:meth:`~shared.contracts.ContractRegistry.new_documents`: what a unit of work writes)."""
+    if not documents:
         return
     now = datetime.now(UTC)
     topics: dict[str, str] = {}
     rows = []
-    for event in events:
-        topic = topics.get(event.type)
+    for document in documents:
+        topic = topics.get(document.type)
         if topic is None:
-            topic = topics[event.type] = contracts.by_type(event.type).topic
+            topic = topics[document.type] = contracts.by_type(document.type).topic
         rows.append(
             {
-                "event_id": event.id,
-                "event_type": event.type,
+                "event_id": document.id,
+                "event_type": document.type,
                 "topic": topic,
-                "partition_key": event.partitionkey,
-                "payload": event.to_json_bytes().decode(),
+                "partition_key": document.partitionkey,
+                "payload": document.json,
                 "created_at": now,
                 "attempts": 0,
             }

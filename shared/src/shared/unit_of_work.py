@@ -107,9 +107,9 @@ class UnitOfWork:
         pending = self.integration_events()
         if not pending:
             return 0
-        events = self._contracts.new_events(pending)
-        await outbox.add_many(self.session, events, contracts=self._contracts)
-        return len(events)
+        documents = self._contracts.new_documents(pending)
+        await outbox.add_documents(self.session, documents, contracts=self._contracts)
+        return len(documents)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the transaction has committed (never after a rollback):

@@ -12,12 +12,12 @@ import inspect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from shared import context
-from shared.contracts.envelope import CloudEvent
+from shared.contracts.envelope import CloudEvent, structured_json
 from shared.ids import new_uuid4s
 
 TYPE_PREFIX = "org.shequ"
@@ -80,6 +80,16 @@ class EventContract:
     def description(self) -> str:
         """The payload class's docstring: when the event is emitted."""
         return inspect.cleandoc(self.payload.__doc__ or "")
+
+
+@dataclass(frozen=True, slots=True)
+class EventDocument:
+    """A new event as an outbox row holds it: id, type, key and the JSON document."""
+
+    id: str
+    type: str
+    partitionkey: str
+    json: str
 
 
 class UnknownEventType(LookupError):
@@ -171,30 +181,54 @@ class ContractRegistry:
         payloads are models that validated their data when they were built. A bulk import
         makes one per row, where the validation cost more than the rest of the event.
         """
+        return [
+            CloudEvent.model_construct(
+                specversion="1.0",
+                datacontenttype="application/json",
+                **attributes,
+                data=payload.model_dump(mode="json"),
+            )
+            for payload, attributes in self._envelopes(payloads)
+        ]
+
+    def new_documents(self, payloads: Sequence[tuple[EventPayload, str]]) -> list[EventDocument]:
+        """The events :meth:`new_events` would make, as their structured-mode JSON documents
+        (what :meth:`CloudEvent.to_json_bytes` writes), without building the models: what
+        the unit of work writes to the outbox."""
+        return [
+            EventDocument(
+                id=attributes["id"],
+                type=attributes["type"],
+                partitionkey=attributes["partitionkey"],
+                json=structured_json(**attributes, data_json=payload.model_dump_json()),
+            )
+            for payload, attributes in self._envelopes(payloads)
+        ]
+
+    def _envelopes(
+        self, payloads: Sequence[tuple[EventPayload, str]]
+    ) -> Iterator[tuple[EventPayload, dict[str, Any]]]:
+        """Each payload with the attributes of its envelope (but the constant ones)."""
         correlation = context.correlation_id_var.get()
         causation = context.causation_id_var.get() or context.request_id_var.get()
         ids = new_uuid4s(len(payloads))
-        events = []
         for (payload, aggregate_id), event_id in zip(payloads, ids, strict=True):
             contract = self.for_payload(payload)
             source, event_type, dataschema = self._envelope_parts(contract)
-            events.append(
-                CloudEvent.model_construct(
-                    specversion="1.0",
-                    id=event_id,
-                    source=source,
-                    type=event_type,
-                    subject=f"{contract.aggregate}/{aggregate_id}",
-                    time=datetime.now(UTC),
-                    datacontenttype="application/json",
-                    dataschema=dataschema,
-                    partitionkey=aggregate_id,
-                    correlationid=correlation or event_id,
-                    causationid=causation,
-                    data=payload.model_dump(mode="json"),
-                )
+            yield (
+                payload,
+                {
+                    "id": event_id,
+                    "source": source,
+                    "type": event_type,
+                    "subject": f"{contract.aggregate}/{aggregate_id}",
+                    "time": datetime.now(UTC),
+                    "dataschema": dataschema,
+                    "partitionkey": aggregate_id,
+                    "correlationid": correlation or event_id,
+                    "causationid": causation,
+                },
             )
-        return events
 
     def _envelope_parts(self, contract: EventContract) -> tuple[str, str, str]:
         """The ``source``, ``type`` and ``dataschema`` of a contract's events (computed once
