@@ -36,6 +36,7 @@ Formats:
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import functools
 import gc
@@ -43,6 +44,7 @@ import json
 import uuid
 from collections import deque
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Awaitable,
@@ -50,11 +52,11 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import aclosing, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import groupby
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -400,46 +402,105 @@ async def import_rows(
     report = ImportReport()
     today = today or date.today()
     analysed_at = 0
-    async for batch in _batches(lines, fmt=fmt, record_type=record_type, size=batch_size):
+    batches = _batches(lines, fmt=fmt, record_type=record_type, size=batch_size)
+    async with aclosing(_one_ahead(_validated(batches))) as validated:
+        async for parsed, refused in validated:
+            with collection_paused():
+                for rejected in refused:
+                    report.reject(rejected.line, rejected.field, rejected.reason)
+                async with unit_of_work(sessions, translate=translate) as uow:
+                    for kind, run in groupby(parsed, key=lambda p: p.record.type):
+                        rows = list(run)
+                        if kind == "resident":
+                            await _residents(
+                                uow, rows, pii=pii, principal=principal, today=today, report=report
+                            )
+                        elif kind == "household":
+                            await _households(
+                                uow, rows, principal=principal, today=today, report=report
+                            )
+                        else:
+                            for row in rows:
+                                await _one(
+                                    uow,
+                                    row,
+                                    principal=principal,
+                                    today=today,
+                                    report=report,
+                                    hierarchy=hierarchy,
+                                )
+            if on_batch is not None:
+                await on_batch(report)
+            if report.accepted >= 2 * max(analysed_at, batch_size // 2):
+                await _refresh_statistics(sessions)
+                analysed_at = report.accepted
+    return report
+
+
+ValidatedBatch = tuple[list[_Parsed], list[RejectedRow]]
+"""A batch's valid records, and its rows refused before reaching the database."""
+YIELD_EVERY = 50
+"""Rows validated between two chances for the batch before to go on with the database."""
+
+
+async def _validated(batches: AsyncIterable[list[RawRow]]) -> AsyncIterator[ValidatedBatch]:
+    """Each batch's rows validated against their record models (the field and reason of each
+    refused row). Pure CPU work, so it lets the event loop run every :data:`YIELD_EVERY`
+    rows: the batch before, waiting on the database, goes on meanwhile."""
+    async for batch in batches:
+        parsed: list[_Parsed] = []
+        refused: list[RejectedRow] = []
         with collection_paused():
-            parsed: list[_Parsed] = []
-            for line, raw in batch:
+            for count, (line, raw) in enumerate(batch, start=1):
+                if count % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
                 if isinstance(raw, str):
-                    report.reject(line, None, raw)
+                    refused.append(RejectedRow(line, None, raw))
                     continue
                 try:
                     parsed.append(_Parsed(line, _RECORD.validate_python(raw)))
                 except ValidationError as exc:
                     first = exc.errors()[0]
                     location = ".".join(str(part) for part in first["loc"][1:]) or None
-                    report.reject(line, location, first["msg"])
-            async with unit_of_work(sessions, translate=translate) as uow:
-                for kind, run in groupby(parsed, key=lambda p: p.record.type):
-                    rows = list(run)
-                    if kind == "resident":
-                        await _residents(
-                            uow, rows, pii=pii, principal=principal, today=today, report=report
-                        )
-                    elif kind == "household":
-                        await _households(
-                            uow, rows, principal=principal, today=today, report=report
-                        )
-                    else:
-                        for row in rows:
-                            await _one(
-                                uow,
-                                row,
-                                principal=principal,
-                                today=today,
-                                report=report,
-                                hierarchy=hierarchy,
-                            )
-        if on_batch is not None:
-            await on_batch(report)
-        if report.accepted >= 2 * max(analysed_at, batch_size // 2):
-            await _refresh_statistics(sessions)
-            analysed_at = report.accepted
-    return report
+                    refused.append(RejectedRow(line, location, first["msg"]))
+        yield parsed, refused
+
+
+_T = TypeVar("_T")
+_DONE = object()
+
+
+async def _one_ahead(items: AsyncIterator[_T]) -> AsyncGenerator[_T, None]:
+    """``items``, produced one ahead of their consumer in a task of their own: the next batch
+    is read and validated while the current one waits on the database (PostgreSQL works on
+    the other core). An error of the producer is raised here, in order; when the consumer
+    stops early (or fails) the producer is cancelled."""
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
+
+    async def produce() -> None:
+        try:
+            async for item in items:
+                await queue.put((item, None))
+        except Exception as error:  # handed to the consumer, raised there
+            await queue.put((_DONE, error))
+            return
+        await queue.put((_DONE, None))
+
+    producer = asyncio.create_task(produce())
+    try:
+        while True:
+            item, error = await queue.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                break
+            yield item
+        await producer
+    finally:
+        if not producer.done():
+            producer.cancel()
+            with suppress(asyncio.CancelledError):
+                await producer
 
 
 _PAUSES = [0]
