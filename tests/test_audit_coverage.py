@@ -376,7 +376,6 @@ async def eldercare_full_centre(service: Any) -> str:
         "kind": "day_care",
         "name": "Audit coverage centre",
         "community_id": service.area_a,
-        "path": ["140500", "140502", "140502001", service.area_a],
         "capacity": 1,
     }
     centre = await service.create("/centres", body, service.of_a)

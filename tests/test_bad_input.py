@@ -73,8 +73,6 @@ CLIENT_CHOSEN = {
     ("registry", "NewCommunityIn", "id"): "a new community's administrative code",
     ("registry", "SplitCommunityIn", "id"): "a new community's administrative code",
     ("metrics", "TargetIn", "id"): "optional: a target's readable id from the plan (a pattern)",
-    ("eldercare", "CentreIn", "path"): "KNOWN GAP: eldercare keeps no area hierarchy yet; the "
-    "path is checked against the token's area and must end at `community_id`",
 }
 """Server-owned names a request model does declare, and why."""
 

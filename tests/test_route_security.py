@@ -501,7 +501,6 @@ async def eldercare_centre(service: Service) -> str:
         "kind": "day_care",
         "name": "Route security centre",
         "community_id": service.area_a,
-        "path": ["140500", "140502", "140502001", service.area_a],
         "capacity": 3,
     }
     return await service.create("/centres", body, service.of_a)

@@ -102,12 +102,12 @@ async def test_demo_data_and_the_api_end_to_end(
             "kind": "day_care",
             "name": "Test centre",
             "community_id": "140502001001",
-            "path": ["140500", "140502", "140502001", "140502001001"],
             "capacity": 1,
         },
         headers=staff,
     )
     assert centre.status_code == 201, centre.text
+    assert centre.json()["path"] == ["140500", "140502", "140502001", "140502001001"]
     centre_id = centre.json()["id"]
     by_age = sorted(elders, key=lambda e: (e["care_level"] or 0, e["birth_year"]))
     placed = []

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from eldercare import entitlements, jobs, orders, placements, roster
+from eldercare import areas, entitlements, jobs, orders, placements, roster
 from eldercare.adapters.events import translate
 from eldercare.adapters.tables import EntitlementRow, PaymentRow
 from eldercare.domain.roster import ResidentFacts
 from eldercare.rules import load_rules
 from shared.auth import Principal
+from shared.contracts.registry import AreaCreated
 from shared.tables import OutboxRecord
 from shared.unit_of_work import unit_of_work
 
@@ -146,15 +147,26 @@ async def test_death_closes_care_cancels_orders_and_admits_the_next_in_line(
     now = datetime(2026, 5, 4, 8, tzinfo=UTC)
     await announce(sessions, [facts(1, 1940), facts(2, 1941), facts(3, 1930)], today)
     async with unit_of_work(sessions, translate=translate) as uow:
+        await areas.apply_area(
+            uow,
+            payload=AreaCreated(
+                area_id="m1",
+                level="community",
+                name="m1",
+                parent_id="s1",
+                path=list(PATH),
+                valid_from=date(2005, 1, 1),
+            ),
+        )
         centre = await placements.open_centre(
             uow,
             principal=STAFF,
             kind="day_care",
             name="Centre",
             community_id="m1",
-            path=list(PATH),
             capacity=1,
         )
+    assert centre.path == PATH, "the centre's path is the community's, from the registry"
     for number in (1, 2, 3):
         async with unit_of_work(sessions, translate=translate) as uow:
             await placements.request_placement(

@@ -1,9 +1,10 @@
-"""Inbound events → the elder roster, the volunteers orders may be assigned to, and the
-hardship medical subsidies casework approves.
+"""Inbound events → the elder roster, the areas centres lie in, the volunteers orders may be
+assigned to, and the hardship medical subsidies casework approves.
 
 The subscription takes the registry's resident events (registered, updated, moved: a newer
 state; died, left: the end; age_reached: an exact age, joining the roster on the birthday),
-volunteer registrations and casework's ``case.decided`` (an approved
+its area events (created, retired: a centre's path comes from them), volunteer registrations
+and casework's ``case.decided`` (an approved
 ``elder_hardship_medical_subsidy`` is paid through the ledger, once per case).
 Each event runs its use case in a :class:`~shared.unit_of_work.UnitOfWork` on the consumer's
 transaction, so what it causes (an elder enrolled, care closed at death, a subsidy paid)
@@ -17,13 +18,15 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eldercare import clock, entitlements, roster
+from eldercare import areas, clock, entitlements, roster
 from eldercare.domain.roster import ResidentFacts
 from shared.ages import of_milestone, of_state
 from shared.consumer import Subscription, UnexpectedEvent
 from shared.contracts import CONTRACTS, CloudEvent, EventPayload
 from shared.contracts.casework import CaseDecided
 from shared.contracts.registry import (
+    AreaCreated,
+    AreaRetired,
     ResidentAgeReached,
     ResidentDied,
     ResidentLeft,
@@ -36,6 +39,8 @@ from shared.contracts.registry import (
 from shared.unit_of_work import EventTranslator, UnitOfWork
 
 HANDLED: tuple[type[EventPayload], ...] = (
+    AreaCreated,
+    AreaRetired,
     ResidentAgeReached,
     ResidentRegistered,
     ResidentUpdated,
@@ -96,6 +101,8 @@ async def apply(uow: UnitOfWork, payload: EventPayload, *, today: date, threshol
                 today=today,
                 threshold=threshold,
             )
+        case AreaCreated() | AreaRetired():
+            await areas.apply_area(uow, payload=payload)
         case VolunteerRegistered():
             await roster.volunteer_registered(
                 uow,

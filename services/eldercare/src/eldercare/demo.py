@@ -2,27 +2,28 @@
 assessments, a day-care centre and an institution with their placements and waiting list,
 and service orders with visits, all through the service's own use cases.
 
-The registry's demo registers no residents, so the elders enter the roster the way registry
-events would bring them (:func:`eldercare.roster.resident_changed` with registry-style
-facts, ids ``demo-elder-NN``); the daily round then proposes their entitlements.
+The registry's demo registers no residents, so its areas and the elders enter the way registry
+events would bring them (:func:`eldercare.areas.apply_area` with the registry demo's areas,
+:func:`eldercare.roster.resident_changed` with registry-style facts, ids ``demo-elder-NN``);
+the daily round then proposes their entitlements.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from eldercare import assessments, clock, jobs, orders, placements, roster
+from eldercare import areas, assessments, clock, jobs, orders, placements, roster
 from eldercare.adapters.tables import ElderRow
 from eldercare.api.deps import Policy
 from eldercare.domain.assessment import BARTHEL_ITEMS
 from eldercare.domain.roster import ResidentFacts
 from shared.auth import Principal
 from shared.contracts.eldercare import PlacementKind, ServiceKind
-from shared.contracts.registry import ResidentFlag, Sex
+from shared.contracts.registry import AreaCreated, AreaLevel, ResidentFlag, Sex
 from shared.unit_of_work import EventTranslator, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,16 @@ COMMUNITIES = [
     ("140500", "140502", "140502002", "140502002001"),
     ("140500", "140525", "140525001", "140525001001"),
 ]
+AREAS: list[tuple[str, AreaLevel, tuple[str, ...]]] = [
+    ("140500", "city", ("140500",)),
+    ("140502", "district", ("140500", "140502")),
+    ("140525", "district", ("140500", "140525")),
+    ("140502001", "street", ("140500", "140502", "140502001")),
+    ("140502002", "street", ("140500", "140502", "140502002")),
+    ("140525001", "street", ("140500", "140525", "140525001")),
+    *((path[-1], "community", path) for path in COMMUNITIES),
+]
+"""The demo communities and the areas above them."""
 # (age this year, sex, flags, disabled, Barthel score band: full / mild / moderate / severe)
 ELDERS: list[tuple[int, Sex, tuple[ResidentFlag, ...], bool, str]] = [
     (92, "female", ("living_alone",), False, "severe"),
@@ -88,6 +99,18 @@ async def load_demo_data(
             return False
     today, now = clock.today(), clock.now()
     async with unit_of_work(sessions, translate=translate) as uow:
+        for area_id, level, path in AREAS:  # the registry demo's, as its events would tell
+            await areas.apply_area(
+                uow,
+                payload=AreaCreated(
+                    area_id=area_id,
+                    level=level,
+                    name=area_id,
+                    parent_id=path[-2] if len(path) > 1 else None,
+                    path=list(path),
+                    valid_from=date(2005, 1, 1),
+                ),
+            )
         for number, (age, sex, flags, disabled, _) in enumerate(ELDERS, start=1):
             path = COMMUNITIES[number % len(COMMUNITIES)]
             facts = ResidentFacts(
@@ -127,7 +150,6 @@ async def load_demo_data(
             kind="day_care",
             name="Dongjie elderly service centre",
             community_id=COMMUNITIES[0][-1],
-            path=list(COMMUNITIES[0]),
             capacity=2,
         )
         home = await placements.open_centre(
@@ -136,7 +158,6 @@ async def load_demo_data(
             kind="institution",
             name="Jincheng welfare home",
             community_id=COMMUNITIES[3][-1],
-            path=list(COMMUNITIES[3]),
             capacity=1,
         )
     for offset, (resident_id, band) in enumerate(enrolled[:6]):

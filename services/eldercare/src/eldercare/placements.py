@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eldercare import clock
+from eldercare import areas, clock
 from eldercare.adapters import store
 from eldercare.adapters.tables import CentreRow, PlacementRow
 from eldercare.domain.placements import Centre, CentreKind, Placement, PlacementSnapshot, settle
@@ -34,15 +34,14 @@ async def open_centre(
     kind: CentreKind,
     name: str,
     community_id: str,
-    path: list[str],
     capacity: int,
 ) -> Centre:
-    """Register a day-care centre or institution with its places."""
-    if not path or path[-1] != community_id:
-        raise InvalidInput(
-            "path must end at the community", errors=[FieldError("path", "must end at it")]
-        )
-    ensure_area(principal, path)
+    """Register a day-care centre or institution with its places, in a community the registry
+    announced inside the token's area (its path comes from there; 422 on ``community_id``
+    otherwise)."""
+    path = list(
+        await areas.community_path(uow.session, principal, community_id, field="community_id")
+    )
     Centre.check_capacity(capacity)
     centre = Centre(str(uuid.uuid4()), kind, name, community_id, tuple(path), capacity)
     uow.session.add(

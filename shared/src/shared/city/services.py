@@ -15,8 +15,9 @@ each community, asks:
 - eldercare: assessments of elders (dated over the past two years), day-care placements at a
   centre, and home-service orders whose visits are checked in and out.
 
-A service hears of a resident from the registry's events; a call that finds the resident
-unknown yet (404, or 422 on the resident) is retried until :data:`KNOWN_TIMEOUT_S`.
+A service hears of a resident or an area from the registry's events; a call that finds the
+resident or the area unknown yet (404, or 422 on the resident or an unknown area) is retried
+until :data:`KNOWN_TIMEOUT_S`.
 """
 
 from __future__ import annotations
@@ -139,14 +140,15 @@ class Api:
         return response.json() if response.content else None
 
     def once_known(self, method: str, url: str, body: Any = None) -> Any:
-        """The call, retried while the service has not heard of the resident yet."""
+        """The call, retried while the service has not heard of the resident or area yet."""
         deadline = time.monotonic() + KNOWN_TIMEOUT_S
         while True:
             response = self.request(method, url, body)
             if response.status_code < 300:
                 return response.json() if response.content else None
             unknown = response.status_code == 404 or (
-                response.status_code == 422 and "resident" in response.text
+                response.status_code == 422
+                and ("resident" in response.text or "no current area" in response.text)
             )
             if not unknown or time.monotonic() > deadline:
                 raise FeedError(
@@ -222,14 +224,13 @@ def feed_services(
         _employment(api, urls, rng, community, people, skills, tally, today=plan.today)
         district_centre = centre_ids.get(community.district_id)
         if district_centre is None:
-            district_centre = centre_ids[community.district_id] = api.call(
+            district_centre = centre_ids[community.district_id] = api.once_known(
                 "POST",
                 f"{urls.eldercare}/centres",
                 {
                     "kind": "day_care",
                     "name": f"{community.name}日间照料中心",
                     "community_id": community.id,
-                    "path": list(community.path),
                     "capacity": 60,
                 },
             )["id"]

@@ -208,6 +208,18 @@ class VisitRow(Base):
     __table_args__ = (Index("ix_visits_status_window_end", "status", "window_end"),)
 
 
+class AreaRow(Base):
+    """An area as the registry published it (kept from its area events): where a centre's
+    community lies."""
+
+    __tablename__ = "area"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(200))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class VolunteerRow(Base):
     """A volunteer the registry announced (orders may be assigned to them)."""
 

@@ -26,9 +26,10 @@ class CentreIn(BaseModel):
 
     kind: CentreKind
     name: Text = Field(min_length=1, max_length=200)
-    community_id: Text = Field(min_length=1, max_length=32)
-    path: list[Text] = Field(
-        min_length=1, max_length=8, description="Area ids from the city down to the community."
+    community_id: Text = Field(
+        min_length=1,
+        max_length=32,
+        description="A community the registry announced; the centre's path is derived from it.",
     )
     capacity: StrictInt = Field(description="Places, 1 to 10,000.")
 
@@ -40,7 +41,7 @@ class CentreOut(BaseModel):
     kind: CentreKind
     name: str
     community_id: str
-    path: list[str]
+    path: list[str] = Field(description="Area ids from the city down to the community.")
     capacity: int
 
     @classmethod
@@ -66,7 +67,6 @@ async def open_centre(body: CentreIn, command: WriteCommand) -> JSONResponse:
         kind=body.kind,
         name=body.name,
         community_id=body.community_id,
-        path=body.path,
         capacity=body.capacity,
     )
 
