@@ -11,8 +11,8 @@ them. So each rate is the import's at that size, and the rows before it are impo
 again per scale. Beside each, in the same run and database, the baseline is a plain multi-row
 INSERT of the same rows into a bare table (:func:`registry_import.baseline_insert`). Facilities,
 workers and volunteers are not timed (a few hundred rows per community, imported row by row).
-``--scales 10000,100000,1000000`` reaches a million residents (13 minutes here, too long for
-``make bench``). Results go to ``bench/results/city_import.json`` and the benchmark table.
+``--scales 10000,100000,1000000`` reaches a million residents (about 10 minutes more, too long
+for ``make bench``). Results go to ``bench/results/city_import.json`` and the benchmark table.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ TODAY = date(2026, 11, 30)
 TARGET_RESIDENTS_PER_S = 10_000
 SCALES = (10_000, 100_000, 300_000)
 """What ``make bench`` imports: up to 300,000 residents (4-5 minutes on a loaded two-core
-machine; a million take 13 more)."""
+machine; growing it to a million takes about 10 more)."""
 
 
 class CityRows:

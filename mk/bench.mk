@@ -4,7 +4,7 @@
 
 .PHONY: bench bench-table
 
-bench: install wrk ## Benchmarks: one table, bench/results.json and the README's table (20-30 min)
+bench: install wrk ## Benchmarks: one table, bench/results.json and the README's table (12-17 min here)
 	$(RUN) python bench/run.py
 
 bench-table: install ## Print the benchmark table recorded in bench/results.json (runs nothing)
