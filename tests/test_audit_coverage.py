@@ -3,8 +3,11 @@
 Every operation of the five OpenAPI documents is classified here, once: in :data:`AUDITED`
 (it reads or changes personal data: a resident, household, case, seeker, match, placement,
 enrolment, loan, elder, assessment, entitlement, order, visit or ledger line) with the resource
-type and action its audit row carries, or in :data:`NOT_AUDITED` with the reason it touches no
-personal data. A new route fails :func:`test_every_route_is_classified` until it is put in one.
+type and action its audit row carries, or declared not audited with the reason: in
+:data:`NOT_AUDITED`, under a path prefix of :data:`NO_PERSONAL_DATA`, or in the metrics
+service (no personal data at all). One declared route is an open gap, said so in its reason:
+the registry's household list. A new route fails :func:`test_every_route_is_classified` until
+it is put in one.
 
 An audited route is then proved audited against the running service (SQLite, the run's
 broker, demo data): called with a correlation id of its own, it must leave an audit row with
@@ -267,24 +270,8 @@ async def employment_match(service: Any) -> str:
     return found
 
 
-async def employment_enrolment(service: Any) -> str:
-    """An enrolment of a seeker in a course they are not enrolled in."""
-    courses = await service.client.get("/courses", headers=anywhere(service))
-    for seeker in await employment_seekers(service):
-        if seeker["status"] not in ("seeking", "in_training"):
-            continue
-        for course in courses.json()["items"]:
-            body = {"course_id": course["id"], "seeker_id": seeker["id"]}
-            enrolled = await service.client.post(
-                "/enrolments", json=body, headers=anywhere(service)
-            )
-            if enrolled.status_code == 201:
-                found: str = enrolled.json()["id"]
-                return found
-    pytest.fail("no seeker left to enrol")
-
-
 async def enrol(service: Any, headers: dict[str, str]) -> httpx.Response:
+    """Enrol a seeker in a course they are not enrolled in."""
     courses = await service.client.get("/courses", headers=anywhere(service))
     for seeker in await employment_seekers(service):
         if seeker["status"] not in ("seeking", "in_training"):
@@ -297,6 +284,11 @@ async def enrol(service: Any, headers: dict[str, str]) -> httpx.Response:
             if enrolled.status_code == 201:
                 return enrolled
     pytest.fail("no seeker left to enrol")
+
+
+async def employment_enrolment(service: Any) -> str:
+    found: str = (await enrol(service, anywhere(service))).json()["id"]
+    return found
 
 
 async def employment_placement(service: Any) -> str:
