@@ -59,11 +59,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import _IncludedRouter, iter_route_contexts
 from prometheus_client import start_http_server
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.context import causation_id_var, correlation_id_var, request_id_var
@@ -406,6 +406,62 @@ class _RouteTemplates:
             entry = known.setdefault(id(original), (original, []))
             entry[1].append((template, regex if isinstance(regex, Pattern) else None))
         self._known = known
+
+
+class _PrefixedRouter(_IncludedRouter):
+    """An included router that answers "no match" at once to a path outside the literal
+    prefix all its routes share (``/residents`` for ``/residents``, ``/residents/count``,
+    ``/residents/{resident_id}``): FastAPI tries every route of every included router in
+    turn, and a service has dozens (:func:`_skip_routers_by_prefix`)."""
+
+    literal_prefix: str = ""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """As an included router, but a path neither equal to the prefix nor below it
+        matches none of its routes."""
+        prefix = self.literal_prefix
+        if prefix and scope["type"] == "http":
+            path = _route_path(scope)
+            if path != prefix and not path.startswith(prefix + "/"):
+                return Match.NONE, {}
+        return super().matches(scope)
+
+
+def _literal_prefix(included: _IncludedRouter) -> str:
+    """The path segments every route of ``included`` starts with, without a parameter
+    (``""`` when they share none)."""
+    shared: list[str] | None = None
+    for context in iter_route_contexts([included]):
+        segments = []
+        for segment in str(context.path).split("/")[1:]:
+            if "{" in segment:
+                break
+            segments.append(segment)
+        if shared is None:
+            shared = segments
+        else:
+            common = 0
+            while common < min(len(shared), len(segments)) and shared[common] == segments[common]:
+                common += 1
+            shared = shared[:common]
+    return "".join(f"/{segment}" for segment in shared or [] if segment)
+
+
+def _skip_routers_by_prefix(app: FastAPI) -> None:
+    """Let each router included in ``app`` whose routes share a literal prefix refuse other
+    paths at once (:class:`_PrefixedRouter`): the same routes, in the same order, matched
+    alike; only the routers that cannot match a request are no longer tried route by route."""
+    routes = app.router.routes
+    for index, route in enumerate(routes):
+        if type(route) is not _IncludedRouter:
+            continue
+        prefix = _literal_prefix(route)
+        if prefix:
+            prefixed = _PrefixedRouter(
+                original_router=route.original_router, include_context=route.include_context
+            )
+            prefixed.literal_prefix = prefix
+            routes[index] = prefixed
 
 
 def _route_path(scope: Scope) -> str:
@@ -1030,5 +1086,6 @@ def create_app(
     install_schema_routes(app, settings)  # public: the event schemas and AsyncAPI document
     for router in routers:
         app.include_router(router)
+    _skip_routers_by_prefix(app)
     _install_problem_openapi(app)
     return app
