@@ -175,8 +175,8 @@ async def project(
     *,
     projector: Projector,
 ) -> None:
-    """Apply one event to the entity and area projections; its ledger deltas and what they
-    touch are collected in ``effects`` (written by the caller)."""
+    """Apply one event to the entity and area projections; its ledger deltas are collected
+    in ``effects`` (written by the caller, who marks what they touch)."""
     day = projector.day_of(event.time)
     match payload:
         case AreaCreated():
@@ -239,7 +239,6 @@ async def project(
                 effects.created_targets.add(payload.target_id)
         case _:
             raise UnexpectedEvent(event.type)
-    projector.mark(effects)
 
 
 async def apply_batch(
@@ -255,7 +254,9 @@ async def apply_batch(
     Each event updates the projections and adds its ledger deltas to the batch's; then the
     ledger is written once, and each touched (indicator, area) snapshot and each affected
     target is re-evaluated once for the whole batch. A status change is published with the
-    correlation id of the last event that touched its indicator in its area.
+    correlation id of the last event that touched its indicator in its area. A tracker that
+    defers its evaluations (a replay) needs no event's own effects: the events add to the
+    batch's directly and what they touch is marked once.
     """
     if not items:
         return Effects()
@@ -265,14 +266,20 @@ async def apply_batch(
     batch = Effects()
     causes: dict[tuple[str, str], CloudEvent] = {}
     try:
-        for item in items:
-            effects = Effects()
-            await project(session, item.event, item.payload, effects, projector=projector)
-            batch.absorb(effects)
-            for pair in effects.touched:
-                causes[pair] = item.event
-            for area in effects.created_areas:
-                causes[("", area)] = item.event
+        if tracker.deferred:
+            for item in items:
+                await project(session, item.event, item.payload, batch, projector=projector)
+            projector.mark(batch)
+        else:
+            for item in items:
+                effects = Effects()
+                await project(session, item.event, item.payload, effects, projector=projector)
+                projector.mark(effects)
+                batch.absorb(effects)
+                for pair in effects.touched:
+                    causes[pair] = item.event
+                for area in effects.created_areas:
+                    causes[("", area)] = item.event
         await write_new(session)
     finally:
         forget(session)
