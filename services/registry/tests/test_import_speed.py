@@ -1,6 +1,6 @@
 """What the bulk import does for speed keeps its rules: the control-character scan finds what
-the character-by-character check found, and the garbage collector paused for a batch comes
-back on as it was."""
+the character-by-character check found, the garbage collector paused for a batch comes back
+on as it was, and the batch validated ahead arrives in order with its producer's errors."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import sys
 import unicodedata
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import date
 
 import pytest
@@ -91,3 +92,44 @@ async def test_an_import_leaves_the_collector_on(
     assert (report.accepted, report.rejected) == (3, 1)
     assert seen == [True, True]
     assert gc.isenabled()
+
+
+async def numbers(count: int, *, fail_at: int | None = None) -> AsyncIterator[int]:
+    for number in range(count):
+        if number == fail_at:
+            raise ValueError(f"unreadable at {number}")
+        yield number
+        await asyncio.sleep(0)
+
+
+async def test_one_ahead_hands_over_in_order_and_raises_where_the_producer_failed() -> None:
+    assert [n async for n in importer._one_ahead(numbers(5))] == [0, 1, 2, 3, 4]
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async for number in importer._one_ahead(numbers(9, fail_at=3)):
+            seen.append(number)
+
+    with pytest.raises(ValueError, match="unreadable at 3"):
+        await consume()
+    assert seen == [0, 1, 2]
+
+
+async def test_one_ahead_stops_its_producer_when_the_consumer_stops() -> None:
+    produced: list[int] = []
+
+    async def endless() -> AsyncIterator[int]:
+        number = 0
+        while True:
+            produced.append(number)
+            yield number
+            number += 1
+
+    async with aclosing(importer._one_ahead(endless())) as ahead:
+        async for number in ahead:
+            if number == 2:
+                break
+    await asyncio.sleep(0.01)
+    stopped_at = len(produced)
+    await asyncio.sleep(0.01)
+    assert len(produced) == stopped_at <= 5  # at most one ahead, and nothing after the stop

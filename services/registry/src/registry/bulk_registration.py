@@ -5,20 +5,23 @@ Households (:func:`register_households_in_bulk`) follow the rules of
 outside it reads like a missing one), a registration day neither before 1900, nor in the
 future, nor before the community began; an id already registered is ``unchanged``.
 
-The same rules as :func:`registry.residents.register_resident`, with one outcome per resident
-instead of an error: a resident breaking a rule is ``rejected`` with the field and the reason;
-a household that does not exist or lies outside the caller's area is the same "no such
-household", checked before the number is looked up, so an import cannot probe for numbers
-without a household of its own area; a number already registered within the caller's area
-(or earlier in the same call) is ``unchanged`` (re-running an import changes nothing), one
-registered elsewhere is ``rejected`` as already registered, like ``POST /residents``'s 409.
-The accepted residents are inserted with one statement and their ``ResidentRegistered``
-events handed to the unit of work at once (one bulk insert into the outbox when it commits).
+Residents go in two steps: :func:`check_residents` checks each form (the number against the
+birth date and sex, the permit) and hashes and seals its number, CPU work an import does for
+its next batch while the current one waits on the database; :func:`register_residents_in_bulk`
+then registers them. The same rules as :func:`registry.residents.register_resident`, with one
+outcome per resident instead of an error: a resident breaking a rule is ``rejected`` with the
+field and the reason; a household that does not exist or lies outside the caller's area is the
+same "no such household", checked before the number is looked up, so an import cannot probe
+for numbers without a household of its own area; a number already registered within the
+caller's area (or earlier in the same call) is ``unchanged`` (re-running an import changes
+nothing), one registered elsewhere is ``rejected`` as already registered, like ``POST
+/residents``'s 409. The accepted residents are inserted with one statement and their
+``ResidentRegistered`` events handed to the unit of work at once (one bulk insert into the
+outbox when it commits).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,7 +37,6 @@ from registry.adapters.people import (
     registered_residents,
 )
 from registry.domain.areas import CommunityRef
-from registry.domain.national_id import NationalIdFacts
 from registry.domain.people import (
     Household,
     NewResident,
@@ -47,6 +49,7 @@ from registry.pii import PiiProtector
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, InvalidInput
+from shared.ids import new_uuid4s
 from shared.unit_of_work import UnitOfWork
 
 
@@ -62,32 +65,65 @@ class BulkOutcome:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class CheckedResident:
+    """A registration form that passed :meth:`NewResident.check`, with what registering it
+    needs computed before any database work: the id it gets if it is new, its number's keyed
+    hash and the number sealed for that id."""
+
+    form: NewResident
+    resident_id: str
+    national_id: SealedNationalId = field(repr=False)
+
+
+def check_residents(
+    residents: Sequence[NewResident], *, pii: PiiProtector, today: date
+) -> list[CheckedResident | BulkOutcome]:
+    """Check each form (a rejected outcome naming the field, or the form checked, hashed and
+    its number sealed): the CPU work of a registration, which an import does for its next
+    batch while the current one waits on the database. A number found registered later
+    wastes its sealing; a new one is not sealed twice."""
+    found: list[CheckedResident | BulkOutcome] = []
+    for form, resident_id in zip(residents, new_uuid4s(len(residents)), strict=True):
+        try:
+            facts = form.check(today=today)
+        except InvalidInput as problem:
+            found.append(_rejected(problem))
+            continue
+        sealed = SealedNationalId(
+            pii.encrypt(facts.normalised, owner=resident_id),
+            pii.lookup_hash(facts.normalised),
+            facts.area_code,
+        )
+        found.append(CheckedResident(form, resident_id, sealed))
+    return found
+
+
 async def register_residents_in_bulk(
     uow: UnitOfWork,
+    residents: Sequence[CheckedResident | BulkOutcome],
     *,
-    pii: PiiProtector,
-    residents: Sequence[NewResident],
     principal: Principal | None = None,
-    today: date | None = None,
+    today: date,
 ) -> list[BulkOutcome]:
-    """Register ``residents``: one outcome per resident, in order.
+    """Register the residents :func:`check_residents` checked: one outcome per resident, in
+    order (a rejection of the check passes through as it is).
 
     Raises ``IntegrityError`` if a concurrent writer registered one of the numbers meanwhile
     (the caller retries, one resident at a time).
     """
-    today = today or date.today()
     outcomes: list[BulkOutcome] = [BulkOutcome("rejected")] * len(residents)
-    checked: dict[int, NationalIdFacts] = {}
-    for index, form in enumerate(residents):
-        try:
-            checked[index] = form.check(today=today)
-        except InvalidInput as problem:
-            outcomes[index] = _rejected(problem)
+    checked: dict[int, CheckedResident] = {}
+    for index, entry in enumerate(residents):
+        if isinstance(entry, CheckedResident):
+            checked[index] = entry
+        else:
+            outcomes[index] = entry
     households = await household_refs(
-        uow.session, {residents[index].household_id for index in checked}
+        uow.session, {entry.form.household_id for entry in checked.values()}
     )
     for index in list(checked):  # the household first: a number is looked up only in reach
-        household = households.get(residents[index].household_id)
+        household = households.get(checked[index].form.household_id)
         if household is None or (
             principal is not None and not principal.may_access(household.path)
         ):
@@ -95,12 +131,13 @@ async def register_residents_in_bulk(
                 "rejected", field="household_id", reason="no such household"
             )
             del checked[index]
-    hashes = {index: pii.lookup_hash(facts.normalised) for index, facts in checked.items()}
-    registered = await registered_residents(uow.session, hashes.values())
+    registered = await registered_residents(
+        uow.session, (entry.national_id.lookup_hash for entry in checked.values())
+    )
     accepted: list[Resident] = []
     again: list[tuple[int, str, NewResident]] = []
-    for index, facts in checked.items():
-        form, lookup_hash = residents[index], hashes[index]
+    for index, entry in checked.items():
+        form, lookup_hash = entry.form, entry.national_id.lookup_hash
         household = households[form.household_id]
         holder = registered.get(lookup_hash)
         if holder is not None and (principal is None or principal.may_access(holder.path)):
@@ -112,12 +149,10 @@ async def register_residents_in_bulk(
                 "rejected", field="national_id", reason="already registered"
             )
         else:
-            resident_id = str(uuid.uuid4())
-            sealed = pii.encrypt(facts.normalised, owner=resident_id)
             resident = Resident.register(
                 form,
-                resident_id=resident_id,
-                national_id=SealedNationalId(sealed, lookup_hash, facts.area_code),
+                resident_id=entry.resident_id,
+                national_id=entry.national_id,
                 household=household,
                 today=today,
             )

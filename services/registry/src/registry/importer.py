@@ -79,7 +79,9 @@ from registry.adapters.facilities import FacilityRoomRow, FacilityRow
 from registry.adapters.paths import path_ids
 from registry.bulk_registration import (
     BulkOutcome,
+    CheckedResident,
     NewHousehold,
+    check_residents,
     register_households_in_bulk,
     register_residents_in_bulk,
 )
@@ -364,10 +366,12 @@ class ImportReport:
         return self.accepted + self.updated + self.unchanged + self.rejected
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Parsed:
     line: int
     record: AnyRecord
+    checked: CheckedResident | BulkOutcome | None = None
+    """A resident's form checked, hashed and sealed before the batch reaches the database."""
 
 
 # -- the import ---------------------------------------------------------------------------
@@ -403,7 +407,8 @@ async def import_rows(
     today = today or date.today()
     analysed_at = 0
     batches = _batches(lines, fmt=fmt, record_type=record_type, size=batch_size)
-    async with aclosing(_one_ahead(_validated(batches))) as validated:
+    checked = _validated(batches, pii=pii, today=today, scope=_scope(principal))
+    async with aclosing(_one_ahead(checked)) as validated:
         async for parsed, refused in validated:
             with collection_paused():
                 for rejected in refused:
@@ -413,7 +418,7 @@ async def import_rows(
                         rows = list(run)
                         if kind == "resident":
                             await _residents(
-                                uow, rows, pii=pii, principal=principal, today=today, report=report
+                                uow, rows, principal=principal, today=today, report=report
                             )
                         elif kind == "household":
                             await _households(
@@ -443,10 +448,14 @@ YIELD_EVERY = 50
 """Rows validated between two chances for the batch before to go on with the database."""
 
 
-async def _validated(batches: AsyncIterable[list[RawRow]]) -> AsyncIterator[ValidatedBatch]:
+async def _validated(
+    batches: AsyncIterable[list[RawRow]], *, pii: PiiProtector, today: date, scope: str | None
+) -> AsyncIterator[ValidatedBatch]:
     """Each batch's rows validated against their record models (the field and reason of each
-    refused row). Pure CPU work, so it lets the event loop run every :data:`YIELD_EVERY`
-    rows: the batch before, waiting on the database, goes on meanwhile."""
+    refused row), and its residents' forms checked, hashed and sealed
+    (:func:`~registry.bulk_registration.check_residents`). Pure CPU work, so it lets the
+    event loop run every :data:`YIELD_EVERY` rows: the batch before, waiting on the
+    database, goes on meanwhile."""
     async for batch in batches:
         parsed: list[_Parsed] = []
         refused: list[RejectedRow] = []
@@ -463,6 +472,16 @@ async def _validated(batches: AsyncIterable[list[RawRow]]) -> AsyncIterator[Vali
                     first = exc.errors()[0]
                     location = ".".join(str(part) for part in first["loc"][1:]) or None
                     refused.append(RejectedRow(line, location, first["msg"]))
+            residents = [
+                (row, row.record) for row in parsed if isinstance(row.record, ResidentRecord)
+            ]
+            for start in range(0, len(residents), YIELD_EVERY):
+                await asyncio.sleep(0)
+                run = residents[start : start + YIELD_EVERY]
+                forms = [_resident_form(record, scope) for _, record in run]
+                checked = check_residents(forms, pii=pii, today=today)
+                for (row, _), entry in zip(run, checked, strict=True):
+                    row.checked = entry
         yield parsed, refused
 
 
@@ -781,27 +800,24 @@ async def _residents(
     uow: UnitOfWork,
     rows: Sequence[_Parsed],
     *,
-    pii: PiiProtector,
     principal: Principal | None,
     today: date,
     report: ImportReport,
 ) -> None:
-    """Register a run of residents in bulk (a savepoint; row by row if that fails)."""
-    scope = _scope(principal)
-    forms = [
-        _resident_form(row.record, scope) for row in rows if isinstance(row.record, ResidentRecord)
-    ]
+    """Register a run of residents (checked ahead, see :func:`_validated`) in bulk (a
+    savepoint; row by row if that fails)."""
+    checked = [row.checked for row in rows if row.checked is not None]
     try:
         async with _savepoint(uow) as unit:
             outcomes = await register_residents_in_bulk(
-                unit, pii=pii, residents=forms, principal=principal, today=today
+                unit, checked, principal=principal, today=today
             )
     except Exception:  # a concurrent writer took a number meanwhile: go one by one
         outcomes = []
-        for form in forms:
+        for entry in checked:
             async with _savepoint(uow) as unit:
                 outcomes += await register_residents_in_bulk(
-                    unit, pii=pii, residents=[form], principal=principal, today=today
+                    unit, [entry], principal=principal, today=today
                 )
     _count(report, rows, outcomes)
 
