@@ -160,3 +160,51 @@ async def test_a_copy_on_a_connection_the_server_dropped_is_an_outage(
     finally:
         await admin.dispose()
         await engine.dispose()
+
+
+@pytest.mark.integration
+async def test_a_copy_refused_for_the_connections_state_is_an_outage_and_a_duplicate_is_not(
+    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A protocol-state refusal on a connection that still looks open is an outage too (the
+    connection is discarded); a row the table refuses stays the statement's own error."""
+    engine = create_engine(fresh_postgres_url)
+    table = Table("copied", MetaData(), Column("id", Integer, primary_key=True))
+    sessions = session_factory(engine)
+    errors: list[BaseException] = []
+
+    async def copy_once(rows: list[dict[str, object]]) -> None:
+        try:
+            async with sessions() as session, session.begin():
+                await bulk_insert(session, table, rows)
+        except Exception as exc:  # whatever surfaces is what a request would see
+            errors.append(exc)
+
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(table.metadata.create_all)
+        await copy_once([{"id": 1}])
+        await copy_once([{"id": 1}])  # the primary key refuses it
+        assert len(errors) == 1
+        assert not is_outage(errors[0]), errors
+        refused_on: list[object] = []
+
+        async def protocol_state_error(driver: object, *_args: object, **_kwargs: object) -> None:
+            refused_on.append(driver)
+            raise asyncpg.InternalClientError(
+                "cannot switch to state 21; another operation (2) is in progress"
+            )
+
+        async with engine.connect() as connection:  # the one connection the pool holds
+            driver_class = type((await connection.get_raw_connection()).driver_connection)
+        with monkeypatch.context() as patched:
+            patched.setattr(driver_class, "copy_records_to_table", protocol_state_error)
+            await copy_once([{"id": 2}])
+        assert len(errors) == 2
+        assert is_outage(errors[1]), errors
+        async with engine.connect() as connection:  # the refused one was discarded
+            assert (await connection.get_raw_connection()).driver_connection not in refused_on
+        await copy_once([{"id": 3}])
+        assert len(errors) == 2, errors
+    finally:
+        await engine.dispose()

@@ -150,9 +150,19 @@ def is_outage(exc: BaseException) -> bool:
             return True
         if type(current).__name__ in _DRIVER_DISCONNECTS or _CLOSED.search(str(current)):
             return True
+        if is_broken_connection(current):
+            return True
         links = (current.__cause__, current.__context__, getattr(current, "orig", None))
         pending += [link for link in links if isinstance(link, BaseException)]
     return False
+
+
+def is_broken_connection(exc: BaseException) -> bool:
+    """Whether asyncpg refused to use a connection because its protocol is in a state no
+    statement can follow (``InternalClientError``: "cannot switch to state …; another operation
+    … is in progress"), as a connection dropped in the middle of an operation is left: such a
+    connection is discarded, and the request is answered as an outage."""
+    return type(exc).__name__ == "InternalClientError" or isinstance(exc, ConnectionError)
 
 
 _DRIVER_DISCONNECTS = frozenset({"ConnectionDoesNotExistError", "ConnectionFailureError"})
@@ -188,8 +198,11 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
             schema_name=table.schema,
         )
     except Exception as exc:
-        # COPY goes to asyncpg directly, past SQLAlchemy's translation of a dropped
-        # connection; asyncpg then reports a protocol-state error that names no outage.
-        if driver.is_closed():  # type: ignore[union-attr]
-            raise ConnectionResetError("the database connection closed during COPY") from exc
+        # COPY goes to asyncpg directly, past SQLAlchemy's translation and invalidation of a
+        # dropped connection. A connection the server dropped (a restart) may also be left
+        # mid-protocol, so asyncpg answers with a state error naming no outage: either way
+        # the connection is discarded, never handed back to the pool, and it is an outage.
+        if driver.is_closed() or is_broken_connection(exc):  # type: ignore[union-attr]
+            await connection.invalidate(exc)
+            raise ConnectionResetError("the database connection broke during COPY") from exc
         raise
