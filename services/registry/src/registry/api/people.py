@@ -250,6 +250,8 @@ unless revealed, and the birth date shown only with it; the age is derived)."""
 
 _FLAGS = {mask: flags_of(mask) for mask in range(1 << len(FLAG_BITS))}
 """The flags of every stored bit mask."""
+_BANDS = [band_of_age(age) for age in range(MAX_AGE + 1)]
+"""The age band of every age up to :data:`MAX_AGE`."""
 
 
 def resident_views(
@@ -262,6 +264,7 @@ def resident_views(
     a masked one is drawn from the stored address code (decrypted only for numbers stored
     without one)."""
     paths: dict[str, list[str]] = {}
+    masks: dict[str, str] = {}
     views = []
     for row in rows:
         (
@@ -287,7 +290,9 @@ def resident_views(
         if reveal:
             number = pii.decrypt(encrypted, owner=resident_id)
         elif area_code is not None:
-            number = mask_of_area_code(area_code)
+            number = masks.get(area_code) or masks.setdefault(
+                area_code, mask_of_area_code(area_code)
+            )
         else:
             number = mask_national_id(pii.decrypt(encrypted, owner=resident_id))
         path = paths.get(community_path)
@@ -304,7 +309,7 @@ def resident_views(
                 "sex": sex,
                 "birth_date": birth_date if reveal else None,
                 "age": age,
-                "age_band": band_of_age(age),
+                "age_band": _BANDS[age] if 0 <= age < len(_BANDS) else band_of_age(age),
                 "household_id": household_id,
                 "community_id": community_id,
                 "path": path,
