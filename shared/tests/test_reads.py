@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -280,3 +281,44 @@ def test_json_response_renders_what_fastapi_would() -> None:
     assert ours.status_code == 201
     assert ours.headers["content-type"] == "application/json"
     assert ours.headers["x-test"] == "1"
+
+
+@pytest.mark.integration
+async def test_a_connection_left_mid_protocol_is_discarded_and_the_read_retried(
+    pg_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL restart once left a pooled read connection mid-protocol: asyncpg then
+    refused every statement on it ("another operation is in progress") and each read that drew
+    it was a 500. Such a connection is thrown away and the read retried on a fresh one; a
+    statement's own error leaves its sound connection in the pool."""
+    database = read_database(pg_engine)
+    connection = database.connection()
+    statement = _open_public_after("")
+    expected = await _reference(pg_engine, statement)
+    await connection.all(statement)  # the pool now holds one connection
+    async with database.engine.connect() as held:
+        driver = (await held.get_raw_connection()).driver_connection
+        assert driver is not None
+        driver_class = type(driver)
+    real_fetch = driver_class.fetch
+    refused_on: list[object] = []
+
+    async def refuse_once(driver: Any, *args: Any, **kwargs: Any) -> Any:
+        if not refused_on:
+            refused_on.append(driver)
+            raise asyncpg.InternalClientError(
+                "cannot switch to state 12; another operation (2) is in progress"
+            )
+        return await real_fetch(driver, *args, **kwargs)
+
+    monkeypatch.setattr(driver_class, "fetch", refuse_once)
+    assert len(await connection.all(statement)) == len(expected)
+    async with database.engine.connect() as held:
+        assert (await held.get_raw_connection()).driver_connection not in refused_on
+
+    async with database.engine.connect() as held:
+        sound = (await held.get_raw_connection()).driver_connection
+    with pytest.raises(asyncpg.PostgresError):
+        await connection.all(select(place).where(text("no_such_column = 1")))
+    async with database.engine.connect() as held:
+        assert (await held.get_raw_connection()).driver_connection is sound

@@ -66,6 +66,7 @@ from sqlalchemy.util import await_only as await_
 from sqlalchemy.util import greenlet_spawn
 
 from shared.auth import Principal, ScopedBearer, require_scopes
+from shared.db import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -393,11 +394,16 @@ class ReadConnection:
                     )
                 )
             except Exception as error:
-                if attempt == 2 or not _disconnected(connection, error):
-                    connection.close()
+                if isinstance(error, asyncpg.PostgresError) and not is_outage(error):
+                    connection.close()  # the statement's own error: the connection is sound
+                    raise
+                # Gone, going (a server shutting down), or left mid-protocol by either (an
+                # InternalClientError): never handed back to the pool, tried once more.
+                retry = attempt == 1 and (_disconnected(connection, error) or is_outage(error))
+                connection.invalidate(error)
+                if not retry:
                     raise
                 log.warning("read connection was dead; retrying on a fresh one")
-                connection.invalidate(error)
                 continue
             connection.close()
             return rows
