@@ -47,7 +47,7 @@ def test_bulk_envelopes_equal_validated_ones(
         assert event.data == payload.model_dump(mode="json")
         assert event.correlationid == (correlation or event.id)
         assert event.causationid == (causation or request_id)
-        assert uuid.UUID(event.id).version == 4
+        assert uuid.UUID(event.id).version == 7
     assert len({event.id for event in events}) == len(events)
 
 

@@ -49,7 +49,7 @@ from registry.pii import PiiProtector
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, InvalidInput
-from shared.ids import new_uuid4s
+from shared.ids import new_uuid7s
 from shared.unit_of_work import UnitOfWork
 
 
@@ -84,7 +84,7 @@ def check_residents(
     batch while the current one waits on the database. A number found registered later
     wastes its sealing; a new one is not sealed twice."""
     found: list[CheckedResident | BulkOutcome] = []
-    for form, resident_id in zip(residents, new_uuid4s(len(residents)), strict=True):
+    for form, resident_id in zip(residents, new_uuid7s(len(residents)), strict=True):
         try:
             facts = form.check(today=today)
         except InvalidInput as problem:

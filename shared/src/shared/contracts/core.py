@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared import context
 from shared.contracts.envelope import CloudEvent, structured_json
-from shared.ids import new_uuid4s
+from shared.ids import new_uuid7s
 
 TYPE_PREFIX = "org.shequ"
 SCHEMA_URI_PREFIX = "urn:shequ:schema:"
@@ -211,7 +211,7 @@ class ContractRegistry:
         """Each payload with the attributes of its envelope (but the constant ones)."""
         correlation = context.correlation_id_var.get()
         causation = context.causation_id_var.get() or context.request_id_var.get()
-        ids = new_uuid4s(len(payloads))
+        ids = new_uuid7s(len(payloads))
         for (payload, aggregate_id), event_id in zip(payloads, ids, strict=True):
             contract = self.for_payload(payload)
             source, event_type, dataschema = self._envelope_parts(contract)
