@@ -5,8 +5,7 @@ Every operation of the five OpenAPI documents is classified here, once: in :data
 enrolment, loan, elder, assessment, entitlement, order, visit or ledger line) with the resource
 type and action its audit row carries, or declared not audited with the reason: in
 :data:`NOT_AUDITED`, under a path prefix of :data:`NO_PERSONAL_DATA`, or in the metrics
-service (no personal data at all). One declared route is an open gap, said so in its reason:
-the registry's household list. A new route fails :func:`test_every_route_is_classified` until
+service (no personal data at all). A new route fails :func:`test_every_route_is_classified` until
 it is put in one.
 
 An audited route is then proved audited against the running service (SQLite, the run's
@@ -17,7 +16,8 @@ completed) name the use case that writes their row instead, and
 :func:`test_a_command_without_a_live_call_writes_its_row_in_its_use_case` reads that it does.
 
 Registry reads of residents without ``pii:read`` show them masked (no id number, no birth
-date) and are not audited; ``docs/operations.md`` (Audit log) says why and what that leaves.
+date) but still name them: they are audited as ``read-masked``
+(:func:`test_a_masked_read_is_audited_as_such`).
 """
 
 from __future__ import annotations
@@ -473,6 +473,9 @@ AUDITED: dict[Key, Audited] = {
             ),
         ),
     ),
+    ("registry", "GET", "/households"): Audited(
+        "household", "read", get("/households", within="140502001001")
+    ),
     ("registry", "GET", "/households/{household_id}"): Audited(
         "household", "read", named("GET", "/households/{id}", rs.registry_household)
     ),
@@ -775,9 +778,6 @@ NO_PERSONAL_DATA = {
 """Path prefixes of routes holding no personal data, per service, and why."""
 
 NOT_AUDITED: dict[Key, str] = {
-    ("registry", "GET", "/households"): "OPEN (a registry read route of the hot path, left "
-    "alone while it is optimised): lists households with their addresses; docs/operations.md "
-    "says so",
     ("registry", "GET", "/residents/count"): "a count, no person",
     ("registry", "GET", "/imports/{import_id}"): "an import job's counts and the line, field "
     "and reason of each rejected row, never a value",
@@ -880,3 +880,35 @@ async def test_an_audited_route_leaves_its_row(key: Key, platform: Any) -> None:
         f"{' '.join(key)}: rows {[(r['action'], r['resource_type']) for r in rows]}, "
         f"expected action {audited.action!r}"
     )
+
+
+@IN_MODULE_LOOP
+@pytest.mark.parametrize("path", ["/residents", "/residents/{id}"])
+async def test_a_masked_read_is_audited_as_such(path: str, platform: Any) -> None:
+    """Without ``pii:read`` a resident is shown masked, still by name: each resident shown
+    leaves a ``read-masked`` row (a ``pii:read`` read leaves ``read``)."""
+    service = await platform.service("registry")
+    resident = await registry_resident(service)
+    correlation = f"audit-masked-{uuid.uuid4().hex[:12]}"
+    headers = {
+        **service.token("registry:read", area=service.area_a),
+        "X-Correlation-ID": correlation,
+    }
+    if path == "/residents":
+        response = await service.client.get(
+            "/residents", params={"within": "140502001001", "limit": 5}, headers=headers
+        )
+        shown = {item["id"] for item in response.json()["items"]}
+    else:
+        response = await service.client.get(f"/residents/{resident}", headers=headers)
+        shown = {response.json()["id"]}
+    assert response.status_code == 200, response.text
+    listed = await service.client.get(
+        "/audit",
+        params={"resource_type": "resident", "limit": 500},
+        headers=service.token("audit:read"),
+    )
+    rows = [row for row in listed.json()["items"] if row["correlation_id"] == correlation]
+    assert shown
+    assert {row["resource_id"] for row in rows} == shown
+    assert {row["action"] for row in rows} == {"read-masked"}

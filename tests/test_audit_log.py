@@ -66,7 +66,7 @@ async def registry_on_postgres(
         drop_database(url)
 
 
-async def test_the_registry_audits_reads_in_clear_look_ups_and_changes(
+async def test_the_registry_audits_reads_masked_and_in_clear_look_ups_and_changes(
     registry_on_postgres: tuple[httpx.AsyncClient, RegistrySettings, str],
 ) -> None:
     client, settings, url = registry_on_postgres
@@ -120,9 +120,10 @@ async def test_the_registry_audits_reads_in_clear_look_ups_and_changes(
     assert [(e["actor"], e["action"], e["resource_type"], e["resource_id"]) for e in entries] == [
         ("officer-a", "look-up", "resident", resident_id),
         ("officer-a", "read", "resident", resident_id),
+        ("clerk-a", "read-masked", "resident", resident_id),
         ("clerk-a", "create", "resident", resident_id),
         ("clerk-a", "create", "household", household_id),
-    ], "reads without pii:read and refused changes leave no row; newest first"
+    ], "a masked read is read-masked, one in clear read; refused changes leave no row"
     assert entries[1]["correlation_id"] == "audit-check-1"
     assert entries[1]["area_path"][-1] == AREA_A
     assert national_id not in json.dumps(entries)
@@ -157,7 +158,7 @@ async def test_the_registry_audits_reads_in_clear_look_ups_and_changes(
                     await connection.execute(text(statement))
     finally:
         await engine.dispose()
-    assert len(await audit_entries(client, settings, area=None)) == 4
+    assert len(await audit_entries(client, settings, area=None)) == len(entries)
 
 
 async def service_client(name: str, kafka_bootstrap: str, tmp_path: Any) -> Any:

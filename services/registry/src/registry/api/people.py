@@ -436,6 +436,12 @@ def _reveals(principal: Principal) -> bool:
     return principal.has_scope(PII_READ)
 
 
+def _read_action(reveal: bool) -> str:
+    """A read's audit action: ``read`` when the number was shown in clear, ``read-masked``
+    when it was masked (the name, household and flags are personal data either way)."""
+    return "read" if reveal else "read-masked"
+
+
 def _masked(pii: PiiProtector) -> partial[ResidentOut]:
     """How a write answers with a resident: masked, so stored replays hold no number."""
     return partial(ResidentOut.of, pii=pii, reveal=False)
@@ -466,6 +472,7 @@ async def register_household(body: HouseholdIn, command: PiiWriteCommand) -> JSO
 async def list_households(
     session: ReadSessionDep,
     principal: Reader,
+    trail: AuditTrail,
     within: Annotated[
         Text | None, Query(max_length=32, description="Only this area's subtree.")
     ] = None,
@@ -473,8 +480,9 @@ async def list_households(
     limit: PageSize = DEFAULT_PAGE_SIZE,
     as_of: AsOf = None,
 ) -> Response:
-    """Households by id within the token's area, with stable cursor pagination; with
-    `as_of`, those registered on that day, where they were then."""
+    """Households by id within the token's area (their addresses: the read is audited), with
+    stable cursor pagination; with `as_of`, those registered on that day, where they were
+    then."""
     found = await queries.list_households(
         session,
         within=within,
@@ -484,6 +492,7 @@ async def list_households(
         as_of=as_of,
     )
     page, next_cursor = page_of(found, limit, lambda household: [household.id])
+    await trail.read(principal, "household", [(household.id, household.path) for household in page])
     return json_response(
         Page[HouseholdOut](
             items=[HouseholdOut.of(household) for household in page], next_cursor=next_cursor
@@ -557,19 +566,20 @@ async def list_residents(
     limit: PageSize = DEFAULT_PAGE_SIZE,
 ) -> Response:
     """Residents by id matching the filters within the token's area, with stable cursor
-    pagination."""
+    pagination; every listed resident's read is audited (`read`, or `read-masked` without
+    `pii:read`)."""
     principal = read.principal
     found = await queries.list_residents(
         read.db, filters=filters, principal=principal, after=_after(cursor), limit=limit + 1
     )
     page, next_cursor = page_of(found, limit, lambda row: [row.id])
     reveal = _reveals(principal)
-    if reveal:
-        await trail_of(read.request).read(
-            principal,
-            "resident",
-            [(row.id, path_ids(row.community_path)) for row in page],
-        )
+    await trail_of(read.request).read(
+        principal,
+        "resident",
+        [(row.id, path_ids(row.community_path)) for row in page],
+        action=_read_action(reveal),
+    )
     pii = pii_protector(read.request)
     items = resident_views(page, pii=pii, reveal=reveal, today=date.today())
     return json_response({"items": items, "next_cursor": next_cursor})
@@ -634,15 +644,14 @@ async def look_up_resident_by_body(
 
 @residents.get("/{resident_id}", response_model=ResidentOut)
 async def get_resident(resident_id: str, read: RegistryRead) -> Response:
-    """One resident (with `pii:read` its number in clear, and the read audited); 404 if it
-    does not exist or lies outside the token's area."""
+    """One resident (with `pii:read` its number in clear; every read audited, as `read` or
+    `read-masked`); 404 if it does not exist or lies outside the token's area."""
     principal = read.principal
     row = await queries.resident_row(read.db, resident_id=resident_id, principal=principal)
     reveal = _reveals(principal)
-    if reveal:
-        await trail_of(read.request).read(
-            principal, "resident", [(row.id, path_ids(row.community_path))]
-        )
+    await trail_of(read.request).read(
+        principal, "resident", [(row.id, path_ids(row.community_path))], action=_read_action(reveal)
+    )
     pii = pii_protector(read.request)
     [view] = resident_views([row], pii=pii, reveal=reveal, today=date.today())
     return json_response(view)
