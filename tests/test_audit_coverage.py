@@ -134,7 +134,7 @@ def fixed(body: dict[str, Any]) -> Callable[[Any], Awaitable[dict[str, Any]]]:
 
 
 def national_id(born: str = "19800505") -> str:
-    first_17 = f"110105{born}{uuid.uuid4().int % 500 * 2:03d}"
+    first_17 = f"110105{born}{rs.female_sequence()}"
     return first_17 + check_character(first_17)
 
 

@@ -48,14 +48,18 @@ async def wait_for_stop(stop: asyncio.Event) -> None:
 
 @pytest.mark.parametrize(
     ("jobs_enabled", "expected"),
-    [(True, {"sweep", "idempotency-purge", "gauges"}), (False, {"gauges"})],
+    [
+        (True, {"sweep", "idempotency-purge", "gauges", "audit-reads"}),
+        (False, {"gauges", "audit-reads"}),
+    ],
 )
 async def test_jobs_enabled_switches_the_periodic_jobs_only(
     tmp_path: Path, jobs_enabled: bool, expected: set[str]
 ) -> None:
     runtime = ServiceRuntime.build(settings(tmp_path, jobs_enabled=jobs_enabled))
     runtime.every("sweep", 3600, nothing)
-    # a long-running task of the process (e.g. metrics' in-process gauges) is not a job
+    # a long-running task of the process (e.g. metrics' in-process gauges, the writer of
+    # the audit rows of reads) is not a job
     runtime.add_task("gauges", wait_for_stop)
     assert await started_tasks(runtime) == expected
 

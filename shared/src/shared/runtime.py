@@ -7,7 +7,8 @@ A service's ``app.py`` builds a :class:`ServiceRuntime`, adds its own steps, and
 2. the service's start-up steps (:meth:`ServiceRuntime.on_start`), e.g. loading catalogues;
 3. background tasks: the outbox relay, the consumer, the platform's periodic jobs (purging
    expired ``Idempotency-Key`` records) and the service's own (:meth:`ServiceRuntime.add_task`,
-   :meth:`ServiceRuntime.every`). The settings ``relay_enabled``, ``consumer_enabled`` and
+   :meth:`ServiceRuntime.every`), and the writer of the audit rows of reads
+   (:mod:`shared.audit_reads`). The settings ``relay_enabled``, ``consumer_enabled`` and
    ``jobs_enabled`` (periodic jobs only) switch them off, so that separate processes can run
    the API, the relay and the consumer.
 
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import idempotency
 from shared.asyncutil import sleep_unless
+from shared.audit_reads import ReadRecorder
 from shared.consumer import EventConsumer, Subscription
 from shared.contracts import CONTRACTS, ContractRegistry
 from shared.db import create_engine, ping, session_factory, transaction
@@ -64,6 +66,11 @@ class ServiceRuntime:
     _periodic_jobs: set[str] = field(default_factory=set)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    read_recorder: ReadRecorder = field(init=False)
+    """Writes the audit rows of reads in batches (:mod:`shared.audit_reads`)."""
+
+    def __post_init__(self) -> None:
+        self.read_recorder = ReadRecorder(self.sessions)
 
     @classmethod
     def build(
@@ -155,6 +162,9 @@ class ServiceRuntime:
             if name in self._periodic_jobs and not self.settings.jobs_enabled:
                 continue
             self._tasks.append(asyncio.create_task(task(self._stop), name=name))
+        self._tasks.append(
+            asyncio.create_task(self.read_recorder.run(self._stop), name="audit-reads")
+        )
 
     async def stop(self) -> None:
         """Stop the background tasks (giving them 10 s to finish) and close the engine."""

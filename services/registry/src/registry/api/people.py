@@ -577,7 +577,7 @@ async def list_residents(
     await trail_of(read.request).read(
         principal,
         "resident",
-        [(row.id, path_ids(row.community_path)) for row in page],
+        [(row.id, row.community_path) for row in page],  # the stored path, as the log keeps it
         action=_read_action(reveal),
     )
     pii = pii_protector(read.request)
@@ -650,7 +650,7 @@ async def get_resident(resident_id: str, read: RegistryRead) -> Response:
     row = await queries.resident_row(read.db, resident_id=resident_id, principal=principal)
     reveal = _reveals(principal)
     await trail_of(read.request).read(
-        principal, "resident", [(row.id, path_ids(row.community_path))], action=_read_action(reveal)
+        principal, "resident", [(row.id, row.community_path)], action=_read_action(reveal)
     )
     pii = pii_protector(read.request)
     [view] = resident_views([row], pii=pii, reveal=reveal, today=date.today())
