@@ -14,6 +14,7 @@ from contextlib import aclosing
 from datetime import date
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry import importer
@@ -24,9 +25,8 @@ from registry.settings import Settings
 from shared.db import create_engine, session_factory
 from shared.migrations import upgrade
 
-pytestmark = pytest.mark.unit
 
-
+@pytest.mark.unit
 def test_the_scan_finds_exactly_the_control_and_bidi_characters() -> None:
     for code in range(sys.maxunicode + 1):
         character = chr(code)
@@ -36,6 +36,7 @@ def test_the_scan_finds_exactly_the_control_and_bidi_characters() -> None:
     assert control_character("东街\u202e1\x00") == "U+202E"  # the first one found
 
 
+@pytest.mark.unit
 def test_a_paused_collector_comes_back_as_it_was() -> None:
     assert gc.isenabled()
     with importer.collection_paused():
@@ -69,6 +70,7 @@ async def lines(rows: list[dict[str, str]]) -> AsyncIterator[str]:
         yield json.dumps(row) + "\n"
 
 
+@pytest.mark.unit
 async def test_an_import_leaves_the_collector_on(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -102,6 +104,7 @@ async def numbers(count: int, *, fail_at: int | None = None) -> AsyncIterator[in
         await asyncio.sleep(0)
 
 
+@pytest.mark.unit
 async def test_one_ahead_hands_over_in_order_and_raises_where_the_producer_failed() -> None:
     assert [n async for n in importer._one_ahead(numbers(5))] == [0, 1, 2, 3, 4]
     seen: list[int] = []
@@ -115,6 +118,7 @@ async def test_one_ahead_hands_over_in_order_and_raises_where_the_producer_faile
     assert seen == [0, 1, 2]
 
 
+@pytest.mark.unit
 async def test_one_ahead_stops_its_producer_when_the_consumer_stops() -> None:
     produced: list[int] = []
 
@@ -133,3 +137,35 @@ async def test_one_ahead_stops_its_producer_when_the_consumer_stops() -> None:
     stopped_at = len(produced)
     await asyncio.sleep(0.01)
     assert len(produced) == stopped_at <= 5  # at most one ahead, and nothing after the stop
+
+
+@pytest.mark.integration
+async def test_the_statistics_refreshed_in_the_background_are_there_when_the_import_reports(
+    fresh_postgres_url: str,
+) -> None:
+    await asyncio.to_thread(upgrade, "registry", fresh_postgres_url)
+    engine = create_engine(fresh_postgres_url)
+    pii = PiiProtector.from_settings(Settings(environment="development"))
+    area = {"type": "area", "level": "city", "name": "C", "valid_from": "2000-01-01"}
+    report = await importer.import_rows(
+        session_factory(engine),
+        translate=translate,
+        pii=pii,
+        lines=lines([{**area, "id": f"9{n}"} for n in range(40)]),
+        fmt="ndjson",
+        today=date(2026, 1, 1),
+        batch_size=4,
+    )
+    async with engine.connect() as connection:
+        analysed = await connection.scalar(
+            text("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'area'")
+        )
+        counted = await connection.scalar(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'area'")
+        )
+    await engine.dispose()
+    assert report.accepted == 40
+    assert analysed
+    # The last refresh began when 32 rows were in (the rows double between refreshes) and
+    # ended before the import reported, having counted them and maybe those after.
+    assert 32 <= counted <= 40

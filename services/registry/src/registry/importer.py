@@ -406,39 +406,50 @@ async def import_rows(
     report = ImportReport()
     today = today or date.today()
     analysed_at = 0
-    batches = _batches(lines, fmt=fmt, record_type=record_type, size=batch_size)
-    checked = _validated(batches, pii=pii, today=today, scope=_scope(principal))
-    async with aclosing(_one_ahead(checked)) as validated:
-        async for parsed, refused in validated:
-            with collection_paused():
-                for rejected in refused:
-                    report.reject(rejected.line, rejected.field, rejected.reason)
-                async with unit_of_work(sessions, translate=translate) as uow:
-                    for kind, run in groupby(parsed, key=lambda p: p.record.type):
-                        rows = list(run)
-                        if kind == "resident":
-                            await _residents(
-                                uow, rows, principal=principal, today=today, report=report
-                            )
-                        elif kind == "household":
-                            await _households(
-                                uow, rows, principal=principal, today=today, report=report
-                            )
-                        else:
-                            for row in rows:
-                                await _one(
-                                    uow,
-                                    row,
-                                    principal=principal,
-                                    today=today,
-                                    report=report,
-                                    hierarchy=hierarchy,
+    analysing: asyncio.Task[None] | None = None
+    try:
+        batches = _batches(lines, fmt=fmt, record_type=record_type, size=batch_size)
+        checked = _validated(batches, pii=pii, today=today, scope=_scope(principal))
+        async with aclosing(_one_ahead(checked)) as validated:
+            async for parsed, refused in validated:
+                with collection_paused():
+                    for rejected in refused:
+                        report.reject(rejected.line, rejected.field, rejected.reason)
+                    async with unit_of_work(sessions, translate=translate) as uow:
+                        for kind, run in groupby(parsed, key=lambda p: p.record.type):
+                            rows = list(run)
+                            if kind == "resident":
+                                await _residents(
+                                    uow, rows, principal=principal, today=today, report=report
                                 )
-            if on_batch is not None:
-                await on_batch(report)
-            if report.accepted >= 2 * max(analysed_at, batch_size // 2):
-                await _refresh_statistics(sessions)
-                analysed_at = report.accepted
+                            elif kind == "household":
+                                await _households(
+                                    uow, rows, principal=principal, today=today, report=report
+                                )
+                            else:
+                                for row in rows:
+                                    await _one(
+                                        uow,
+                                        row,
+                                        principal=principal,
+                                        today=today,
+                                        report=report,
+                                        hierarchy=hierarchy,
+                                    )
+                if on_batch is not None:
+                    await on_batch(report)
+                if report.accepted >= 2 * max(analysed_at, batch_size // 2) and (
+                    analysing is None or analysing.done()
+                ):
+                    if analysing is not None:
+                        await analysing  # raises what the last one raised
+                    analysing = asyncio.create_task(_refresh_statistics(sessions))
+                    analysed_at = report.accepted
+        if analysing is not None:
+            await analysing
+    finally:
+        if analysing is not None and not analysing.done():
+            analysing.cancel()
     return report
 
 
@@ -571,7 +582,9 @@ async def _refresh_statistics(sessions: async_sessionmaker[AsyncSession]) -> Non
 
     Without it the planner keeps the statistics of the empty tables and looks up the next
     batch's id hashes with sequential scans, which makes a large import quadratic; autovacuum
-    reacts too late for a load running in one go.
+    reacts too late for a load running in one go. It runs in a task of its own, on its own
+    connection, while the next batches go on (ANALYZE blocks no insert); the import waits
+    for the last one before it reports.
     """
     async with sessions() as session:
         if session.get_bind().dialect.name != "postgresql":
