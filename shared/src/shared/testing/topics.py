@@ -16,6 +16,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from shared.settings import ServiceSettings
 
+METADATA_MAX_AGE_MS = 500
+"""How often the helpers' consumers refresh their metadata, hence how soon a topic created
+after they started is found."""
+
 
 async def read_until(
     settings: ServiceSettings,
@@ -29,14 +33,21 @@ async def read_until(
     ``done(records)`` holds; ``AssertionError`` naming ``awaited`` after ``timeout_s``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    consumer = AIOKafkaConsumer(**settings.kafka_client_options(), enable_auto_commit=False)
+    # The topic may appear later (a relay creates its topics on its first pass). The consumer
+    # sees it at its next metadata refresh, so refresh often: ``consumer.topics()`` fetches
+    # into a metadata object of its own and leaves ``partitions_for_topic`` as it was, which,
+    # at aiokafka's default age of 5 minutes, outlasts any deadline.
+    consumer = AIOKafkaConsumer(
+        **settings.kafka_client_options(),
+        enable_auto_commit=False,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
+    )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
         assigned = False
         while True:
             if not assigned:
-                await consumer.topics()  # refreshes the metadata: the topic may appear later
                 numbers = consumer.partitions_for_topic(topic) or set()
                 if numbers:
                     partitions = [TopicPartition(topic, n) for n in sorted(numbers)]
