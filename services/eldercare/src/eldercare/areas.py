@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eldercare.adapters import store
 from eldercare.adapters.tables import AreaRow
+from shared import area_copies
 from shared.auth import Principal
 from shared.contracts.registry import AreaCreated, AreaRetired
 from shared.errors import FieldError, InvalidInput
@@ -14,20 +15,8 @@ from shared.unit_of_work import UnitOfWork
 
 
 async def apply_area(uow: UnitOfWork, *, payload: AreaCreated | AreaRetired) -> None:
-    """Record a created area or mark a retired one."""
-    row = await uow.session.get(AreaRow, payload.area_id)
-    if isinstance(payload, AreaCreated):
-        if row is None:
-            uow.session.add(
-                AreaRow(
-                    id=payload.area_id,
-                    level=payload.level,
-                    path=store.path_text(payload.path),
-                    retired=False,
-                )
-            )
-    elif row is not None:
-        row.retired = True
+    """Record a created area or mark a retired one (:func:`shared.area_copies.apply_area`)."""
+    await area_copies.apply_area(uow.session, AreaRow, payload)
 
 
 async def community_path(

@@ -18,6 +18,7 @@ from employment.adapters import store
 from employment.adapters.paths import path_text
 from employment.adapters.tables import AreaRow, HeldAgeRow, ResidentRow, SeekerRow
 from employment.domain.groups import FEMALE_4050, MALE_4050
+from shared import area_copies
 from shared.ages import hold_age, of_milestone, of_state, take_held_age
 from shared.contracts.registry import (
     AreaCreated,
@@ -31,20 +32,8 @@ from shared.unit_of_work import UnitOfWork
 
 
 async def apply_area(uow: UnitOfWork, *, payload: AreaCreated | AreaRetired) -> None:
-    """Record a created area or mark a retired one."""
-    row = await uow.session.get(AreaRow, payload.area_id)
-    if isinstance(payload, AreaCreated):
-        if row is None:
-            uow.session.add(
-                AreaRow(
-                    id=payload.area_id,
-                    level=payload.level,
-                    path=path_text(payload.path),
-                    retired=False,
-                )
-            )
-    elif row is not None:
-        row.retired = True
+    """Record a created area or mark a retired one (:func:`shared.area_copies.apply_area`)."""
+    await area_copies.apply_area(uow.session, AreaRow, payload)
 
 
 async def apply_resident(uow: UnitOfWork, *, payload: ResidentState, today: date) -> None:
