@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -140,9 +141,19 @@ async def test_one_ahead_stops_its_producer_when_the_consumer_stops() -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("refresh_delay_s", [0.0, 0.5], ids=["quick", "slow refreshes"])
 async def test_the_statistics_refreshed_in_the_background_are_there_when_the_import_reports(
-    fresh_postgres_url: str,
+    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch, refresh_delay_s: float
 ) -> None:
+    """Slow refreshes (a loaded machine) are still running when the rows next double, so the
+    refresh then due is skipped: the import runs it before it reports."""
+    refresh = importer._refresh_statistics
+
+    async def slow_refresh(sessions: Any) -> None:
+        await refresh(sessions)
+        await asyncio.sleep(refresh_delay_s)  # still running while the next batches go in
+
+    monkeypatch.setattr(importer, "_refresh_statistics", slow_refresh)
     await asyncio.to_thread(upgrade, "registry", fresh_postgres_url)
     engine = create_engine(fresh_postgres_url)
     pii = PiiProtector.from_settings(Settings(environment="development"))

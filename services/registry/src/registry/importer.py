@@ -447,6 +447,10 @@ async def import_rows(
                     analysed_at = report.accepted
         if analysing is not None:
             await analysing
+            if report.accepted >= 2 * analysed_at:
+                # The refresh due when the rows last doubled was skipped, the one before still
+                # running: the statistics the import leaves must count at least half its rows.
+                await _refresh_statistics(sessions)
     finally:
         if analysing is not None and not analysing.done():
             analysing.cancel()
