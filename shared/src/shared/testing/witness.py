@@ -86,8 +86,9 @@ class Witness:
                 failure=f"{len(silent)} of the {len(passed)} passed tests marked `publishes` "
                 "staged no event the witness saw, so the scan would miss what they publish: "
                 + ", ".join(silent)
-                + ". Events must be staged through shared.outbox.add or add_many (which the "
-                "witness records); a test that stages nothing must not be marked `publishes`"
+                + ". Events must be staged through shared.outbox.add, add_many or add_documents "
+                "(which the witness records); a test that stages nothing must not be marked "
+                "`publishes`"
             )
         if not self.log_lines:
             return Verdict(failure="tests marked `publishes` passed but no log line was recorded")
@@ -126,25 +127,27 @@ WITNESS = Witness()
 
 def install() -> None:
     """Start recording: a root log handler, wrappers around ``shared.outbox.add`` and
-    ``add_many``, and an observer of personal values (:data:`PERSONAL_DATA_OBSERVERS`)."""
+    ``add_documents`` (which ``add_many`` and units of work call), and an observer of
+    personal values (:data:`PERSONAL_DATA_OBSERVERS`)."""
     logging.getLogger().addHandler(_Recorder(WITNESS))
     from shared import outbox
     from shared.inputs import PERSONAL_DATA_OBSERVERS
 
     PERSONAL_DATA_OBSERVERS.append(WITNESS.learn)
 
-    original_add, original_add_many = outbox.add, outbox.add_many
+    original_add, original_add_documents = outbox.add, outbox.add_documents
 
     def recording_add(session: Any, event: Any, **kwargs: Any) -> None:
         WITNESS.events.append(event.to_json_bytes().decode())
         WITNESS.staged(1)
         original_add(session, event, **kwargs)
 
-    async def recording_add_many(session: Any, events: Any, **kwargs: Any) -> None:
-        texts = [event.to_json_bytes().decode() for event in events]
+    async def recording_add_documents(session: Any, documents: Any, **kwargs: Any) -> None:
+        # Every bulk path ends here: ``add_many`` and the unit of work's JSON documents.
+        texts = [document.json for document in documents]
         WITNESS.events.extend(texts)
         WITNESS.staged(len(texts))
-        await original_add_many(session, events, **kwargs)
+        await original_add_documents(session, documents, **kwargs)
 
     outbox.add = recording_add
-    outbox.add_many = recording_add_many
+    outbox.add_documents = recording_add_documents
