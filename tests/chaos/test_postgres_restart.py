@@ -238,6 +238,7 @@ def secured_reads(service: str, known: dict[str, str]) -> list[str]:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.publishes(False)  # every write meets a stopped database: nothing is staged
 async def test_every_service_answers_a_clean_503_while_postgres_is_down(
     private_postgres: PrivatePostgres, kafka_bootstrap: str
 ) -> None:
