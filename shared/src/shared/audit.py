@@ -73,15 +73,31 @@ def entry(
     area_path: AreaPath,
 ) -> dict[str, object]:
     """The column values of one audit row, stamped now with the request's correlation id."""
-    return {
-        "at": datetime.now(UTC),
-        "actor": principal.subject,
-        "action": action,
-        "resource_type": resource_type,
-        "resource_id": _checked("resource_id", str(resource_id)),
-        "area_path": _stored_path(area_path),
-        "correlation_id": correlation_id_var.get(),
-    }
+    [row] = entries(principal, action, resource_type, [(resource_id, area_path)])
+    return row
+
+
+def entries(
+    principal: Principal,
+    action: str,
+    resource_type: str,
+    resources: Iterable[tuple[str, AreaPath]],
+) -> list[dict[str, object]]:
+    """:func:`entry` for many resources (id, area path) of one request: the time and the
+    correlation id taken once (a page of a list shows 50)."""
+    at, correlation_id = datetime.now(UTC), correlation_id_var.get()
+    return [
+        {
+            "at": at,
+            "actor": principal.subject,
+            "action": action,
+            "resource_type": resource_type,
+            "resource_id": _checked("resource_id", str(resource_id)),
+            "area_path": _stored_path(area_path),
+            "correlation_id": correlation_id,
+        }
+        for resource_id, area_path in resources
+    ]
 
 
 def record_change(
@@ -111,7 +127,7 @@ async def record_changes(
     work's transaction; how many rows."""
     if principal is None:
         return 0
-    rows = [entry(principal, action, resource_type, rid, path) for rid, path in resources]
+    rows = entries(principal, action, resource_type, resources)
     if rows:
         await uow.session.execute(insert(AuditRecord), rows)
     return len(rows)
@@ -130,7 +146,7 @@ async def record_reads(
     many rows. The insert commits in a transaction of its own, or, given the ``session`` the
     read used, in that session's transaction, committed here: on SQLite a read's session holds
     the write lock (``BEGIN IMMEDIATE``), so a second session would wait for it."""
-    rows = [entry(principal, action, resource_type, rid, path) for rid, path in resources]
+    rows = entries(principal, action, resource_type, resources)
     if not rows:
         return 0
     if session is not None:
@@ -166,19 +182,7 @@ class Trail:
             return await record_reads(
                 self.sessions, principal, resource_type, resources, action=action, session=session
             )
-        at, correlation_id = datetime.now(UTC), correlation_id_var.get()
-        rows: list[dict[str, object]] = [
-            {
-                "at": at,
-                "actor": principal.subject,
-                "action": action,
-                "resource_type": resource_type,
-                "resource_id": _checked("resource_id", str(rid)),
-                "area_path": _stored_path(path),
-                "correlation_id": correlation_id,
-            }
-            for rid, path in resources
-        ]  # :func:`entry`'s values, the request's parts computed once (a page shows 50)
+        rows = entries(principal, action, resource_type, resources)
         self.recorder.add(rows)
         return len(rows)
 
@@ -288,6 +292,7 @@ __all__ = [
     "AuditTrail",
     "Trail",
     "audit_router",
+    "entries",
     "entry",
     "record_change",
     "record_changes",
