@@ -42,12 +42,11 @@ def candidates(shown: dict[str, Any], *, born: date) -> list[str]:
     return found
 
 
-async def test_masked_answers_never_rebuild_the_number(
-    client: httpx.AsyncClient, settings: Settings, writer: dict[str, str], tree: None
-) -> None:
+async def wang_fang(client: httpx.AsyncClient, writer: dict[str, str]) -> dict[str, object]:
+    """The registration body of a resident holding :data:`NUMBER`, in a new household of m1."""
     body = {"community_id": "m1", "address": "1 Dongjie Road", "registered_on": "2020-05-01"}
     household_id = (await client.post("/households", json=body, headers=writer)).json()["id"]
-    resident_body = {
+    return {
         "national_id": NUMBER,
         "name": "Wang Fang",
         "sex": "female",
@@ -55,6 +54,12 @@ async def test_masked_answers_never_rebuild_the_number(
         "household_id": household_id,
         "employment_status": "retired",
     }
+
+
+async def test_masked_answers_never_rebuild_the_number(
+    client: httpx.AsyncClient, settings: Settings, writer: dict[str, str], tree: None
+) -> None:
+    resident_body = await wang_fang(client, writer)
     keyed = {**writer, "Idempotency-Key": "mask-1"}
     created = await client.post("/residents", json=resident_body, headers=keyed)
     replayed = await client.post("/residents", json=resident_body, headers=keyed)
@@ -156,16 +161,7 @@ async def test_numbers_swapped_between_rows_are_refused_and_old_values_are_rebou
 async def test_numbers_stored_without_their_address_code_are_masked_alike_and_filled(
     client: httpx.AsyncClient, settings: Settings, writer: dict[str, str], tree: None
 ) -> None:
-    body = {"community_id": "m1", "address": "1 Dongjie Road", "registered_on": "2020-05-01"}
-    household_id = (await client.post("/households", json=body, headers=writer)).json()["id"]
-    resident_body = {
-        "national_id": NUMBER,
-        "name": "Wang Fang",
-        "sex": "female",
-        "birth_date": "1949-12-31",
-        "household_id": household_id,
-        "employment_status": "retired",
-    }
+    resident_body = await wang_fang(client, writer)
     created = await client.post("/residents", json=resident_body, headers=writer)
     resident_id = created.json()["id"]
     engine = create_engine(settings.resolved_database_url())
