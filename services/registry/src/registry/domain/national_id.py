@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 from typing import Literal
 
 from shared.errors import FieldError, InvalidInput
@@ -21,6 +22,8 @@ LENGTH = 18
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
 """The check character for each remainder of the weighted sum modulo 11."""
+_ZEROS_SUM = ord("0") * sum(WEIGHTS)
+"""The weighted sum of the digits' character codes exceeds the digits' by this much."""
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 DEFAULT_FIELD = "national_id"
 
@@ -49,7 +52,13 @@ def check_character(first_17_digits: str) -> str:
     """The ISO 7064 MOD 11-2 check character of the first 17 digits."""
     if len(first_17_digits) != LENGTH - 1 or not _is_digits(first_17_digits):
         raise ValueError("expected 17 digits")
-    total = sum(int(digit) * weight for digit, weight in zip(first_17_digits, WEIGHTS, strict=True))
+    return _check_character_of_digits(first_17_digits)
+
+
+def _check_character_of_digits(digits: str) -> str:
+    """:func:`check_character` of 17 ASCII digits (checked by the caller): the weighted sum
+    of their character codes, less that of 17 zeros (a call per number, not per digit)."""
+    total = sum(map(mul, digits.encode("ascii"), WEIGHTS)) - _ZEROS_SUM
     return CHECK_CHARACTERS[total % 11]
 
 
@@ -74,7 +83,7 @@ def parse_national_id(number: str, *, today: date, field: str = DEFAULT_FIELD) -
         raise InvalidNationalId(
             "must be 17 digits followed by a digit or X", code="characters", field=field
         )
-    if check_character(normalised[:-1]) != normalised[-1]:
+    if _check_character_of_digits(normalised[:-1]) != normalised[-1]:
         raise InvalidNationalId(
             "check character does not match (ISO 7064 MOD 11-2)", code="check_digit", field=field
         )
