@@ -9,7 +9,7 @@ import pytest
 
 from shared import context
 from shared.contracts import CONTRACTS, EventPayload
-from shared.contracts.envelope import CloudEvent, structured_json
+from shared.contracts.envelope import CloudEvent, structured_json_writer
 from shared.contracts.examples import example_payload
 
 pytestmark = pytest.mark.unit
@@ -86,7 +86,15 @@ def test_a_time_without_microseconds_is_written_as_pydantic_writes_it() -> None:
     (payload, aggregate_id) = payloads()[0]
     event = CONTRACTS.new_events([(payload, aggregate_id)])[0]
     whole = event.model_copy(update={"time": event.time.replace(microsecond=0)})
-    attributes = whole.model_dump(exclude={"specversion", "datacontenttype", "data"})
-    written = structured_json(**attributes, data_json=payload.model_dump_json())
+    write = structured_json_writer(
+        source=whole.source,
+        type=whole.type,
+        aggregate=CONTRACTS.for_payload(payload).aggregate,
+        time=whole.time,
+        dataschema=whole.dataschema,
+        correlationid=whole.correlationid,
+        causationid=whole.causationid,
+    )
+    written = write(whole.id, whole.partitionkey, payload.model_dump_json())
     assert written.encode() == whole.to_json_bytes()
     assert f'"time":"{whole.time:%Y-%m-%dT%H:%M:%S}Z","datacontenttype"' in written

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from shared import context
-from shared.contracts.envelope import CloudEvent, structured_json
+from shared.contracts.envelope import CloudEvent, DocumentWriter, structured_json_writer
 from shared.ids import new_uuid7s
 
 TYPE_PREFIX = "org.shequ"
@@ -194,23 +194,48 @@ class ContractRegistry:
     def new_documents(self, payloads: Sequence[tuple[EventPayload, str]]) -> list[EventDocument]:
         """The events :meth:`new_events` would make, as their structured-mode JSON documents
         (what :meth:`CloudEvent.to_json_bytes` writes), without building the models: what
-        the unit of work writes to the outbox."""
-        return [
-            EventDocument(
-                id=attributes["id"],
-                type=attributes["type"],
-                partitionkey=attributes["partitionkey"],
-                json=structured_json(**attributes, data_json=payload.model_dump_json()),
+        the unit of work writes to the outbox. The text the events of one contract share is
+        written once per call (:func:`~shared.contracts.envelope.structured_json_writer`)."""
+        correlation, causation = self._causes()
+        now = datetime.now(UTC)
+        writers: dict[type[EventPayload], tuple[str, DocumentWriter]] = {}
+        documents = []
+        ids = new_uuid7s(len(payloads))
+        for (payload, aggregate_id), event_id in zip(payloads, ids, strict=True):
+            found = writers.get(type(payload))
+            if found is None:
+                contract = self.for_payload(payload)
+                source, event_type, dataschema = self._envelope_parts(contract)
+                found = writers[type(payload)] = (
+                    event_type,
+                    structured_json_writer(
+                        source=source,
+                        type=event_type,
+                        aggregate=contract.aggregate,
+                        time=now,
+                        dataschema=dataschema,
+                        correlationid=correlation,
+                        causationid=causation,
+                    ),
+                )
+            event_type, write = found
+            documents.append(
+                EventDocument(
+                    event_id,
+                    event_type,
+                    aggregate_id,
+                    write(event_id, aggregate_id, payload.model_dump_json()),
+                )
             )
-            for payload, attributes in self._envelopes(payloads)
-        ]
+        return documents
 
     def _envelopes(
         self, payloads: Sequence[tuple[EventPayload, str]]
     ) -> Iterator[tuple[EventPayload, dict[str, Any]]]:
-        """Each payload with the attributes of its envelope (but the constant ones)."""
-        correlation = context.correlation_id_var.get()
-        causation = context.causation_id_var.get() or context.request_id_var.get()
+        """Each payload with the attributes of its envelope (but the constant ones); the
+        events of one call happen at one time, read once."""
+        correlation, causation = self._causes()
+        now = datetime.now(UTC)
         ids = new_uuid7s(len(payloads))
         for (payload, aggregate_id), event_id in zip(payloads, ids, strict=True):
             contract = self.for_payload(payload)
@@ -222,13 +247,20 @@ class ContractRegistry:
                     "source": source,
                     "type": event_type,
                     "subject": f"{contract.aggregate}/{aggregate_id}",
-                    "time": datetime.now(UTC),
+                    "time": now,
                     "dataschema": dataschema,
                     "partitionkey": aggregate_id,
                     "correlationid": correlation or event_id,
                     "causationid": causation,
                 },
             )
+
+    @staticmethod
+    def _causes() -> tuple[str | None, str | None]:
+        """The correlation id (None: each event starts its own) and causation id of the
+        events made in the current context."""
+        causation = context.causation_id_var.get() or context.request_id_var.get()
+        return context.correlation_id_var.get(), causation
 
     def _envelope_parts(self, contract: EventContract) -> tuple[str, str, str]:
         """The ``source``, ``type`` and ``dataschema`` of a contract's events (computed once
