@@ -217,12 +217,14 @@ _LOCATIONS = ("body", "query", "path", "header", "cookie", "request")
 
 
 def _route_parameters(request: Request) -> dict[str, str]:
-    """The matched route's parameters by name (and alias) → their location."""
+    """The matched route's parameters by name (and alias) → their location: those FastAPI
+    reads and those documented in ``openapi_extra`` (a :mod:`shared.query` model's)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return {}
-    found: dict[str, str] = {}
+    extra = getattr(route, "openapi_extra", None) or {}
+    found = {parameter["name"]: parameter["in"] for parameter in extra.get("parameters", ())}
     pending: list[Dependant] = [dependant]
     while pending:
         current = pending.pop()

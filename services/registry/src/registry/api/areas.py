@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
@@ -30,7 +30,7 @@ from registry.domain.areas import (
     RetireReason,
 )
 from shared.inputs import Text
-from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize
+from shared.query import PageQuery, QueryModel, query_parameters
 from shared.reads import ReadConnectionDep, ReadRow, json_response, values_of
 
 router = APIRouter(prefix="/areas", tags=["areas"])
@@ -282,30 +282,42 @@ class SplitOut(BaseModel):
 # -- routes --------------------------------------------------------------------------------
 
 
-async def _filters(
+class AreaQuery(QueryModel):
+    """The filters of an area list or count, from the query string."""
+
     within: Annotated[
         Text | None,
         Query(max_length=32, description="Only this area's subtree, the area included."),
-    ] = None,
-    level: Annotated[AreaLevel | None, Query(description="Only this level.")] = None,
-    kind: Annotated[
-        CommunityKind | None, Query(description="Only communities of this kind.")
-    ] = None,
+    ] = None
+    level: Annotated[AreaLevel | None, Query(description="Only this level.")] = None
+    kind: Annotated[CommunityKind | None, Query(description="Only communities of this kind.")] = (
+        None
+    )
     as_of: Annotated[
         Day | None,
         Query(description="Only areas valid on this day (default: the current areas)."),
-    ] = None,
+    ] = None
     include_retired: Annotated[
         bool, Query(description="Also retired areas (not with `as_of`).")
-    ] = False,
-) -> area_service.AreaFilter:
-    """The filters of a list or count, from the query string."""
-    return area_service.AreaFilter(
-        within=within, level=level, kind=kind, as_of=as_of, include_retired=include_retired
-    )
+    ] = False
+
+    def filter(self) -> area_service.AreaFilter:
+        """The query's :class:`area_service.AreaFilter`."""
+        return area_service.AreaFilter(
+            within=self.within,
+            level=self.level,
+            kind=self.kind,
+            as_of=self.as_of,
+            include_retired=self.include_retired,
+        )
 
 
-Filters = Annotated[area_service.AreaFilter, Depends(_filters)]
+class AreaPageQuery(AreaQuery, PageQuery):
+    """A page of the area list: cursor and size, then the filters."""
+
+
+AREA_QUERY = query_parameters(AreaQuery)
+AREA_PAGE_QUERY = query_parameters(AreaPageQuery)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=AreaOut)
@@ -343,11 +355,15 @@ async def merge_communities(body: MergeIn, command: WriteCommand) -> JSONRespons
     )
 
 
-@router.get("/count", response_model=AreaCount)
-async def count_areas(reads: ReadConnectionDep, principal: Reader, filters: Filters) -> Response:
+@router.get("/count", response_model=AreaCount, openapi_extra=AREA_QUERY.openapi)
+async def count_areas(
+    reads: ReadConnectionDep,
+    principal: Reader,
+    query: Annotated[AreaQuery, AREA_QUERY.depends],
+) -> Response:
     """How many areas match the filters, within the token's area (e.g. the communities of a
     street as of a day)."""
-    count = await area_service.count_areas(reads, filters=filters, principal=principal)
+    count = await area_service.count_areas(reads, filters=query.filter(), principal=principal)
     return json_response(AreaCount(count=count))
 
 
@@ -359,16 +375,17 @@ async def get_area(area_id: str, reads: ReadConnectionDep, principal: Reader) ->
     return json_response(AreaOut.of(row))
 
 
-@router.get("", response_model=AreaPage)
+@router.get("", response_model=AreaPage, openapi_extra=AREA_PAGE_QUERY.openapi)
 async def list_areas(
-    read: RegistryRead,
-    filters: Filters,
-    cursor: Cursor = None,
-    limit: PageSize = DEFAULT_PAGE_SIZE,
+    read: RegistryRead, query: Annotated[AreaPageQuery, AREA_PAGE_QUERY.depends]
 ) -> Response:
     """Areas by id within the token's area, with stable cursor pagination."""
     rows, next_cursor = await area_service.list_areas(
-        read.db, filters=filters, principal=read.principal, after=after_id(cursor), limit=limit
+        read.db,
+        filters=query.filter(),
+        principal=read.principal,
+        after=after_id(query.cursor),
+        limit=query.limit,
     )
     return json_response({"items": area_views(rows), "next_cursor": next_cursor})
 

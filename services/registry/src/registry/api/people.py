@@ -18,7 +18,7 @@ from datetime import date
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -53,6 +53,7 @@ from shared.contracts.registry import (
 )
 from shared.inputs import PersonalData, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
+from shared.query import PageQuery, QueryModel, query_parameters
 from shared.reads import ReadConnectionDep, ReadRow, ReadSessionDep, json_response, values_of
 from shared.runtime import SessionDep
 
@@ -390,46 +391,55 @@ AsOf = Annotated[
 ]
 
 
-async def _resident_filter(
+class ResidentQuery(QueryModel):
+    """The filters of a resident list or count, from the query string."""
+
     within: Annotated[
         Text | None, Query(max_length=32, description="Only this area's subtree.")
-    ] = None,
+    ] = None
     registration: Annotated[
         RegistrationStatus | None, Query(description="Only registered or floating.")
-    ] = None,
+    ] = None
     employment_status: Annotated[
         EmploymentStatus | None, Query(description="Only this employment status.")
-    ] = None,
+    ] = None
     flag: Annotated[
         list[ResidentFlag] | None,
         Query(description="Only residents holding every flag given (repeatable)."),
-    ] = None,
-    disabled: Annotated[bool | None, Query(description="Only (not) disabled residents.")] = None,
+    ] = None
+    disabled: Annotated[bool | None, Query(description="Only (not) disabled residents.")] = None
     min_age: Annotated[
         int | None, Query(ge=0, le=MAX_AGE, description="Aged at least this today.")
-    ] = None,
+    ] = None
     max_age: Annotated[
         int | None, Query(ge=0, le=MAX_AGE, description="Aged at most this today.")
-    ] = None,
+    ] = None
     status: Annotated[
         ResidentStatus | None, Query(description="Only `alive`, `dead` or `left` (default all).")
-    ] = None,
-    as_of: AsOf = None,
-) -> queries.ResidentFilter:
-    return queries.ResidentFilter(
-        within=within,
-        registration=registration,
-        employment_status=employment_status,
-        flags=tuple(flag or ()),
-        disabled=disabled,
-        min_age=min_age,
-        max_age=max_age,
-        status=status,
-        as_of=as_of,
-    )
+    ] = None
+    as_of: AsOf = None
+
+    def filter(self) -> queries.ResidentFilter:
+        """The query's :class:`queries.ResidentFilter`."""
+        return queries.ResidentFilter(
+            within=self.within,
+            registration=self.registration,
+            employment_status=self.employment_status,
+            flags=tuple(self.flag or ()),
+            disabled=self.disabled,
+            min_age=self.min_age,
+            max_age=self.max_age,
+            status=self.status,
+            as_of=self.as_of,
+        )
 
 
-ResidentFilterDep = Annotated[queries.ResidentFilter, Depends(_resident_filter)]
+class ResidentPageQuery(ResidentQuery, PageQuery):
+    """A page of the resident list: cursor and size, then the filters."""
+
+
+RESIDENT_QUERY = query_parameters(ResidentQuery)
+RESIDENT_PAGE_QUERY = query_parameters(ResidentPageQuery)
 
 
 def _reveals(principal: Principal) -> bool:
@@ -558,19 +568,22 @@ async def register_resident(
     )
 
 
-@residents.get("", response_model=Page[ResidentOut])
+@residents.get("", response_model=Page[ResidentOut], openapi_extra=RESIDENT_PAGE_QUERY.openapi)
 async def list_residents(
     read: RegistryRead,
-    filters: ResidentFilterDep,
-    cursor: Cursor = None,
-    limit: PageSize = DEFAULT_PAGE_SIZE,
+    query: Annotated[ResidentPageQuery, RESIDENT_PAGE_QUERY.depends],
 ) -> Response:
     """Residents by id matching the filters within the token's area, with stable cursor
     pagination; every listed resident's read is audited (`read`, or `read-masked` without
     `pii:read`)."""
     principal = read.principal
+    limit = query.limit
     found = await queries.list_residents(
-        read.db, filters=filters, principal=principal, after=_after(cursor), limit=limit + 1
+        read.db,
+        filters=query.filter(),
+        principal=principal,
+        after=_after(query.cursor),
+        limit=limit + 1,
     )
     page, next_cursor = page_of(found, limit, lambda row: [row.id])
     reveal = _reveals(principal)
@@ -585,12 +598,14 @@ async def list_residents(
     return json_response({"items": items, "next_cursor": next_cursor})
 
 
-@residents.get("/count", response_model=ResidentCount)
+@residents.get("/count", response_model=ResidentCount, openapi_extra=RESIDENT_QUERY.openapi)
 async def count_residents(
-    reads: ReadConnectionDep, principal: Reader, filters: ResidentFilterDep
+    reads: ReadConnectionDep,
+    principal: Reader,
+    query: Annotated[ResidentQuery, RESIDENT_QUERY.depends],
 ) -> Response:
     """How many residents match the filters within the token's area."""
-    count = await queries.count_residents(reads, filters=filters, principal=principal)
+    count = await queries.count_residents(reads, filters=query.filter(), principal=principal)
     return json_response(ResidentCount(count=count))
 
 
