@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry import importer
+from registry.adapters import people
 from registry.adapters.events import translate
 from registry.domain.text import BIDI_CONTROLS, control_character
 from registry.pii import PiiProtector
@@ -180,3 +181,44 @@ async def test_the_statistics_refreshed_in_the_background_are_there_when_the_imp
     # The last refresh began when 32 rows were in (the rows double between refreshes) and
     # ended before the import reported, having counted them and maybe those after.
     assert 32 <= counted <= 40
+
+
+@pytest.mark.integration
+async def test_a_batch_looks_its_keys_up_through_the_index(fresh_postgres_url: str) -> None:
+    """A thousand keys in a table of a few thousand rows: the planner would scan the table
+    (what made each batch of an import read the whole register), but not inside
+    key_lookups, which leaves the setting as it found it."""
+    await asyncio.to_thread(upgrade, "registry", fresh_postgres_url)
+    engine = create_engine(fresh_postgres_url)
+    hashes = [f"{number:064x}" for number in range(1000)]
+    query = text("EXPLAIN SELECT id FROM resident WHERE national_id_hash = ANY(:hashes)")
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            for statement in (
+                "INSERT INTO area (id, level, name, path, valid_from, created_at)"
+                " VALUES ('c', 'community', 'C', '/c/', '2000-01-01', now())",
+                "INSERT INTO household"
+                " VALUES ('h', 'c', '/c/', 'A', '2000-01-01', 1, now(), now())",
+                "INSERT INTO resident (id, national_id_encrypted, national_id_hash, name, sex,"
+                " birth_date, household_id, community_id, community_path, registration,"
+                " employment_status, disabled, flags_mask, status, registered_on, version,"
+                " created_at, updated_at)"
+                " SELECT md5(n::text), 'x', md5(n::text) || md5(n::text), 'x', 'male',"
+                " '2000-01-01', 'h', 'c', '/c/', 'registered', 'employed', false, 0, 'alive',"
+                " '2000-01-01', 1, now(), now() FROM generate_series(1, 5000) AS n",
+            ):
+                await session.execute(text(statement))
+            await session.execute(text("ANALYZE resident"))
+
+            async def plan() -> str:
+                rows = await session.execute(query, {"hashes": hashes})
+                return "\n".join(row[0] for row in rows)
+
+            assert "Seq Scan" in await plan()
+            async with people.key_lookups(session):
+                inside = await plan()
+                assert "Index" in inside
+                assert "Seq Scan" not in inside
+            assert "Seq Scan" in await plan()
+    finally:
+        await engine.dispose()

@@ -34,6 +34,7 @@ from registry.adapters.people import (
     household_refs,
     insert_households,
     insert_residents,
+    key_lookups,
     registered_residents,
 )
 from registry.domain.areas import CommunityRef
@@ -119,21 +120,22 @@ async def register_residents_in_bulk(
             checked[index] = entry
         else:
             outcomes[index] = entry
-    households = await household_refs(
-        uow.session, {entry.form.household_id for entry in checked.values()}
-    )
-    for index in list(checked):  # the household first: a number is looked up only in reach
-        household = households.get(checked[index].form.household_id)
-        if household is None or (
-            principal is not None and not principal.may_access(household.path)
-        ):
-            outcomes[index] = BulkOutcome(
-                "rejected", field="household_id", reason="no such household"
-            )
-            del checked[index]
-    registered = await registered_residents(
-        uow.session, (entry.national_id.lookup_hash for entry in checked.values())
-    )
+    async with key_lookups(uow.session):
+        households = await household_refs(
+            uow.session, {entry.form.household_id for entry in checked.values()}
+        )
+        for index in list(checked):  # the household first: a number is looked up only in reach
+            household = households.get(checked[index].form.household_id)
+            if household is None or (
+                principal is not None and not principal.may_access(household.path)
+            ):
+                outcomes[index] = BulkOutcome(
+                    "rejected", field="household_id", reason="no such household"
+                )
+                del checked[index]
+        registered = await registered_residents(
+            uow.session, (entry.national_id.lookup_hash for entry in checked.values())
+        )
     accepted: list[Resident] = []
     again: list[tuple[int, str, NewResident]] = []
     for index, entry in checked.items():
@@ -254,7 +256,8 @@ async def register_households_in_bulk(
         if community is not None and principal is not None:
             community = community if principal.may_access(community.path) else None
         communities[community_id] = community
-    existing = await existing_households(session, [form.household_id for form in households])
+    async with key_lookups(session):
+        existing = await existing_households(session, [form.household_id for form in households])
     outcomes: list[BulkOutcome] = []
     accepted: list[Household] = []
     for form in households:

@@ -15,9 +15,11 @@ The columns of an entity are those of its dataclass (:func:`resident_of`,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import fields
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +32,7 @@ from sqlalchemy import (
     String,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,8 +48,8 @@ from registry.domain.people import (
     HouseholdRef,
     Resident,
     SealedNationalId,
-    age_band,
     age_on,
+    band_of_age,
     flags_mask,
     flags_of,
 )
@@ -146,6 +149,9 @@ def _copied(entity: type, row: type[Base]) -> tuple[str, ...]:
 
 _HOUSEHOLD_COLUMNS = _copied(Household, HouseholdRow)
 _RESIDENT_COLUMNS = _copied(Resident, ResidentRow)
+_resident_copied = attrgetter(*_RESIDENT_COLUMNS)
+"""A resident's values of :data:`_RESIDENT_COLUMNS`, in one call (a bulk import makes
+thousands of rows)."""
 
 
 def household_of(row: HouseholdRow) -> Household:
@@ -177,7 +183,7 @@ def resident_of(row: ResidentRow | ReadRow) -> Resident:
 
 def resident_columns(resident: Resident) -> dict[str, Any]:
     """The column values of a resident (but its timestamps and the permit warning mark)."""
-    values = {name: getattr(resident, name) for name in _RESIDENT_COLUMNS}
+    values = dict(zip(_RESIDENT_COLUMNS, _resident_copied(resident), strict=True))
     values["national_id_encrypted"] = resident.national_id.encrypted
     values["national_id_hash"] = resident.national_id.lookup_hash
     values["national_id_area_code"] = resident.national_id.area_code
@@ -285,6 +291,27 @@ class PeopleStore:
     def _held(self, entity: Any, row: Any) -> Any:
         self._rows[id(entity)] = (entity, row)
         return entity
+
+
+@asynccontextmanager
+async def key_lookups(session: AsyncSession) -> AsyncIterator[None]:
+    """Look-ups of a bulk registration's keys (up to :data:`CHUNK` ids or hashes a query) go
+    through their unique index on PostgreSQL: its planner estimates a thousand index probes
+    dearer than a sequential scan of a table of up to a few hundred thousand rows (the scan
+    hashes the keys), so each batch of an import read the whole table, and the import slowed
+    with every row before it. The planner's sequential scans are off for the transaction
+    while inside, and restored after (a failure inside leaves the transaction, or the
+    savepoint, to be rolled back, which restores them)."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    before = await session.scalar(
+        text("SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)")
+    )
+    yield
+    await session.execute(
+        text("SELECT set_config('enable_seqscan', :before, true)"), {"before": before}
+    )
 
 
 async def household_refs(
@@ -414,15 +441,19 @@ _STATE_COPIED = tuple(
 )
 
 
+_state_copied = attrgetter(*_STATE_COPIED)
+
+
 def resident_state(resident: Resident, *, on: date) -> dict[str, Any]:
     """The fields of :class:`shared.contracts.registry.ResidentState` for ``resident``, with
     the age band and completed age on ``on``: ids and derived facts only, never the number,
     name or address."""
-    state = {name: getattr(resident, name) for name in _STATE_COPIED}
+    state = dict(zip(_STATE_COPIED, _state_copied(resident), strict=True))
+    age = age_on(resident.birth_date, on)
     state["resident_id"] = resident.id
     state["birth_year"] = resident.birth_date.year
-    state["age_band"] = age_band(resident.birth_date, on)
-    state["age"] = age_on(resident.birth_date, on)
+    state["age_band"] = band_of_age(age)
+    state["age"] = age
     state["age_on"] = on
     return state
 
@@ -456,7 +487,9 @@ def _household_moved(event: domain.HouseholdMoved) -> IntegrationEvent:
 
 
 def _resident_registered(event: domain.ResidentRegistered) -> IntegrationEvent:
-    payload = contracts.ResidentRegistered(**resident_state(event.resident, on=event.on))
+    payload = contracts.ResidentRegistered.model_validate(
+        resident_state(event.resident, on=event.on)
+    )
     return payload, event.resident.id
 
 
