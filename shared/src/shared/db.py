@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -187,15 +187,31 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
         await session.execute(table.insert(), rows)
         return
     columns = list(rows[0])
+    await copy_records(
+        session,
+        table.name,
+        columns,
+        [tuple(row[name] for name in columns) for row in rows],
+        schema=table.schema,
+    )
+
+
+async def copy_records(
+    session: AsyncSession,
+    table: str,
+    columns: Sequence[str],
+    records: Sequence[tuple[Any, ...]],
+    *,
+    schema: str | None = None,
+) -> None:
+    """PostgreSQL only: ``COPY`` rows given as tuples (in ``columns``' order) into ``table``
+    in the session's transaction, as :func:`bulk_insert` does without building a dict a row."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     try:
         await driver.copy_records_to_table(  # type: ignore[union-attr]
-            table.name,
-            records=[tuple(row[name] for name in columns) for row in rows],
-            columns=columns,
-            schema_name=table.schema,
+            table, records=records, columns=list(columns), schema_name=schema
         )
     except Exception as exc:
         # COPY goes to asyncpg directly, past SQLAlchemy's translation and invalidation of a

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, case, func, or_, select, text
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from metrics.adapters.tables import AreaProjection, EntityProjection, MeasureLedger
 from metrics.domain.measures import SCALE, Requirement
 from shared.contracts.registry import GRASSROOTS_LEVELS
-from shared.db import bulk_insert, dialect_insert
+from shared.db import bulk_insert, copy_records, dialect_insert
 from shared.paths import path_text
 
 LedgerKey = tuple[str, str, date]
@@ -28,31 +29,39 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
-_LEDGER_UNNEST = text(
+_LEDGER_STAGING = text(
+    "CREATE TEMPORARY TABLE IF NOT EXISTS measure_ledger_in (area_id varchar(32), "
+    "measure varchar(64), day date, delta bigint) ON COMMIT DELETE ROWS"
+)
+"""PostgreSQL: the connection's staging table of a batch's ledger deltas (emptied at commit)."""
+
+_LEDGER_MERGE = text(
     "INSERT INTO measure_ledger (area_id, measure, day, delta) "
-    "SELECT * FROM unnest(CAST(:area_id AS varchar[]), CAST(:measure AS varchar[]), "
-    "CAST(:day AS date[]), CAST(:delta AS bigint[])) "
+    "SELECT area_id, measure, day, delta FROM measure_ledger_in ORDER BY area_id, measure, day "
     "ON CONFLICT (area_id, measure, day) DO UPDATE "
     "SET delta = measure_ledger.delta + excluded.delta"
 )
-"""PostgreSQL: every delta of a batch in one statement (four arrays), not one row each."""
+"""PostgreSQL: the staged deltas added to the ledger in one statement, rows locked in key
+order."""
 
-
-def _columns(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    return {name: [row[name] for row in rows] for name in ("area_id", "measure", "day", "delta")}
+_LEDGER_COLUMNS = ("area_id", "measure", "day", "delta")
 
 
 async def add_to_ledger(session: AsyncSession, deltas: Mapping[LedgerKey, int]) -> None:
-    """Add each delta to its ledger row (created at 0 when missing); zero deltas are skipped."""
-    rows = [
-        {"area_id": area, "measure": measure, "day": day, "delta": delta}
-        for (area, measure, day), delta in sorted(deltas.items())
-        if delta
+    """Add each delta to its ledger row (created at 0 when missing); zero deltas are skipped.
+
+    On PostgreSQL the deltas are copied (``COPY``) into a temporary staging table and merged
+    from there in one upsert: about half the client CPU of binding them as four arrays, whose
+    encoding checks every element's type."""
+    records = [
+        (area, measure, day, delta) for (area, measure, day), delta in deltas.items() if delta
     ]
-    if not rows:
+    if not records:
         return
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_LEDGER_UNNEST, _columns(rows))
+        await session.execute(_LEDGER_STAGING)
+        await copy_records(session, "measure_ledger_in", _LEDGER_COLUMNS, records)
+        await session.execute(_LEDGER_MERGE)
         return
     table = MeasureLedger.__table__
     statement = dialect_insert(session, table)  # type: ignore[arg-type]
@@ -60,6 +69,7 @@ async def add_to_ledger(session: AsyncSession, deltas: Mapping[LedgerKey, int]) 
         index_elements=["area_id", "measure", "day"],
         set_={"delta": table.c.delta + statement.excluded.delta},
     )
+    rows = [dict(zip(_LEDGER_COLUMNS, record, strict=True)) for record in sorted(records)]
     await session.execute(statement, rows)  # one compiled statement, sent in batches
 
 
@@ -242,7 +252,16 @@ def entity_columns(row: object) -> dict[str, Any]:
 
 
 async def insert_entities(session: AsyncSession, rows: Sequence[object]) -> None:
-    """Insert new entity states (not in the session) in one statement."""
+    """Insert new entity states (not in the session) in one statement (``COPY`` on
+    PostgreSQL, each row's columns read straight into a tuple)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        columns = attrgetter(*_ENTITY_COLUMNS)
+        await copy_records(
+            session, EntityProjection.__tablename__, _ENTITY_COLUMNS, [columns(r) for r in rows]
+        )
+        return
     await bulk_insert(
         session,
         EntityProjection.__table__,  # type: ignore[arg-type]
