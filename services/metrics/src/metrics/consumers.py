@@ -34,6 +34,7 @@ from metrics.projection import (
     employment_fact_key,
     forget,
     prefetch,
+    prefetch_areas,
     write_new,
 )
 from metrics.tracking import Tracker
@@ -255,21 +256,20 @@ async def apply_batch(
     ledger is written once, and each touched (indicator, area) snapshot and each affected
     target is re-evaluated once for the whole batch. A status change is published with the
     correlation id of the last event that touched its indicator in its area. A tracker that
-    defers its evaluations (a replay) needs no event's own effects: the events add to the
-    batch's directly and what they touch is marked once.
+    defers its evaluations (a replay) needs neither an event's own effects nor what the batch
+    touched: the events add to the batch's deltas directly and nothing is marked.
     """
     if not items:
         return Effects()
     uow = UnitOfWork(session, translate=translate)
     await prefetch(session, [k for item in items if (k := entity_key(item.payload))])
-    await store.areas_by_id(session, {a for item in items if (a := _area_of(item.payload))})
+    await prefetch_areas(session, {a for item in items if (a := _area_of(item.payload))})
     batch = Effects()
     causes: dict[tuple[str, str], CloudEvent] = {}
     try:
         if tracker.deferred:
             for item in items:
                 await project(session, item.event, item.payload, batch, projector=projector)
-            projector.mark(batch)
         else:
             for item in items:
                 effects = Effects()

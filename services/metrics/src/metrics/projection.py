@@ -119,6 +119,9 @@ _NEW_ENTITIES = "metrics.new_entities"
 """Key of the batch's new entity rows in ``session.info``, inserted at once by
 :func:`write_new`."""
 
+_ABSENT_AREAS = "metrics.absent_areas"
+"""Key of the batch's areas not stored yet in ``session.info`` (see :func:`prefetch_areas`)."""
+
 EntityKey = tuple[str, str]
 """(entity type, entity id)."""
 
@@ -137,10 +140,36 @@ async def prefetch(session: AsyncSession, keys: Iterable[EntityKey]) -> None:
         cache.setdefault(key, None)
 
 
+async def prefetch_areas(session: AsyncSession, area_ids: Iterable[str]) -> None:
+    """Load the areas a batch creates or retires in one query and remember which are not
+    stored, so creating one asks the database nothing more."""
+    wanted = set(area_ids)
+    found = await store.areas_by_id(session, wanted)
+    session.info.setdefault(_ABSENT_AREAS, set()).update(wanted - found.keys())
+
+
+async def stored_area(session: AsyncSession, area_id: str) -> AreaProjection | None:
+    """An area's row (None without a query when the batch's prefetch found none)."""
+    absent: set[str] | None = session.info.get(_ABSENT_AREAS)
+    if absent is not None and area_id in absent:
+        return None
+    return await session.get(AreaProjection, area_id)
+
+
+def add_area(session: AsyncSession, row: AreaProjection) -> None:
+    """Add a new area row to the session (so it is no longer absent)."""
+    session.add(row)
+    absent: set[str] | None = session.info.get(_ABSENT_AREAS)
+    if absent is not None:
+        absent.discard(row.area_id)
+
+
 def forget(session: AsyncSession) -> None:
-    """Drop the session's entity cache and unwritten new rows (the batch is over)."""
+    """Drop the session's entity cache, unwritten new rows and absent areas (the batch is
+    over)."""
     session.info.pop(_ENTITIES, None)
     session.info.pop(_NEW_ENTITIES, None)
+    session.info.pop(_ABSENT_AREAS, None)
 
 
 async def write_new(session: AsyncSession) -> None:
@@ -420,10 +449,10 @@ class Projector:
 
     async def area_created(self, session: AsyncSession, p: AreaCreated, effects: Effects) -> None:
         """Record an area; a community also counts as an entity from its first day."""
-        row = await session.get(AreaProjection, p.area_id)
+        row = await stored_area(session, p.area_id)
         if row is None:
             row = AreaProjection(area_id=p.area_id)
-            session.add(row)
+            add_area(session, row)
         row.level, row.name, row.path = p.level, p.name, path_text(p.path)
         row.parent_id, row.kind, row.household_count = p.parent_id, p.kind, p.household_count
         row.valid_from = p.valid_from
@@ -447,12 +476,12 @@ class Projector:
 
     async def area_retired(self, session: AsyncSession, p: AreaRetired, effects: Effects) -> None:
         """Mark an area retired after ``valid_to``; a community stops counting the next day."""
-        row = await session.get(AreaProjection, p.area_id)
+        row = await stored_area(session, p.area_id)
         if row is None:  # retired before its creation arrived: keep what we know
             row = AreaProjection(
                 area_id=p.area_id, level=p.level, name=p.area_id, path=path_text(p.path)
             )
-            session.add(row)
+            add_area(session, row)
         row.valid_to, row.retire_reason = p.valid_to, p.reason
         row.successor_ids = json.dumps(sorted(p.successor_ids))
         effects.retired_areas.add(p.area_id)
