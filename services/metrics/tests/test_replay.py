@@ -157,3 +157,44 @@ async def test_replayed_projections_equal_the_live_ones(
             await replay(settings, database_url=rebuilt)
     finally:
         drop_database(rebuilt)
+
+
+async def test_a_replay_in_polls_of_two_records_equals_one_in_polls_of_a_thousand(
+    fresh_postgres_url: str, own_broker: TansuBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay reads and parses a poll while the previous one is being applied: in polls
+    of two records every event is still applied once, to the same projections and statuses
+    as in polls of a thousand."""
+    bootstrap = own_broker.bootstrap_servers
+    settings = Settings(
+        environment="development",
+        database_url=fresh_postgres_url,
+        kafka_bootstrap_servers=bootstrap,
+        log_json=False,
+    )
+    areas = [envelope(a, at=at_noon(date(2005, 1, 1))) for a in CITY.area_events()]
+    others = [
+        envelope(facility(CITY, "f1", "c1", rooms=office_rooms(320))),
+        envelope(facility(CITY, "f3", "c4", rooms=office_rooms(150), version=2)),
+        envelope(facility(CITY, "f3", "c4", rooms=office_rooms(500))),  # older: ignored
+        envelope(resident(CITY, "r1", "c1")),
+        envelope(resident(CITY, "r2", "c4", employment_status="laid_off")),
+        envelope(worker(CITY, "w1", "c1", birth_year=1978)),
+        envelope(volunteer(CITY, "v1", "c5", on=date(2006, 1, 1))),
+    ]
+    await publish(bootstrap, *areas, *others, others[0], areas[2])  # two duplicates
+    whole = await replay(settings, database_url=fresh_postgres_url)
+    rebuilt = create_database("shequ_replay")
+    try:
+        monkeypatch.setattr("metrics.replay.BATCH", 2)
+        small = await replay(settings, database_url=rebuilt)
+        assert (small.applied, small.duplicates) == (len(areas) + len(others), 2)
+        assert (whole.applied, whole.duplicates) == (small.applied, small.duplicates)
+        assert not small.failed
+        assert not whole.failed
+        in_two, in_thousands = await snapshot(rebuilt), await snapshot(fresh_postgres_url)
+        assert differences(in_thousands, in_two) == []
+        assert in_two["target_status"]  # the shipped targets, evaluated at the end
+        assert in_two["measure_ledger"]
+    finally:
+        drop_database(rebuilt)

@@ -7,7 +7,8 @@ The replay migrates a fresh database, loads the catalogue, then reads every part
 topic the service subscribes to from offset 0 (assigned partitions, no consumer group, so the
 live group's offsets are untouched) and applies them as the live consumer does, a poll's
 records per transaction through the same batch handler: inbox, projections, ledger,
-snapshots, target statuses. Status events are not published (they
+snapshots, target statuses. The next poll is read and parsed while one is applied; polls are
+applied one at a time, in the order read. Status events are not published (they
 were, live). Targets set through the API come back from their ``metrics.target.created``
 events. Reading stops once every partition's end is reached and a poll brings nothing more.
 
@@ -84,8 +85,9 @@ class ReplayResult:
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     apply_seconds: float = 0.0
-    """Reading and applying the records (without migrating, loading the catalogue and the
-    final evaluation of every target)."""
+    """Parsing and applying the records, added up poll by poll (without migrating, loading
+    the catalogue, waiting for polls and the final evaluation of every target; a poll is
+    parsed while the one before is applied, so this can exceed their wall time)."""
 
 
 async def _is_fresh(sessions: async_sessionmaker[AsyncSession]) -> bool:
@@ -126,13 +128,23 @@ async def replay(
             await prepare(uow, catalogue=catalogue, tracker=tracker)
         handlers = subscription(projector, tracker)
         topics = topics_of(CONTRACTS, handlers.event_types)
-        applying = 0.0
-        async for records in _batches(settings, topics, idle_ms, timeout_s):
-            began = time.monotonic()
-            result.records += len(records)
-            await _apply_records(sessions, records, handlers, result)
-            applying += time.monotonic() - began
-        result.apply_seconds = round(applying, 3)
+        pending: asyncio.Task[None] | None = None  # the poll being applied
+        try:
+            async for records in _batches(settings, topics, idle_ms, timeout_s):
+                began = time.monotonic()
+                result.records += len(records)
+                parsed = _parse(records, handlers, result)
+                result.apply_seconds += time.monotonic() - began
+                if pending is not None:
+                    await pending
+                pending = asyncio.create_task(_apply_parsed(sessions, parsed, handlers, result))
+            if pending is not None:
+                await pending
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                await asyncio.gather(pending, return_exceptions=True)
+        result.apply_seconds = round(result.apply_seconds, 3)
         async with unit_of_work(sessions, translate=events.translate) as uow:
             await tracker.evaluate_all(uow)
     finally:
@@ -181,15 +193,11 @@ async def _batches(
         await consumer.stop()
 
 
-async def _apply_records(
-    sessions: async_sessionmaker[AsyncSession],
-    records: Sequence[ConsumerRecord[bytes, bytes]],
-    handlers: Subscription,
-    result: ReplayResult,
-) -> None:
-    """Apply a poll's records in one transaction, through the live consumer's inbox step
-    and batch handler (:func:`shared.consumer.record_and_apply`); if the batch fails, its
-    events are applied one by one and a failing one is noted and skipped."""
+def _parse(
+    records: Sequence[ConsumerRecord[bytes, bytes]], handlers: Subscription, result: ReplayResult
+) -> list[tuple[str, ParsedEvent]]:
+    """A poll's records as events of the subscription, each with where it was read; invalid
+    records and events of other types are counted in ``result`` and left out."""
     parsed: list[tuple[str, ParsedEvent]] = []
     for record in records:
         where = f"{record.topic}/{record.partition}@{record.offset}"
@@ -207,8 +215,35 @@ async def _apply_records(
             result.invalid.append(f"{where} ({event.id})")
             continue
         parsed.append((where, ParsedEvent(event, payload)))
+    return parsed
+
+
+async def _apply_parsed(
+    sessions: async_sessionmaker[AsyncSession],
+    parsed: Sequence[tuple[str, ParsedEvent]],
+    handlers: Subscription,
+    result: ReplayResult,
+) -> None:
+    """Apply a poll's events (:func:`_apply_batch`), adding the time to
+    ``result.apply_seconds``."""
     if not parsed:
         return
+    began = time.monotonic()
+    try:
+        await _apply_batch(sessions, parsed, handlers, result)
+    finally:
+        result.apply_seconds += time.monotonic() - began
+
+
+async def _apply_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    parsed: Sequence[tuple[str, ParsedEvent]],
+    handlers: Subscription,
+    result: ReplayResult,
+) -> None:
+    """Apply a poll's events in one transaction, through the live consumer's inbox step
+    and batch handler (:func:`shared.consumer.record_and_apply`); if the batch fails, its
+    events are applied one by one and a failing one is noted and skipped."""
     try:
         async with transaction(sessions) as session:
             applied = await record_and_apply(
