@@ -289,11 +289,21 @@ class _Plan:
 
 
 class _Plans:
-    """Plans by statement cache key, the most recent :data:`PLAN_CACHE_SIZE` kept."""
+    """Plans by statement cache key, the most recent :data:`PLAN_CACHE_SIZE` kept; and, for
+    each statement object still alive, its cache key and plan.
+
+    SQLAlchemy works a statement's cache key out by walking the whole statement on every
+    run (90 µs for a resident list, a millisecond for one that builds JSON); a statement
+    object never changes, so a statement built once (a module's ``functools.cache``) is
+    walked once. Statements built per request are remembered only while they live.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._plans: dict[Any, _Plan] = {}
+        self._by_statement: weakref.WeakKeyDictionary[Select[Any], tuple[CacheKey, _Plan]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def get(self, key: Any) -> _Plan | None:
         return self._plans.get(key)
@@ -302,6 +312,14 @@ class _Plans:
         if len(self._plans) >= self.size:
             self._plans.pop(next(iter(self._plans)))
         self._plans[key] = plan
+
+    def of_statement(self, statement: Select[Any]) -> tuple[CacheKey, _Plan] | None:
+        """The cache key and plan remembered for this statement object, if any."""
+        return self._by_statement.get(statement)
+
+    def remember(self, statement: Select[Any], key: CacheKey, plan: _Plan) -> None:
+        """Remember ``statement``'s key and plan for as long as it lives."""
+        self._by_statement[statement] = (key, plan)
 
 
 class ReadConnection:
@@ -323,20 +341,32 @@ class ReadConnection:
         self._plans = plans
         self._direct = engine.dialect.driver == "asyncpg"
 
+    @property
+    def on_postgres(self) -> bool:
+        """Whether statements run on PostgreSQL (straight on asyncpg): a route may then ask
+        the database for what only PostgreSQL can build (JSON, say)."""
+        return self._direct
+
     async def all(
         self, statement: Select[Any], parameters: Mapping[str, Any] | None = None
     ) -> Sequence[ReadRow]:
         """Every row ``statement`` selects; ``parameters`` are values of its ``bindparam()``
         placeholders by name (a statement built once, run with new values, costs least)."""
         if self._direct:
-            key = statement._generate_cache_key()  # what SQLAlchemy's compiled cache uses
-            if key is not None:
+            known = self._plans.of_statement(statement)
+            if known is None:
+                key = statement._generate_cache_key()  # what SQLAlchemy's compiled cache uses
+                if key is None:
+                    return await self._through_sqlalchemy(statement, parameters)
                 plan = self._plans.get(key.key)
                 if plan is None:
                     plan = self._plan(statement, key)
                     self._plans.put(key.key, plan)
-                if plan.compiled is not None:
-                    return await self._on_driver(plan, key, parameters)
+                self._plans.remember(statement, key, plan)
+                known = key, plan
+            key, plan = known
+            if plan.compiled is not None:
+                return await self._on_driver(plan, key, parameters)
         return await self._through_sqlalchemy(statement, parameters)
 
     async def first(
@@ -504,6 +534,16 @@ def json_response(
         headers=dict(headers) if headers else None,
         media_type="application/json",
     )
+
+
+def page_json_response(items: Sequence[str], next_cursor: str | None) -> Response:
+    """A page (``{"items": [...], "next_cursor": ...}``) whose items are JSON texts already
+    (built by the database), as an ``application/json`` response: joined, not parsed."""
+    body = b'{"items":[%s],"next_cursor":%s}' % (
+        ",".join(items).encode(),
+        plain_json(next_cursor),
+    )
+    return Response(content=body, media_type="application/json")
 
 
 def plain_json(content: Any) -> bytes:
