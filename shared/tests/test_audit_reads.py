@@ -27,8 +27,8 @@ def sqlite_database(tmp_path: Path) -> str:
     return url
 
 
-def rows(*ids: str) -> list[dict[str, object]]:
-    return [audit.entry(CLERK, "read-masked", "resident", rid, PATH) for rid in ids]
+def rows(*ids: str) -> list[audit.AuditRow]:
+    return audit.entry_rows(CLERK, "read-masked", "resident", [(rid, PATH) for rid in ids])
 
 
 async def stored(url: str) -> list[str]:
@@ -76,7 +76,7 @@ async def test_rows_a_failed_write_held_are_written_next_in_their_order(
             raise ConnectionRefusedError(111, "Connect call failed")
 
         with monkeypatch.context() as patched:
-            patched.setattr(audit_reads, "bulk_insert", refused)
+            patched.setattr(audit_reads, "_insert", refused)
             with pytest.raises(ConnectionRefusedError):
                 await recorder.flush()
         assert recorder.pending == 2

@@ -25,12 +25,24 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.asyncutil import sleep_unless
-from shared.db import bulk_insert
+from shared.db import copy_records
 from shared.tables import AuditRecord
 
+AUDIT_COLUMNS = (
+    "at",
+    "actor",
+    "action",
+    "resource_type",
+    "resource_id",
+    "area_path",
+    "correlation_id",
+)
+"""The columns of an audit row as ``shared.audit.entry_rows`` gives it, in its order (``id``
+is the database's)."""
 FLUSH_INTERVAL_S = 0.1
 """How long a read's rows may wait before they are written."""
 MAX_PENDING_ROWS = 200_000
@@ -46,7 +58,7 @@ class ReadRecorder:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._pending: list[dict[str, object]] = []
+        self._pending: list[tuple[object, ...]] = []
         self._writing = asyncio.Lock()
 
     @property
@@ -54,8 +66,8 @@ class ReadRecorder:
         """Rows not yet written."""
         return len(self._pending)
 
-    def add(self, rows: Sequence[dict[str, object]]) -> None:
-        """Hold ``rows`` (:func:`shared.audit.entry` values) for the next write."""
+    def add(self, rows: Sequence[tuple[object, ...]]) -> None:
+        """Hold ``rows`` (:func:`shared.audit.entry_rows`) for the next write."""
         self._pending.extend(rows)
         if len(self._pending) > MAX_PENDING_ROWS:
             dropped = len(self._pending) - MAX_PENDING_ROWS
@@ -71,7 +83,7 @@ class ReadRecorder:
                 return 0
             try:
                 async with self._sessions() as session, session.begin():
-                    await bulk_insert(session, AuditRecord.__table__, rows)  # type: ignore[arg-type]
+                    await _insert(session, rows)
             except BaseException:
                 self._pending[:0] = rows
                 raise
@@ -95,3 +107,14 @@ class ReadRecorder:
             await self.flush()
         except Exception as exc:
             log.error("audit: %d read rows lost at shut-down: %s", self.pending, type(exc).__name__)
+
+
+async def _insert(session: AsyncSession, rows: list[tuple[object, ...]]) -> None:
+    """Insert audit rows (tuples in the order of :data:`AUDIT_COLUMNS`) in the
+    session's transaction: ``COPY`` of the tuples as they are on PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        await copy_records(session, AuditRecord.__tablename__, AUDIT_COLUMNS, rows)
+        return
+    await session.execute(
+        insert(AuditRecord), [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in rows]
+    )
