@@ -1069,7 +1069,13 @@ def create_app(
                     yield
 
     app = FastAPI(
-        title=title, version=version, description=description, lifespan=lifespan_with_metrics
+        title=title,
+        version=version,
+        description=description,
+        lifespan=lifespan_with_metrics,
+        # FastAPI's own OpenTelemetry off: the services export Prometheus metrics and JSON
+        # logs, and with it on every request asks three global providers whether they are set
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.readiness_checks = {}
