@@ -204,6 +204,27 @@ async def test_expired_records_are_purged(
     assert await count_of(sessions, IdempotencyRecord) == 1
 
 
+async def test_a_key_whose_record_expired_can_be_used_again(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = {**bearer(), "Idempotency-Key": "late"}
+    first = await client.post("/items", json={"key": "late", "seq": 1}, headers=headers)
+    assert first.status_code == 201
+    other = {"key": "late", "seq": 2}
+    assert (await client.post("/items", json=other, headers=headers)).status_code == 422
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(IdempotencyRecord).values(
+                created_at=datetime.now(UTC) - idempotency.RETENTION - timedelta(minutes=1)
+            )
+        )
+    again = await client.post("/items", json=other, headers=headers)
+    assert again.status_code == 201
+    assert idempotency.REPLAYED_HEADER not in again.headers
+    assert await count_of(sessions, tally.TallyItem) == 2
+    assert await count_of(sessions, IdempotencyRecord) == 1
+
+
 async def test_a_key_stored_in_clear_by_an_earlier_version_is_not_run_again(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

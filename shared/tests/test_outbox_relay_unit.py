@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import metrics
 from shared.contracts import CloudEvent
 from shared.db import create_engine, session_factory, transaction
-from shared.outbox import add, add_many
+from shared.outbox import COPY_FROM_ROWS, add, add_many
 from shared.relay import OutboxRelay, _published_prefixes
 from shared.tables import OutboxRecord
 from shared.testing import tally
@@ -103,18 +103,19 @@ def test_a_failure_holds_back_the_rest_of_its_aggregate_only() -> None:
     assert [r.id for r in failed] == [2, 4]  # 4 was acknowledged but must follow 2
 
 
+@pytest.mark.parametrize("count", [5, COPY_FROM_ROWS + 3])  # one INSERT; COPY on PostgreSQL
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
 )
 async def test_add_many_stages_events_in_order_on_both_databases(
-    backend: str, sqlite_url: str, request: pytest.FixtureRequest
+    backend: str, count: int, sqlite_url: str, request: pytest.FixtureRequest
 ) -> None:
     url = sqlite_url if backend == "sqlite" else request.getfixturevalue("fresh_postgres_url")
     engine = create_engine(url)
     await tally.create_schema(engine)
     events = [
         tally.TALLY.new_event(tally.TallyRecorded(key="bulk", seq=seq), aggregate_id="bulk")
-        for seq in range(5)
+        for seq in range(count)
     ]
     async with transaction(session_factory(engine)) as session:
         await add_many(session, events, contracts=tally.TALLY)

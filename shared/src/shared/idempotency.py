@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
@@ -110,6 +110,15 @@ def unseal(subject: str, key: str, text: str) -> dict[str, Any]:
     return document
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What a lookup needs of a stored record."""
+
+    fingerprint: str
+    status_code: int
+    response_body: str
+
+
 @dataclass
 class Claim:
     """A key claimed for a running request; :meth:`settle` stores its response."""
@@ -144,13 +153,16 @@ async def replay(
     403/404 when the caller's token lacks a scope or the area of the token that made it.
     An expired record is deleted so the key can be used again.
     """
-    existing = await _live_record(session, principal.subject, stored_key(principal.subject, key))
-    legacy = False
-    if existing is None and len(key) <= _KEY_COLUMN_LENGTH:
-        # Written before keys were stored as digests: the write happened, its clear response
-        # is not replayed (it may hold personal data and names no scopes); it expires as usual.
-        existing = await _live_record(session, principal.subject, key)
-        legacy = existing is not None
+    digest = stored_key(principal.subject, key)
+    # Written before keys were stored as digests, a record's key is the client's own: such a
+    # write happened, but its clear response is not replayed (it may hold personal data and
+    # names no scopes); it expires as usual. Both are looked up in one query.
+    candidates = (digest, key) if len(key) <= _KEY_COLUMN_LENGTH else (digest,)
+    found = await _live_records(session, principal.subject, candidates)
+    existing = found.get(digest)
+    legacy = existing is None and key in found
+    if legacy:
+        existing = found[key]
     if existing is None:
         return None
     if existing.fingerprint != fingerprint:
@@ -182,14 +194,31 @@ async def replay(
     )
 
 
-async def _live_record(session: AsyncSession, subject: str, key: str) -> IdempotencyRecord | None:
-    """The record stored under ``key`` unless it expired (an expired one is deleted)."""
-    record = await session.get(IdempotencyRecord, (subject, key), populate_existing=True)
-    if record is not None and as_utc(record.created_at) <= datetime.now(UTC) - RETENTION:
-        await session.delete(record)
-        await session.flush()
-        return None
-    return record
+async def _live_records(
+    session: AsyncSession, subject: str, keys: tuple[str, ...]
+) -> dict[str, _Stored]:
+    """The records of ``subject`` stored under any of ``keys``, by key, unless expired (an
+    expired one is deleted)."""
+    record = IdempotencyRecord
+    rows = await session.execute(
+        select(
+            record.key,
+            record.fingerprint,
+            record.status_code,
+            record.response_body,
+            record.created_at,
+        ).where(record.subject == subject, record.key.in_(keys))
+    )
+    horizon = datetime.now(UTC) - RETENTION
+    live: dict[str, _Stored] = {}
+    for row in rows:
+        if as_utc(row.created_at) <= horizon:
+            await session.execute(
+                delete(record).where(record.subject == subject, record.key == row.key)
+            )
+        else:
+            live[row.key] = _Stored(row.fingerprint, row.status_code, row.response_body)
+    return live
 
 
 async def claim(

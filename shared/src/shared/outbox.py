@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import CONTRACTS, CloudEvent, ContractRegistry
@@ -19,6 +20,11 @@ from shared.db import bulk_insert
 from shared.tables import OutboxRecord
 
 log = logging.getLogger(__name__)
+
+COPY_FROM_ROWS = 16
+"""From this many events a write uses ``COPY`` (:func:`shared.db.bulk_insert`); fewer, the
+events of one command, go in one INSERT statement: ``COPY`` costs more round trips to the
+database than it saves on a handful of rows."""
 
 
 def add(
@@ -93,4 +99,7 @@ async def add_documents(
                 "attempts": 0,
             }
         )
-    await bulk_insert(session, OutboxRecord.__table__, rows)  # type: ignore[arg-type]
+    if len(rows) < COPY_FROM_ROWS:
+        await session.execute(insert(OutboxRecord), rows)
+    else:
+        await bulk_insert(session, OutboxRecord.__table__, rows)  # type: ignore[arg-type]

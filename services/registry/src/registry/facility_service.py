@@ -70,7 +70,7 @@ async def open_facility(
         today=day,
     )
     uow.track(facility)
-    await store.save_facility(uow.session, facility)
+    await store.save_facility(uow.session, facility, new=True)
     return facility.state
 
 

@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, Numeric, String, delete, select
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    delete,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -95,30 +105,50 @@ def facility_snapshot(
     )
 
 
-async def save_facility(session: AsyncSession, facility: facilities.Facility) -> None:
-    """Insert or update a facility and its rooms (its events go with the unit of work)."""
+async def save_facility(
+    session: AsyncSession, facility: facilities.Facility, *, new: bool = False
+) -> None:
+    """Insert (``new``: a facility just opened, so no row is looked for) or update a facility
+    and its rooms (its events go with the unit of work)."""
     state = facility.state
-    row = await session.get(FacilityRow, state.id)
     moment = now()
-    if row is None:
-        row = FacilityRow(id=state.id, created_at=moment)
-        session.add(row)
-    else:
+    if new:
         await session.execute(
-            delete(FacilityRoomRow).where(FacilityRoomRow.facility_id == state.id)
+            insert(FacilityRow).values(id=state.id, created_at=moment, **_columns(state, moment))
         )
-    row.community_id = state.community_id
-    row.path = path_text(state.path)
-    row.kind = state.kind
-    row.opened_on = state.opened_on
-    row.closed_on = state.closed_on
-    row.version = state.version
-    row.updated_at = moment
-    await session.flush()  # the facility row first: its rooms refer to it
-    session.add_all(
-        FacilityRoomRow(facility_id=state.id, purpose=purpose, area_m2=area)
-        for purpose, area in state.rooms
-    )
+    else:
+        row = await session.get(FacilityRow, state.id)
+        if row is None:
+            row = FacilityRow(id=state.id, created_at=moment)
+            session.add(row)
+        else:
+            await session.execute(
+                delete(FacilityRoomRow).where(FacilityRoomRow.facility_id == state.id)
+            )
+        for name, value in _columns(state, moment).items():
+            setattr(row, name, value)
+        await session.flush()  # the facility row first: its rooms refer to it
+    if state.rooms:
+        await session.execute(
+            insert(FacilityRoomRow),
+            [
+                {"facility_id": state.id, "purpose": purpose, "area_m2": area}
+                for purpose, area in state.rooms
+            ],
+        )
+
+
+def _columns(state: facilities.FacilitySnapshot, moment: datetime) -> dict[str, object]:
+    """The facility row's columns that follow its state."""
+    return {
+        "community_id": state.community_id,
+        "path": path_text(state.path),
+        "kind": state.kind,
+        "opened_on": state.opened_on,
+        "closed_on": state.closed_on,
+        "version": state.version,
+        "updated_at": moment,
+    }
 
 
 # -- domain events → integration events ----------------------------------------------------
