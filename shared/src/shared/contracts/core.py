@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -48,6 +48,12 @@ class EventContract:
     name: str
     version: int
     payload: type[EventPayload]
+    field_names: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The payload's field names, read once (pydantic's ``model_fields`` costs a microsecond
+    a read, and every event parsed asks)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "field_names", frozenset(self.payload.model_fields))
 
     @property
     def type(self) -> str:
@@ -280,8 +286,8 @@ class ContractRegistry:
         reads the newer events instead of dead-lettering them during a rolling upgrade. The
         models themselves forbid unknown fields, so a producer cannot emit one by mistake.
         """
-        model = self.by_type(event.type).payload
-        data = event.data
-        if isinstance(data, dict) and not data.keys() <= model.model_fields.keys():
-            data = {name: value for name, value in data.items() if name in model.model_fields}
-        return model.model_validate(data)
+        contract = self.by_type(event.type)
+        known, data = contract.field_names, event.data
+        if isinstance(data, dict) and not data.keys() <= known:
+            data = {name: value for name, value in data.items() if name in known}
+        return contract.payload.model_validate(data)
