@@ -40,7 +40,6 @@ import asyncio
 import csv
 import functools
 import gc
-import json
 import uuid
 from collections import deque
 from collections.abc import (
@@ -58,6 +57,7 @@ from datetime import date
 from itertools import groupby
 from typing import Annotated, Any, Literal, TypeVar
 
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -997,8 +997,8 @@ async def _ndjson_rows(lines: AsyncIterable[Line]) -> AsyncIterator[RawRow]:
         if not text.strip():
             continue
         try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: nested too deep
+            value = orjson.loads(text)  # a third of json.loads' time; NaN is no JSON to it
+        except ValueError:  # orjson's JSONDecodeError, nesting too deep included
             yield number, "not a JSON object"
             continue
         yield number, value if isinstance(value, dict) else "not a JSON object"
