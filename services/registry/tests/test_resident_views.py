@@ -1,30 +1,24 @@
 """The hottest resident reads answer with plain values drawn straight from rows
 (:func:`registry.api.people.resident_views`): they must serialise to exactly the JSON
 :meth:`ResidentOut.of` gives for the same resident, masked or in clear, with or without a
-stored address code (no I/O); and the masked page PostgreSQL builds must be the same JSON."""
+stored address code (no I/O)."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
 from pydantic_core import to_json
-from sqlalchemy import text, update
 
-from registry.adapters.people import ResidentRow, resident_columns, resident_of
+from registry.adapters.people import resident_columns, resident_of
 from registry.api.people import ResidentOut, resident_views
 from registry.domain.national_id import check_character
 from registry.domain.people import Resident, SealedNationalId
-from registry.people_queries import SHOWN_COLUMNS, ResidentFilter, list_masked_resident_json
+from registry.people_queries import SHOWN_COLUMNS
 from registry.pii import PiiProtector
-from shared.db import create_engine
-from shared.migrations import upgrade
-from shared.reads import read_database
 
 TODAY = date.today()
 PII = PiiProtector(encryption_keys=[os.urandom(32)], hash_key=b"h" * 32)
@@ -123,78 +117,3 @@ def test_a_view_in_clear_shows_the_number_and_a_masked_one_only_its_address_code
     assert masked["national_id"] == "110105************"
     assert masked["birth_date"] is None
     assert number[6:] not in str(masked)
-
-
-EVERY_AGE = [
-    replace(entity, id=f"r{number:04d}")
-    for number, entity in enumerate(
-        [
-            *RESIDENTS,
-            *(
-                resident(number_born(born), flags=flags)
-                for born, flags in [
-                    ("19240229", ()),  # 100 on some days, 99 on others
-                    ("19640228", ("empty_nest",)),
-                    ("19640301", ("living_alone", "empty_nest")),
-                    ("19650101", ("entitled_group",)),
-                    ("19961231", ("community_correction",)),
-                    ("20110228", ()),
-                    ("20240229", ()),  # a baby of the leap day
-                    ("20250301", ()),
-                ]
-            ),
-            *(  # a birthday on either side of today in every band
-                resident(number_born(f"{TODAY.year - age}{day:%m%d}"))
-                for age in (14, 15, 39, 40, 49, 50, 59, 60, 64, 65, 69, 70, 79, 80, 89, 90, 120)
-                for day in (TODAY - timedelta(days=1), TODAY + timedelta(days=1))
-                if (day.month, day.day) != (2, 29)
-            ),
-        ]
-    )
-]
-"""Residents of every band, born on and around leap days and today, living, dead and left."""
-
-
-@pytest.mark.integration
-async def test_postgres_writes_the_masked_views_python_writes(fresh_postgres_url: str) -> None:
-    """The masked list page PostgreSQL builds (:func:`list_masked_resident_json`) is, resident
-    by resident, the JSON :func:`resident_views` gives on the same day; a row without its
-    address code sends the page back to Python."""
-    await asyncio.to_thread(upgrade, "registry", fresh_postgres_url)
-    engine = create_engine(fresh_postgres_url)
-    stamp = datetime.now(UTC)
-    rows = sorted((row_of(entity) for entity in EVERY_AGE), key=lambda row: row["id"])
-    try:
-        async with engine.begin() as connection:
-            # the residents alone: their household and area rows are not what is tested
-            await connection.execute(text("SET LOCAL session_replication_role = replica"))
-            await connection.execute(
-                ResidentRow.__table__.insert(),  # type: ignore[arg-type]
-                [
-                    {**row, "national_id_hash": row["id"], "created_at": stamp, "updated_at": stamp}
-                    for row in rows
-                ],
-            )
-        reads = read_database(engine).connection()
-        for today in (TODAY, date(2024, 2, 28), date(2024, 2, 29), date(2025, 3, 1)):
-            built = await list_masked_resident_json(
-                reads, filters=ResidentFilter(), limit=500, today=today
-            )
-            assert built is not None
-            expected = resident_views(rows, pii=PII, reveal=False, today=today)
-            assert [json.loads(row.json) for row in built] == json.loads(to_json(expected))
-            assert [(row.id, row.community_path) for row in built] == [
-                (row["id"], row["community_path"]) for row in rows
-            ]
-        async with engine.begin() as connection:
-            await connection.execute(
-                update(ResidentRow)
-                .where(ResidentRow.id == rows[0]["id"])
-                .values(national_id_area_code=None)
-            )
-        missing = await list_masked_resident_json(
-            reads, filters=ResidentFilter(), limit=500, today=TODAY
-        )
-        assert missing is None
-    finally:
-        await engine.dispose()

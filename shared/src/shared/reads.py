@@ -293,7 +293,7 @@ class _Plans:
     each statement object still alive, its cache key and plan.
 
     SQLAlchemy works a statement's cache key out by walking the whole statement on every
-    run (90 µs for a resident list, a millisecond for one that builds JSON); a statement
+    run (90 µs for a resident list); a statement
     object never changes, so a statement built once (a module's ``functools.cache``) is
     walked once. Statements built per request are remembered only while they live.
     """
@@ -340,12 +340,6 @@ class ReadConnection:
         self._engine = engine
         self._plans = plans
         self._direct = engine.dialect.driver == "asyncpg"
-
-    @property
-    def on_postgres(self) -> bool:
-        """Whether statements run on PostgreSQL (straight on asyncpg): a route may then ask
-        the database for what only PostgreSQL can build (JSON, say)."""
-        return self._direct
 
     async def all(
         self, statement: Select[Any], parameters: Mapping[str, Any] | None = None
@@ -534,16 +528,6 @@ def json_response(
         headers=dict(headers) if headers else None,
         media_type="application/json",
     )
-
-
-def page_json_response(items: Sequence[str], next_cursor: str | None) -> Response:
-    """A page (``{"items": [...], "next_cursor": ...}``) whose items are JSON texts already
-    (built by the database), as an ``application/json`` response: joined, not parsed."""
-    body = b'{"items":[%s],"next_cursor":%s}' % (
-        ",".join(items).encode(),
-        plain_json(next_cursor),
-    )
-    return Response(content=body, media_type="application/json")
 
 
 def plain_json(content: Any) -> bytes:

@@ -17,25 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Date,
-    Integer,
-    Select,
-    Text,
-    and_,
-    bindparam,
-    case,
-    cast,
-    extract,
-    func,
-    literal_column,
-    null,
-    or_,
-    select,
-    true,
-)
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import ColumnElement, Date, Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.adapters.history import HouseholdVersionRow, ResidentVersionRow
@@ -48,11 +30,8 @@ from registry.adapters.people import (
     resident_of,
 )
 from registry.area_service import scope_path
-from registry.domain.national_id import mask_of_area_code, parse_national_id
+from registry.domain.national_id import parse_national_id
 from registry.domain.people import (
-    AGE_BANDS,
-    FLAG_BITS,
-    FLAG_ORDER,
     Household,
     Resident,
     ResidentStatus,
@@ -314,104 +293,6 @@ async def list_residents(
     values["limit"] = limit
     query = _statement("list", filters.as_of is not None, frozenset(values))
     return list(await select_rows(db, query, values))
-
-
-async def list_masked_resident_json(
-    reads: ReadConnection,
-    *,
-    filters: ResidentFilter,
-    principal: Principal | None = None,
-    after: str | None = None,
-    limit: int = 100,
-    today: date,
-) -> list[ReadRow] | None:
-    """As :func:`list_residents`, each row the ``id``, ``community_path`` and ``json`` (text)
-    of what a resident's masked view shows, built by PostgreSQL (``registry.api.people.
-    resident_views`` with ``reveal`` false: the same JSON values, ages on ``today``), so the
-    hottest read spends no Python per field. None where it cannot: on another database, or
-    when a row's number was stored without its address code (its mask needs the number
-    decrypted)."""
-    if not reads.on_postgres:
-        return None
-    values = await _filter_values(reads, filters=filters, principal=principal)
-    if after is not None:
-        values["after"] = after
-    values["limit"] = limit
-    values["today"] = today
-    query = _masked_json_statement(filters.as_of is not None, frozenset(values))
-    rows = list(await reads.all(query, values))
-    if any(row.json is None for row in rows):
-        return None
-    return rows
-
-
-@functools.cache
-def _masked_json_statement(as_of: bool, names: frozenset[str]) -> Select[Any]:
-    """The list statement of :func:`_statement` wrapped to answer ``id``, ``community_path``
-    and the masked view's JSON (null where the address code is missing)."""
-    page = _statement("list", as_of, names - {"today"}).subquery("page")
-    on = func.coalesce(page.c.ended_on, bindparam("today", type_=Date))
-    month_day = _constant("MMDD")
-    birthday_to_come = func.to_char(on, month_day) < func.to_char(page.c.birth_date, month_day)
-    age = (
-        extract("year", on)
-        - extract("year", page.c.birth_date)
-        - case((birthday_to_come, _number(1)), else_=_number(0))
-    ).cast(Integer)
-    c = select(*page.c, age.label("age")).subquery("aged").c
-    band = case(
-        *((c.age >= _number(lower), _constant(name)) for lower, name in AGE_BANDS[:-1]),
-        else_=_constant(AGE_BANDS[-1][1]),
-    )
-    flags = func.array_remove(
-        postgresql.array(
-            [
-                case(
-                    (c.flags_mask.op("&")(_number(FLAG_BITS[flag])) != _number(0), _constant(flag)),
-                    else_=null(),
-                )
-                for flag in FLAG_ORDER
-            ]
-        ),
-        null(),
-    )
-    slash = _constant("/")
-    view = func.json_build_object(
-        _constant("id"), c.id,
-        _constant("national_id"), c.national_id_area_code.concat(_constant(mask_of_area_code(""))),
-        _constant("national_id_masked"), true(),
-        _constant("name"), c.name,
-        _constant("sex"), c.sex,
-        _constant("birth_date"), null(),
-        _constant("age"), c.age,
-        _constant("age_band"), band,
-        _constant("household_id"), c.household_id,
-        _constant("community_id"), c.community_id,
-        _constant("path"), func.string_to_array(func.btrim(c.community_path, slash), slash),
-        _constant("registration"), c.registration,
-        _constant("permit_expires_on"), c.permit_expires_on,
-        _constant("employment_status"), c.employment_status,
-        _constant("disabled"), c.disabled,
-        _constant("flags"), flags,
-        _constant("status"), c.status,
-        _constant("ended_on"), c.ended_on,
-        _constant("registered_on"), c.registered_on,
-        _constant("version"), c.version,
-    )  # fmt: skip
-    shown = case((c.national_id_area_code.is_(None), null()), else_=cast(view, Text))
-    return select(c.id, c.community_path, shown.label("json")).order_by(c.id)
-
-
-def _constant(text: str) -> ColumnElement[str]:
-    """``text`` written into the SQL as a string constant, not a parameter (whose type
-    ``json_build_object`` could not infer, and which each run would bind again); only for
-    the module's own constants."""
-    return literal_column("'" + text.replace("'", "''") + "'", Text)
-
-
-def _number(value: int) -> ColumnElement[int]:
-    """An integer written into the SQL, as :func:`_constant` writes text."""
-    return literal_column(str(int(value)), Integer)
 
 
 async def count_residents(

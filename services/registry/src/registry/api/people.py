@@ -54,14 +54,7 @@ from shared.contracts.registry import (
 from shared.inputs import PersonalData, Text
 from shared.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, decode_cursor, page_of
 from shared.query import PageQuery, QueryModel, query_parameters
-from shared.reads import (
-    ReadConnectionDep,
-    ReadRow,
-    ReadSessionDep,
-    json_response,
-    page_json_response,
-    values_of,
-)
+from shared.reads import ReadConnectionDep, ReadRow, ReadSessionDep, json_response, values_of
 from shared.runtime import SessionDep
 
 households = APIRouter(prefix="/households", tags=["households"])
@@ -585,27 +578,6 @@ async def list_residents(
     `pii:read`)."""
     principal = read.principal
     limit = query.limit
-    reveal = _reveals(principal)
-    trail = trail_of(read.request)
-    today = date.today()
-    if not reveal:  # masked: PostgreSQL writes each resident's JSON
-        shown = await queries.list_masked_resident_json(
-            read.db,
-            filters=query.filter(),
-            principal=principal,
-            after=_after(query.cursor),
-            limit=limit + 1,
-            today=today,
-        )
-        if shown is not None:
-            page, next_cursor = page_of(shown, limit, lambda row: [row.id])
-            await trail.read(
-                principal,
-                "resident",
-                [(row.id, row.community_path) for row in page],
-                action=_read_action(reveal),
-            )
-            return page_json_response([row.json for row in page], next_cursor)
     found = await queries.list_residents(
         read.db,
         filters=query.filter(),
@@ -614,14 +586,15 @@ async def list_residents(
         limit=limit + 1,
     )
     page, next_cursor = page_of(found, limit, lambda row: [row.id])
-    await trail.read(
+    reveal = _reveals(principal)
+    await trail_of(read.request).read(
         principal,
         "resident",
         [(row.id, row.community_path) for row in page],  # the stored path, as the log keeps it
         action=_read_action(reveal),
     )
     pii = pii_protector(read.request)
-    items = resident_views(page, pii=pii, reveal=reveal, today=today)
+    items = resident_views(page, pii=pii, reveal=reveal, today=date.today())
     return json_response({"items": items, "next_cursor": next_cursor})
 
 
