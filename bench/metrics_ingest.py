@@ -717,9 +717,12 @@ def start_service(
     *,
     workers: int = 1,
     background: bool = True,
+    migrate: bool = True,
 ) -> tuple[Any, str]:
     """Start ``name`` under uvicorn in its own process(es) (``workers`` of them); its URL.
-    ``background`` runs the outbox relay, consumer and jobs there (off: the HTTP API only)."""
+    ``background`` runs the outbox relay, consumer and jobs there (off: the HTTP API only);
+    ``migrate`` upgrades the database first (off where another process has: workers started
+    together would race to create the same tables)."""
     port = free_port()
     switch = "true" if background else "false"
     env = {
@@ -732,6 +735,7 @@ def start_service(
         "RELAY_ENABLED": switch,
         "CONSUMER_ENABLED": switch,
         "JOBS_ENABLED": switch,
+        "MIGRATE_ON_START": "true" if migrate else "false",
         "RATE_LIMIT_WRITES": "1000000/minute",
         "RATE_LIMIT_NOT_FOUND": "1000000/minute",
         "LOG_LEVEL": "WARNING",
@@ -758,6 +762,17 @@ async def wait_ready(client: httpx.AsyncClient, url: str) -> None:
     raise TimeoutError(f"{url} not ready")
 
 
+async def post_again(
+    client: httpx.AsyncClient, url: str, body: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
+    """POST ``body``, again (twice at most) when a kept-alive connection the server had just
+    closed fails it: safe, as every write carries its ``Idempotency-Key``."""
+    for _ in range(2):
+        with contextlib.suppress(httpx.TransportError):
+            return await client.post(url, json=body, headers=headers)
+    return await client.post(url, json=body, headers=headers)
+
+
 async def register_areas(
     client: httpx.AsyncClient, url: str, token: dict[str, str], areas: Sequence[AreaCreated]
 ) -> None:
@@ -778,9 +793,10 @@ async def register_areas(
         for start in range(0, len(bodies), 16):
             answers = await asyncio.gather(
                 *(
-                    client.post(
+                    post_again(
+                        client,
                         f"{url}/areas",
-                        json=body,
+                        body,
                         headers={**token, "Idempotency-Key": str(uuid.uuid4())},
                     )
                     for body in bodies[start : start + 16]
@@ -812,11 +828,9 @@ async def bench_http(
     log = tempfile.NamedTemporaryFile("w+", prefix="metrics-http-bench-", suffix=".log")  # noqa: SIM115
     engine = create_engine(metrics_url)
     try:
-        registry, registry_http = start_service(
-            "registry", registry_url, bootstrap, log, workers=REGISTRY_WORKERS, background=False
+        registry_background, background_http = start_service(
+            "registry", registry_url, bootstrap, log
         )
-        processes.append(registry)
-        registry_background, _ = start_service("registry", registry_url, bootstrap, log)
         processes.append(registry_background)
         metrics_process, metrics_http = start_service("metrics", metrics_url, bootstrap, log)
         processes.append(metrics_process)
@@ -825,6 +839,17 @@ async def bench_http(
             max_connections=HTTP_IN_FLIGHT, max_keepalive_connections=HTTP_IN_FLIGHT
         )
         async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            await wait_ready(client, background_http)  # it migrated the database
+            registry, registry_http = start_service(
+                "registry",
+                registry_url,
+                bootstrap,
+                log,
+                workers=REGISTRY_WORKERS,
+                background=False,
+                migrate=False,
+            )
+            processes.append(registry)
             await wait_ready(client, registry_http)
             await wait_ready(client, metrics_http)
             await register_areas(client, registry_http, token, areas)
@@ -940,17 +965,10 @@ async def http_step(
             failures.append(f"{response.status_code} {response.text[:200]}")
 
     async def post(community: str, key: str) -> httpx.Response:
-        async def once() -> httpx.Response:
-            return await client.post(
-                f"{url}/facilities",
-                json={"community_id": community, "kind": "library", "opened_on": opened_on},
-                headers={**token, "Idempotency-Key": key},
-            )
-
-        for _ in range(2):  # a kept-alive connection the server just closed: again
-            with contextlib.suppress(httpx.TransportError):
-                return await once()
-        return await once()
+        body = {"community_id": community, "kind": "library", "opened_on": opened_on}
+        return await post_again(
+            client, f"{url}/facilities", body, headers={**token, "Idempotency-Key": key}
+        )
 
     async def watch(stop: asyncio.Event) -> None:
         while not stop.is_set():
