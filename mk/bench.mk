@@ -4,7 +4,7 @@
 
 .PHONY: bench bench-table
 
-bench: install wrk ## Benchmarks: one table, bench/results.json and the README's table (12-17 min here)
+bench: install wrk ## Benchmarks: one table, bench/results.json and the README's table (about 12 min here)
 	$(RUN) python bench/run.py
 
 bench-table: install ## Print the benchmark table recorded in bench/results.json (runs nothing)
