@@ -25,6 +25,8 @@ from shared.http import BULK_BODY, PROBLEM_MEDIA_TYPE, create_app
 from shared.observability import configure_logging
 from shared.settings import ServiceSettings
 
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
 SERVICE = "httptest"
 NATIONAL_ID = "110101199003071234"  # 18 digits, shaped like a resident identity number
 
@@ -150,16 +152,6 @@ def make_app(**kwargs: Any) -> FastAPI:
         routers=[residents, versioned, misc],
         **kwargs,
     )
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """configure_logging changes process-wide state; put it back after each test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

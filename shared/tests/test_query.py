@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -18,7 +16,7 @@ from shared.inputs import Day, Text
 from shared.query import PageQuery, QueryModel, query_parameters
 from shared.settings import ServiceSettings
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("restore_logging")]
 
 
 class PetQuery(QueryModel):
@@ -74,15 +72,6 @@ async def list_declared(  # the same parameters declared one by one, as FastAPI 
     indoor: Annotated[bool, Query(description="Only indoor pets.")] = False,
 ) -> None:
     """Never called: documented only."""
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

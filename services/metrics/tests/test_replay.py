@@ -8,6 +8,7 @@ import asyncio
 import os
 import sys
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -36,17 +37,22 @@ pytestmark = pytest.mark.integration
 CITY = City("140500", {"140502": ["c1", "c2", "c3"], "140525": ["c4", "c5"]})
 
 
+def service_settings(database_url: str, bootstrap: str, **overrides: Any) -> Settings:
+    """The metrics service's settings on this database and broker."""
+    return Settings(
+        environment="development",
+        database_url=database_url,
+        kafka_bootstrap_servers=bootstrap,
+        log_json=False,
+        **overrides,
+    )
+
+
 async def test_replayed_projections_equal_the_live_ones(
     fresh_postgres_url: str, own_broker: TansuBroker
 ) -> None:
     bootstrap = own_broker.bootstrap_servers
-    settings = Settings(
-        environment="development",
-        database_url=fresh_postgres_url,
-        kafka_bootstrap_servers=bootstrap,
-        log_json=False,
-        relay_poll_interval_s=0.05,
-    )
+    settings = service_settings(fresh_postgres_url, bootstrap, relay_poll_interval_s=0.05)
     reader = bearer(settings, "metrics:read")
     areas = [envelope(a, at=at_noon(date(2005, 1, 1))) for a in CITY.area_events()]
     first = [
@@ -166,12 +172,7 @@ async def test_a_replay_in_polls_of_two_records_equals_one_in_polls_of_a_thousan
     of two records every event is still applied once, to the same projections and statuses
     as in polls of a thousand."""
     bootstrap = own_broker.bootstrap_servers
-    settings = Settings(
-        environment="development",
-        database_url=fresh_postgres_url,
-        kafka_bootstrap_servers=bootstrap,
-        log_json=False,
-    )
+    settings = service_settings(fresh_postgres_url, bootstrap)
     areas = [envelope(a, at=at_noon(date(2005, 1, 1))) for a in CITY.area_events()]
     others = [
         envelope(facility(CITY, "f1", "c1", rooms=office_rooms(320))),
