@@ -182,3 +182,11 @@ def test_a_type_needing_a_shared_schema_is_refused_at_declaration() -> None:
 
 def test_dates_read_as_dates() -> None:
     assert PetQuery.model_validate({"born_after": "2020-01-31"}).born_after == date(2020, 1, 31)
+
+
+def test_a_field_with_an_alias_is_refused_at_declaration() -> None:
+    class AliasQuery(QueryModel):
+        min_age: Annotated[int | None, Query(alias="minAge")] = None
+
+    with pytest.raises(TypeError, match="alias"):
+        query_parameters(AliasQuery)

@@ -64,7 +64,13 @@ class QueryParameters(Generic[Q]):
 
 
 def query_parameters(model: type[Q]) -> QueryParameters[Q]:
-    """The dependency and documentation of ``model``'s query parameters."""
+    """The dependency and documentation of ``model``'s query parameters (each read by its
+    field's name: a field with an alias is refused)."""
+    aliased = [
+        name for name, field in model.model_fields.items() if field.alias not in (None, name)
+    ]
+    if aliased:
+        raise TypeError(f"{model.__name__}: query parameters are read by name; {aliased} alias")
     lists = frozenset(
         name for name, field in model.model_fields.items() if _is_list(field.annotation)
     )
