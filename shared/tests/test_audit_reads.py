@@ -76,7 +76,7 @@ async def test_rows_a_failed_write_held_are_written_next_in_their_order(
             raise ConnectionRefusedError(111, "Connect call failed")
 
         with monkeypatch.context() as patched:
-            patched.setattr(audit_reads, "_insert", refused)
+            patched.setattr(audit_reads, "insert_records", refused)
             with pytest.raises(ConnectionRefusedError):
                 await recorder.flush()
         assert recorder.pending == 2

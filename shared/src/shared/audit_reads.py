@@ -25,11 +25,10 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.asyncutil import sleep_unless
-from shared.db import copy_records
+from shared.db import insert_records
 from shared.tables import AuditRecord
 
 AUDIT_COLUMNS = (
@@ -83,7 +82,7 @@ class ReadRecorder:
                 return 0
             try:
                 async with self._sessions() as session, session.begin():
-                    await _insert(session, rows)
+                    await insert_records(session, AuditRecord.__table__, AUDIT_COLUMNS, rows)  # type: ignore[arg-type]
             except BaseException:
                 self._pending[:0] = rows
                 raise
@@ -107,14 +106,3 @@ class ReadRecorder:
             await self.flush()
         except Exception as exc:
             log.error("audit: %d read rows lost at shut-down: %s", self.pending, type(exc).__name__)
-
-
-async def _insert(session: AsyncSession, rows: list[tuple[object, ...]]) -> None:
-    """Insert audit rows (tuples in the order of :data:`AUDIT_COLUMNS`) in the
-    session's transaction: ``COPY`` of the tuples as they are on PostgreSQL."""
-    if session.get_bind().dialect.name == "postgresql":
-        await copy_records(session, AuditRecord.__tablename__, AUDIT_COLUMNS, rows)
-        return
-    await session.execute(
-        insert(AuditRecord), [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in rows]
-    )

@@ -196,6 +196,22 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
     )
 
 
+async def insert_records(
+    session: AsyncSession, table: Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert rows given as tuples (in ``columns``' order) in the session's transaction:
+    ``COPY`` of the tuples as they are on PostgreSQL (:func:`copy_records`), a multi-row
+    INSERT elsewhere; :func:`bulk_insert` for rows that are dicts already."""
+    if not records:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await copy_records(session, table.name, columns, records, schema=table.schema)
+        return
+    await session.execute(
+        table.insert(), [dict(zip(columns, record, strict=True)) for record in records]
+    )
+
+
 async def copy_records(
     session: AsyncSession,
     table: str,

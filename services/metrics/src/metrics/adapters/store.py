@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from metrics.adapters.tables import AreaProjection, EntityProjection, MeasureLedger
 from metrics.domain.measures import SCALE, Requirement
 from shared.contracts.registry import GRASSROOTS_LEVELS
-from shared.db import bulk_insert, copy_records, dialect_insert
+from shared.db import copy_records, dialect_insert, insert_records
 from shared.paths import path_text
 
 LedgerKey = tuple[str, str, date]
@@ -253,19 +253,13 @@ def entity_columns(row: object) -> dict[str, Any]:
 
 async def insert_entities(session: AsyncSession, rows: Sequence[object]) -> None:
     """Insert new entity states (not in the session) in one statement (``COPY`` on
-    PostgreSQL, each row's columns read straight into a tuple)."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        columns = attrgetter(*_ENTITY_COLUMNS)
-        await copy_records(
-            session, EntityProjection.__tablename__, _ENTITY_COLUMNS, [columns(r) for r in rows]
-        )
-        return
-    await bulk_insert(
+    PostgreSQL), each row's columns read straight into a tuple."""
+    columns = attrgetter(*_ENTITY_COLUMNS)
+    await insert_records(
         session,
         EntityProjection.__table__,  # type: ignore[arg-type]
-        [entity_columns(row) for row in rows],
+        _ENTITY_COLUMNS,
+        [columns(row) for row in rows],
     )
 
 
