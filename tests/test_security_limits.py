@@ -4,6 +4,7 @@ rules, the client's correlation id, and metrics only on their own port."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from registry.settings import Settings
 from shared.auth import mint_token
 from shared.db import create_engine
 from shared.testing.service import running_service, scrape_metrics
+from shared.testing.windows import seconds_until_room
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +59,7 @@ async def test_a_burst_of_writes_is_refused_and_other_tokens_go_on(
     registry: tuple[httpx.AsyncClient, Settings],
 ) -> None:
     client, settings = registry
+    await asyncio.sleep(seconds_until_room())  # the counted burst stays inside one window
     burst = token(settings, "bursty-clerk")
     answers = [
         (await client.post("/households", json=household(), headers=burst)).status_code
@@ -77,6 +80,7 @@ async def test_guessing_ids_is_stopped_for_that_token_only(
     registry: tuple[httpx.AsyncClient, Settings],
 ) -> None:
     client, settings = registry
+    await asyncio.sleep(seconds_until_room())
     guesser, other = token(settings, "guesser"), token(settings, "neighbour")
     for number in range(4):
         missing = await client.get(f"/residents/guess-{number}", headers=guesser)

@@ -26,6 +26,7 @@ from shared.http import create_app
 from shared.ratelimit import RateLimits, TooManyRequests, parse_limit
 from shared.settings import ServiceSettings
 from shared.testing.broker import free_port
+from shared.testing.windows import seconds_until_room
 
 Reader = Annotated[Principal, Depends(require_scopes("registry:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("registry:write"))]
@@ -69,6 +70,7 @@ def settings() -> ServiceSettings:
 @pytest.fixture
 def client(settings: ServiceSettings) -> Iterator[TestClient]:
     with limited_app(settings) as test_client:
+        time.sleep(seconds_until_room())  # the counted burst stays inside one minute's window
         yield test_client
 
 
@@ -131,6 +133,7 @@ def test_an_empty_limit_is_no_limit() -> None:
 
 async def test_a_blocked_subject_is_let_in_again_when_the_window_has_passed() -> None:
     limits = RateLimits(writes="", not_found="1/second")
+    await asyncio.sleep(seconds_until_room(period_s=1.0, room_s=0.5))
     await limits.record_not_found("frank")
     await limits.record_not_found("frank")
     with pytest.raises(TooManyRequests) as refused:
@@ -199,6 +202,7 @@ def test_replicas_sharing_a_redis_count_one_write_limit(redis_uri: str) -> None:
     )
     first, second = replicas(settings)
     with first, second:
+        time.sleep(seconds_until_room())
         alice = token(settings, f"alice-{uuid.uuid4().hex[:6]}")
         answers = [first.post("/things", headers=alice).status_code for _ in range(3)]
         answers += [second.post("/things", headers=alice).status_code for _ in range(2)]
@@ -214,6 +218,7 @@ def test_in_memory_each_replica_counts_on_its_own() -> None:
     settings = make_settings(rate_limit_writes="5/minute", rate_limit_not_found="")
     first, second = replicas(settings)
     with first, second:
+        time.sleep(seconds_until_room())
         alice = token(settings, "alice")
         for replica in (first, second):
             assert [replica.post("/things", headers=alice).status_code for _ in range(5)] == [
@@ -229,6 +234,7 @@ def test_replicas_sharing_a_redis_block_a_guesser_together(redis_uri: str) -> No
     )
     first, second = replicas(settings)
     with first, second:
+        time.sleep(seconds_until_room())
         mallory = token(settings, f"mallory-{uuid.uuid4().hex[:6]}")
         for number in range(3):
             assert first.get(f"/things/guess-{number}", headers=mallory).status_code == 404

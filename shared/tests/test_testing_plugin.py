@@ -236,3 +236,11 @@ def test_free_port_never_hands_out_a_port_twice(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr("shared.testing.broker.socket.socket", _Socket)
     monkeypatch.setattr(broker, "_HANDED_OUT", set())
     assert [broker.free_port(), broker.free_port()] == [40_001, 40_002]
+
+
+def test_a_burst_is_kept_off_a_rate_limit_windows_edge() -> None:
+    from shared.testing.windows import seconds_until_room
+
+    minute = 6_000.0  # a window's start: windows begin at whole periods since the epoch
+    assert seconds_until_room(60.0, 15.0, now=minute + 30.0) == 0.0  # half a minute left
+    assert seconds_until_room(60.0, 15.0, now=minute + 50.0) == pytest.approx(10.05)
