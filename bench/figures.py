@@ -18,7 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shared.collector import tune_collector
+
 RESULTS = Path(__file__).parent / "results.json"
+
+tune_collector()
+"""Every bench script imports this module and measures the services' code in its own process
+(the consumer runtime, the import, the replay): the process collects garbage as a service
+process does (:mod:`shared.collector`), baselines and services alike."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared import idempotency
 from shared.asyncutil import sleep_unless
 from shared.audit_reads import ReadRecorder
+from shared.collector import tune_collector
 from shared.consumer import EventConsumer, Subscription
 from shared.contracts import CONTRACTS, ContractRegistry
 from shared.db import create_engine, ping, session_factory, transaction
@@ -148,7 +149,9 @@ class ServiceRuntime:
         )
 
     async def start(self) -> None:
-        """Migrate (if configured), run the start-up steps, then start the background tasks."""
+        """Migrate (if configured), run the start-up steps, then start the background tasks
+        (in a process whose garbage collector is tuned for throughput: :mod:`shared.collector`)."""
+        tune_collector()
         if self.settings.migrate_on_start:
             await self.migrate()
         for step in self._start_steps:

@@ -39,6 +39,7 @@ from metrics.consumers import subscription
 from metrics.projection import Projector
 from metrics.settings import Settings
 from metrics.tracking import Tracker
+from shared.collector import tune_collector
 from shared.consumer import ParsedEvent, Subscription, record_and_apply, topics_of
 from shared.contracts import CONTRACTS, CloudEvent
 from shared.db import create_engine, session_factory, transaction
@@ -367,6 +368,7 @@ def main(
     """Rebuild the metrics projections from the topics' beginning."""
     settings = Settings()
     try:
+        tune_collector()  # as a service process (shared.collector)
         result = asyncio.run(replay(settings, database_url=database_url, force=force))
     except ReplayError as exc:
         typer.echo(f"Error: {exc}", err=True)
