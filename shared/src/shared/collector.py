@@ -7,8 +7,7 @@ collections also walked the older generation. Reference counting frees acyclic o
 once either way; the collector only finds cycles. Measured with the consumer benchmark
 (``bench/consumer_relay.py --part consumer --events 40000 --rounds 2``, 2026-11-30): with
 the defaults 1.5-1.6 s of a 33 s run went to the collector and the runtime consumed 19,900-
-23,500 events/s; with the youngest generation's threshold at 20,000 it was 0.16 s, and
-25,300 events/s.
+23,500 events/s (two runs); tuned as here, 0.24-0.25 s and 26,000-27,200 events/s (two runs).
 
 So a service process collects its youngest generation every :data:`YOUNG_THRESHOLD`
 allocations; the older generations keep their default ratios. The cost is memory: at most that
