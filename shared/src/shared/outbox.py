@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import CONTRACTS, CloudEvent, ContractRegistry
 from shared.contracts.core import EventDocument
-from shared.db import bulk_insert
+from shared.db import insert_records
 from shared.tables import OutboxRecord
 
 log = logging.getLogger(__name__)
 
 COPY_FROM_ROWS = 16
-"""From this many events a write uses ``COPY`` (:func:`shared.db.bulk_insert`); fewer, the
+"""From this many events a write uses ``COPY`` (:func:`shared.db.insert_records`); fewer, the
 events of one command, go in one INSERT statement: ``COPY`` costs more round trips to the
 database than it saves on a handful of rows."""
 
@@ -83,23 +83,29 @@ async def add_documents(
         return
     now = datetime.now(UTC)
     topics: dict[str, str] = {}
-    rows = []
+    records = []
     for document in documents:
         topic = topics.get(document.type)
         if topic is None:
             topic = topics[document.type] = contracts.by_type(document.type).topic
-        rows.append(
-            {
-                "event_id": document.id,
-                "event_type": document.type,
-                "topic": topic,
-                "partition_key": document.partitionkey,
-                "payload": document.json,
-                "created_at": now,
-                "attempts": 0,
-            }
+        records.append(
+            (document.id, document.type, topic, document.partitionkey, document.json, now, 0)
         )
-    if len(rows) < COPY_FROM_ROWS:
+    if len(records) < COPY_FROM_ROWS:
+        rows = [dict(zip(_OUTBOX_COLUMNS, record, strict=True)) for record in records]
         await session.execute(insert(OutboxRecord), rows)
     else:
-        await bulk_insert(session, OutboxRecord.__table__, rows)  # type: ignore[arg-type]
+        table = OutboxRecord.__table__
+        await insert_records(session, table, _OUTBOX_COLUMNS, records)  # type: ignore[arg-type]
+
+
+_OUTBOX_COLUMNS = (
+    "event_id",
+    "event_type",
+    "topic",
+    "partition_key",
+    "payload",
+    "created_at",
+    "attempts",
+)
+"""The columns :func:`add_documents` writes, in the order of its tuples."""

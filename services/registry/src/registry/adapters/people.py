@@ -24,19 +24,23 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
+    any_,
+    bindparam,
     or_,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
 from registry.adapters.base import Base
@@ -54,7 +58,7 @@ from registry.domain.people import (
     flags_of,
 )
 from shared.contracts import registry as contracts
-from shared.db import bulk_insert
+from shared.db import bulk_insert, insert_records
 from shared.errors import Conflict
 from shared.reads import ReadRow
 from shared.unit_of_work import IntegrationEvent, Translations
@@ -179,6 +183,20 @@ def resident_of(row: ResidentRow | ReadRow) -> Resident:
         path=path_ids(row.community_path),
         flags=tuple(flags_of(row.flags_mask)),
     )
+
+
+_NEW_RESIDENT_COLUMNS = (
+    *_RESIDENT_COLUMNS,
+    "national_id_encrypted",
+    "national_id_hash",
+    "national_id_area_code",
+    "community_path",
+    "flags_mask",
+    "permit_warned_for",
+    "created_at",
+    "updated_at",
+)
+"""The columns of a new resident's row, in the order :func:`insert_residents` builds it."""
 
 
 def resident_columns(resident: Resident) -> dict[str, Any]:
@@ -320,10 +338,8 @@ async def household_refs(
     """What residents take from each of these households that exists, by id."""
     found: dict[str, HouseholdRef] = {}
     query = select(HouseholdRow.id, HouseholdRow.community_id, HouseholdRow.community_path)
-    for chunk in chunks(list(household_ids)):
-        for household_id, community_id, path in await session.execute(
-            query.where(HouseholdRow.id.in_(chunk))
-        ):
+    for chunk, where in key_chunks(session, HouseholdRow.id, list(household_ids)):
+        for household_id, community_id, path in await session.execute(query.where(where), chunk):
             found[household_id] = HouseholdRef(household_id, community_id, path_ids(path))
     return found
 
@@ -340,27 +356,34 @@ async def registered_residents(
 ) -> dict[str, Resident]:
     """The registered residents holding these keyed hashes, by hash."""
     registered: dict[str, Resident] = {}
-    for chunk in chunks(list(set(lookup_hashes))):
-        query = select(ResidentRow).where(ResidentRow.national_id_hash.in_(chunk))
-        for row in await session.scalars(query):
+    keys = list(set(lookup_hashes))
+    for chunk, where in key_chunks(session, ResidentRow.national_id_hash, keys):
+        for row in await session.scalars(select(ResidentRow).where(where), chunk):
             registered[row.national_id_hash] = resident_of(row)
     return registered
 
 
 async def insert_residents(session: AsyncSession, residents: Sequence[Resident]) -> None:
-    """Insert new residents with one statement (a plain dict per row: building thousands of
-    ORM instances costs more than inserting them); a duplicate raises ``IntegrityError``."""
+    """Insert new residents with one statement (a tuple per row, in
+    :data:`_NEW_RESIDENT_COLUMNS`' order, copied as it is: building thousands of ORM
+    instances, or dicts, costs more than inserting them); a duplicate raises
+    ``IntegrityError``."""
     now = datetime.now(UTC)
-    rows = [
-        {
-            **resident_columns(resident),
-            "permit_warned_for": None,
-            "created_at": now,
-            "updated_at": now,
-        }
+    records = [
+        (
+            *_resident_copied(resident),
+            resident.national_id.encrypted,
+            resident.national_id.lookup_hash,
+            resident.national_id.area_code,
+            path_text(resident.path),
+            flags_mask(resident.flags),
+            None,
+            now,
+            now,
+        )
         for resident in residents
     ]
-    await bulk_insert(session, ResidentRow.__table__, rows)  # type: ignore[arg-type]
+    await insert_records(session, ResidentRow.__table__, _NEW_RESIDENT_COLUMNS, records)  # type: ignore[arg-type]
     await record_history(
         session, [event for resident in residents for event in resident.events], new=True
     )
@@ -371,9 +394,8 @@ async def existing_households(
 ) -> dict[str, Household]:
     """Each of these households that exists, by id (read only: not for saving)."""
     found: dict[str, Household] = {}
-    for chunk in chunks(list(set(household_ids))):
-        query = select(HouseholdRow.__table__).where(HouseholdRow.id.in_(chunk))
-        for row in await session.execute(query):
+    for chunk, where in key_chunks(session, HouseholdRow.id, list(set(household_ids))):
+        for row in await session.execute(select(HouseholdRow.__table__).where(where), chunk):
             found[row.id] = household_of(row)  # type: ignore[arg-type]
     return found
 
@@ -430,6 +452,21 @@ async def mark_expiring_permits(
 def chunks(ids: Sequence[str]) -> list[Sequence[str]]:
     """``ids`` in slices of :data:`CHUNK`, for ``IN (…)`` queries."""
     return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+
+
+def key_chunks(
+    session: AsyncSession, column: InstrumentedAttribute[str], keys: Sequence[str]
+) -> list[tuple[dict[str, Sequence[str]], ColumnElement[bool]]]:
+    """``keys`` in slices of :data:`CHUNK`, each with the condition that ``column`` is one
+    of them (its parameters first, the condition's ``keys`` parameter): ``= ANY`` of one
+    array on PostgreSQL, whose statement is compiled once and goes through the index like
+    ``IN``, where an ``IN`` list of a thousand keys made SQLAlchemy render a thousand
+    parameters on every run (7 % of an import's time); an ``IN`` list elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        where = column == any_(bindparam("keys", type_=ARRAY(String)))
+    else:
+        where = column.in_(bindparam("keys", expanding=True))
+    return [({"keys": chunk}, where) for chunk in chunks(keys)]
 
 
 # -- integration events ---------------------------------------------------------------------
