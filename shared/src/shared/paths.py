@@ -8,6 +8,7 @@ stored path contains ``/X/``. Paths never change (merges and splits create new a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, true
@@ -19,8 +20,10 @@ def path_text(ids: Iterable[str]) -> str:
     return "/" + "/".join(ids) + "/"
 
 
+@functools.lru_cache(maxsize=8192)
 def path_ids(text: str) -> tuple[str, ...]:
-    """The ids of a stored path, from the city down."""
+    """The ids of a stored path, from the city down (remembered: a city has a few thousand
+    paths, and a bulk read or import splits the same ones for every row)."""
     return tuple(part for part in text.split("/") if part)
 
 

@@ -383,7 +383,8 @@ async def insert_residents(session: AsyncSession, residents: Sequence[Resident])
         )
         for resident in residents
     ]
-    await insert_records(session, ResidentRow.__table__, _NEW_RESIDENT_COLUMNS, records)  # type: ignore[arg-type]
+    table = ResidentRow.__table__
+    await insert_records(session, table, _NEW_RESIDENT_COLUMNS, records)  # type: ignore[arg-type]
     await record_history(
         session, [event for resident in residents for event in resident.events], new=True
     )
