@@ -74,8 +74,8 @@ test: install browser promtool redis ## Run every test (needs PostgreSQL on 127.
 		exit 1; }
 	$(RUN) pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-test-unit: install ## Unit tests only: no PostgreSQL, broker or browser, under a minute
-	$(RUN) pytest -q -p no:cacheprovider -m unit $(PYTEST_ARGS)
+test-unit: install ## Unit tests only: no PostgreSQL, broker or browser, under a minute (one worker per CPU)
+	$(RUN) pytest -q -p no:cacheprovider -m unit -n auto $(PYTEST_ARGS)
 
 lint: install ## ruff (lint and format check) and mypy --strict
 	$(RUN) ruff check .

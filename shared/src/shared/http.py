@@ -60,7 +60,6 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import _IncludedRouter, iter_route_contexts
-from prometheus_client import start_http_server
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
@@ -80,7 +79,7 @@ from shared.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
-from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, start_exposition
 from shared.observability import configure_logging, log_fields
 from shared.schema_routes import install_schema_routes
 from shared.settings import ServiceSettings
@@ -869,10 +868,10 @@ def _operations_router() -> APIRouter:
 @asynccontextmanager
 async def serve_metrics(app: FastAPI, settings: ServiceSettings) -> AsyncIterator[int]:
     """Serve the Prometheus exposition of the default registry on ``metrics_port`` (on
-    ``http_host``) while the context lasts, with `prometheus_client`'s own server in a daemon
-    thread; give the port bound (a free one for ``metrics_port=0``), also kept in
-    ``app.state.metrics_port``."""
-    server, thread = start_http_server(settings.resolved_metrics_port(), addr=settings.http_host)
+    ``http_host``) while the context lasts, from a daemon thread
+    (:func:`shared.metrics.start_exposition`); give the port bound (a free one for
+    ``metrics_port=0``), also kept in ``app.state.metrics_port``."""
+    server, thread = start_exposition(settings.http_host, settings.resolved_metrics_port())
     port = int(server.server_port)
     app.state.metrics_port = port
     logger.info("metrics: Prometheus exposition on port %d", port, extra={"port": port})

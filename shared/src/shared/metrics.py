@@ -6,7 +6,47 @@ consumer groups and partitions; never ids of residents, households or communitie
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import socket
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
+
+EXPOSITION_POLL_S = 0.05
+"""How often the exposition server's loop looks for a stop request. ``prometheus_client``'s
+own ``start_http_server`` looks every 0.5 s, so stopping it held every app's shut-down that
+long (half a second per test that starts an app)."""
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Logs no line per scrape."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Log nothing."""
+
+
+def start_exposition(host: str, port: int) -> tuple[WSGIServer, threading.Thread]:
+    """Serve the default registry's exposition on ``host``:``port`` (0: a free port) from a
+    daemon thread, as ``prometheus_client.start_http_server`` does (a thread per scrape, the
+    address family ``host`` asks for), and stop within :data:`EXPOSITION_POLL_S` of
+    ``shutdown()``."""
+    family, *_, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    server_class = type("ExpositionServer", (ThreadingWSGIServer,), {"address_family": family})
+    server: WSGIServer = make_server(
+        str(address[0]), port, make_wsgi_app(), server_class, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": EXPOSITION_POLL_S},
+        name="metrics-exposition",
+        daemon=True,
+    )
+    thread.start()
+    return server, thread
+
 
 HTTP_REQUESTS = Counter(
     "shequ_http_requests_total",

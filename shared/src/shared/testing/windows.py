@@ -16,7 +16,7 @@ MARGIN_S = 0.05
 
 
 def seconds_until_room(
-    period_s: float = 60.0, room_s: float = 15.0, *, now: float | None = None
+    period_s: float = 60.0, room_s: float = 5.0, *, now: float | None = None
 ) -> float:
     """Seconds to wait from ``now`` (the clock's epoch seconds by default) so that the next
     ``room_s`` seconds fall inside one window of ``period_s``: 0 when they already do."""
