@@ -178,9 +178,11 @@ async def test_the_statistics_refreshed_in_the_background_are_there_when_the_imp
     await engine.dispose()
     assert report.accepted == 40
     assert analysed
-    # The last refresh began when 32 rows were in (the rows double between refreshes) and
-    # ended before the import reported, having counted them and maybe those after.
-    assert 32 <= counted <= 40
+    # A refresh is due when the rows have doubled since the last one began, and one still
+    # running when it falls due is skipped, so when the refreshes began depends on the
+    # machine's speed. What the import promises: the last refresh ended before it reported and
+    # began with more than half of its rows in (else it runs one more), so it counted them.
+    assert 40 / 2 < counted <= 40
 
 
 @pytest.mark.integration
