@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -210,6 +211,27 @@ async def insert_records(
     await session.execute(
         table.insert(), [dict(zip(columns, record, strict=True)) for record in records]
     )
+
+
+_T = TypeVar("_T")
+_NO_STEP = object()
+
+
+async def while_awaiting(statement: Awaitable[_T], work: Iterator[object]) -> _T:
+    """Await ``statement`` (a COPY, say) in a task of its own and, while it waits on the
+    database, do steps of ``work`` (CPU work that needs no database, pausing after each
+    step so the statement can send its rows); the steps left when it ends stay in ``work``
+    for the caller. An error of the work waits for the statement to end, then is raised."""
+    task = asyncio.ensure_future(statement)
+    try:
+        while not task.done():
+            await asyncio.sleep(0)
+            if task.done() or next(work, _NO_STEP) is _NO_STEP:
+                break
+    except BaseException:
+        await asyncio.gather(task, return_exceptions=True)
+        raise
+    return await task
 
 
 async def copy_records(

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from shared import outbox
 from shared.contracts import CONTRACTS, ContractRegistry, EventPayload
+from shared.contracts.core import EventDocument
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class UnitOfWork:
         self._contracts = contracts
         self._events: list[DomainEvent] = []
         self._aggregates: list[RecordsEvents] = []
+        self._documents: list[EventDocument] = []
+        """Outbox documents written ahead (:meth:`write_ahead`), published before the rest."""
 
     def record(self, *events: DomainEvent) -> None:
         """Hand over domain events that a domain function returned (in the order they
@@ -90,8 +93,11 @@ class UnitOfWork:
 
     def integration_events(self) -> list[IntegrationEvent]:
         """The integration events of the collected domain events, in order."""
+        return self._translated(self.collect_new_events())
+
+    def _translated(self, events: Iterable[DomainEvent]) -> list[IntegrationEvent]:
         found: list[IntegrationEvent] = []
-        for domain_event in self.collect_new_events():
+        for domain_event in events:
             translated = self._translate(domain_event)
             if translated is None:
                 continue
@@ -101,13 +107,43 @@ class UnitOfWork:
                 found.extend(cast(Iterable[IntegrationEvent], translated))
         return found
 
+    def write_ahead(self, step: int = 100) -> Iterator[None]:
+        """Translate the events collected so far and write their outbox documents now,
+        ``step`` events at a time, pausing after each step: CPU work a bulk use case does
+        while its statements wait on the database (see :func:`shared.db.while_awaiting`).
+        The documents are published at commit, before the events collected after them."""
+        events = list(self.collect_new_events())
+        for start in range(0, len(events), step):
+            pending = self._translated(events[start : start + step])
+            if pending:
+                self._documents.extend(self._contracts.new_documents(pending))
+            yield
+
+    def nested(self) -> UnitOfWork:
+        """A unit for a savepoint of this transaction (same session, translator and
+        contracts): what it records joins this unit only through :meth:`adopt`."""
+        return UnitOfWork(self.session, translate=self._translate, contracts=self._contracts)
+
+    def adopt(self, unit: UnitOfWork) -> None:
+        """Take over the events and documents of a :meth:`nested` unit whose savepoint
+        committed, after this unit's own (so the outbox keeps the order they happened in)."""
+        if unit._documents:
+            for _ in self.write_ahead():
+                pass
+            self._documents.extend(unit._documents)
+            unit._documents = []
+        self.record(*unit.collect_new_events())
+
     async def publish_collected(self) -> int:
-        """Write the outbox rows of every collected event in this transaction; return how
-        many. Called by whoever owns the transaction, right before it commits."""
+        """Write the outbox rows of every collected event (and of those written ahead) in this
+        transaction; return how many. Called by whoever owns the transaction, right before it
+        commits."""
         pending = self.integration_events()
-        if not pending:
+        documents, self._documents = self._documents, []
+        if pending:
+            documents.extend(self._contracts.new_documents(pending))
+        if not documents:
             return 0
-        documents = self._contracts.new_documents(pending)
         await outbox.add_documents(self.session, documents, contracts=self._contracts)
         return len(documents)
 

@@ -162,8 +162,11 @@ async def register_residents_in_bulk(
             accepted.append(resident)
             outcomes[index] = BulkOutcome("accepted", resident_id=resident.id)
     if accepted:
-        await insert_residents(uow.session, accepted)
         uow.record(*(event for resident in accepted for event in resident.events))
+        documents = uow.write_ahead()  # their outbox documents, while the rows are copied
+        await insert_residents(uow.session, accepted, meanwhile=documents)
+        for _ in documents:  # the steps the copies did not leave time for
+            pass
         resources = [(resident.id, resident.path) for resident in accepted]
         await audit.record_changes(uow, principal, "import", "resident", resources)
     if again:

@@ -569,16 +569,12 @@ def collection_paused() -> Iterator[None]:
 @asynccontextmanager
 async def _savepoint(uow: UnitOfWork) -> AsyncIterator[UnitOfWork]:
     """A savepoint in ``uow``'s transaction with a unit of work of its own: the events recorded
-    in it join ``uow`` only if the savepoint commits."""
+    in it (and the outbox documents it wrote ahead) join ``uow`` only if the savepoint
+    commits."""
     async with uow.session.begin_nested():
-        unit = UnitOfWork(uow.session, translate=_never_translated)
+        unit = uow.nested()
         yield unit
-    uow.record(*unit.collect_new_events())
-
-
-def _never_translated(event: object) -> None:
-    """A savepoint's unit hands its events over instead of writing them."""
-    raise AssertionError(f"{type(event).__name__} was to be handed to the batch's unit")
+    uow.adopt(unit)
 
 
 async def _refresh_statistics(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -15,7 +15,7 @@ The columns of an entity are those of its dataclass (:func:`resident_of`,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import fields
 from datetime import UTC, date, datetime
@@ -58,7 +58,7 @@ from registry.domain.people import (
     flags_of,
 )
 from shared.contracts import registry as contracts
-from shared.db import bulk_insert, insert_records
+from shared.db import bulk_insert, insert_records, while_awaiting
 from shared.errors import Conflict
 from shared.reads import ReadRow
 from shared.unit_of_work import IntegrationEvent, Translations
@@ -363,11 +363,18 @@ async def registered_residents(
     return registered
 
 
-async def insert_residents(session: AsyncSession, residents: Sequence[Resident]) -> None:
+async def insert_residents(
+    session: AsyncSession,
+    residents: Sequence[Resident],
+    *,
+    meanwhile: Iterator[object] | None = None,
+) -> None:
     """Insert new residents with one statement (a tuple per row, in
     :data:`_NEW_RESIDENT_COLUMNS`' order, copied as it is: building thousands of ORM
-    instances, or dicts, costs more than inserting them); a duplicate raises
-    ``IntegrityError``."""
+    instances, or dicts, costs more than inserting them), and their first versions with
+    another; a duplicate raises ``IntegrityError``. ``meanwhile``: steps of CPU work done
+    while the statements wait on the database (:func:`~shared.db.while_awaiting`)."""
+    work = meanwhile if meanwhile is not None else iter(())
     now = datetime.now(UTC)
     records = [
         (
@@ -384,10 +391,12 @@ async def insert_residents(session: AsyncSession, residents: Sequence[Resident])
         for resident in residents
     ]
     table = ResidentRow.__table__
-    await insert_records(session, table, _NEW_RESIDENT_COLUMNS, records)  # type: ignore[arg-type]
-    await record_history(
-        session, [event for resident in residents for event in resident.events], new=True
+    await while_awaiting(
+        insert_records(session, table, _NEW_RESIDENT_COLUMNS, records),  # type: ignore[arg-type]
+        work,
     )
+    events = [event for resident in residents for event in resident.events]
+    await while_awaiting(record_history(session, events, new=True), work)
 
 
 async def existing_households(
