@@ -185,29 +185,36 @@ def resident_of(row: ResidentRow | ReadRow) -> Resident:
     )
 
 
-_NEW_RESIDENT_COLUMNS = (
+_STORED_RESIDENT_COLUMNS = (
     *_RESIDENT_COLUMNS,
     "national_id_encrypted",
     "national_id_hash",
     "national_id_area_code",
     "community_path",
     "flags_mask",
-    "permit_warned_for",
-    "created_at",
-    "updated_at",
 )
+"""The columns :func:`resident_record` fills, in its order."""
+_NEW_RESIDENT_COLUMNS = (*_STORED_RESIDENT_COLUMNS, "permit_warned_for", "created_at", "updated_at")
 """The columns of a new resident's row, in the order :func:`insert_residents` builds it."""
+
+
+def resident_record(resident: Resident) -> tuple[Any, ...]:
+    """The column values of a resident (but its timestamps and the permit warning mark), in
+    :data:`_STORED_RESIDENT_COLUMNS`' order."""
+    number = resident.national_id
+    return (
+        *_resident_copied(resident),
+        number.encrypted,
+        number.lookup_hash,
+        number.area_code,
+        path_text(resident.path),
+        flags_mask(resident.flags),
+    )
 
 
 def resident_columns(resident: Resident) -> dict[str, Any]:
     """The column values of a resident (but its timestamps and the permit warning mark)."""
-    values = dict(zip(_RESIDENT_COLUMNS, _resident_copied(resident), strict=True))
-    values["national_id_encrypted"] = resident.national_id.encrypted
-    values["national_id_hash"] = resident.national_id.lookup_hash
-    values["national_id_area_code"] = resident.national_id.area_code
-    values["community_path"] = path_text(resident.path)
-    values["flags_mask"] = flags_mask(resident.flags)
-    return values
+    return dict(zip(_STORED_RESIDENT_COLUMNS, resident_record(resident), strict=True))
 
 
 class PeopleStore:
@@ -376,20 +383,7 @@ async def insert_residents(
     while the statements wait on the database (:func:`~shared.db.while_awaiting`)."""
     work = meanwhile if meanwhile is not None else iter(())
     now = datetime.now(UTC)
-    records = [
-        (
-            *_resident_copied(resident),
-            resident.national_id.encrypted,
-            resident.national_id.lookup_hash,
-            resident.national_id.area_code,
-            path_text(resident.path),
-            flags_mask(resident.flags),
-            None,
-            now,
-            now,
-        )
-        for resident in residents
-    ]
+    records = [(*resident_record(resident), None, now, now) for resident in residents]
     table = ResidentRow.__table__
     await while_awaiting(
         insert_records(session, table, _NEW_RESIDENT_COLUMNS, records),  # type: ignore[arg-type]
