@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import MetaData, event, text
@@ -184,17 +185,13 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
     value for every column of the table except server-generated ones, under the same keys."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
-        await session.execute(table.insert(), rows)
-        return
     columns = list(rows[0])
-    await copy_records(
-        session,
-        table.name,
-        columns,
-        [tuple(row[name] for name in columns) for row in rows],
-        schema=table.schema,
-    )
+    if len(columns) == 1:  # an itemgetter of one key gives the value, not a tuple
+        records = [(row[columns[0]],) for row in rows]
+    else:
+        values = itemgetter(*columns)  # each row's values in the first row's key order
+        records = [values(row) for row in rows]
+    await insert_records(session, table, columns, records)
 
 
 async def insert_records(

@@ -38,7 +38,7 @@ from registry.adapters.base import Base
 from registry.adapters.paths import path_text
 from registry.domain import people as domain
 from registry.domain.people import Household, Resident, flags_mask
-from shared.db import insert_records
+from shared.db import bulk_insert
 
 _PREFIX_OPS = "varchar_pattern_ops"
 CHUNK = 1000
@@ -218,5 +218,4 @@ async def _write(
             .values(valid_to=bindparam("until")),
             list(closing.values()),
         )
-    if rows:  # every row built above has the same keys in the same order: copied as tuples
-        await insert_records(session, table, list(rows[0]), [tuple(row.values()) for row in rows])
+    await bulk_insert(session, table, rows)
