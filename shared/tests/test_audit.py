@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,26 @@ def test_an_id_number_is_never_written(resource_id: str) -> None:
 def test_ids_that_merely_hold_digits_are_fine() -> None:
     for resource_id in ("2026113000000012", "demo-r-01", "0f8fad5b-d9cb-469f-a165-70867728950e"):
         assert audit.entry(CLERK, "read", "case", resource_id, PATH)["resource_id"] == resource_id
+
+
+def test_the_quick_check_refuses_exactly_what_the_pattern_finds() -> None:
+    """The run-of-digits filter before the pattern changes nothing of what is refused."""
+    rng = random.Random(7)
+    alphabet = "0123456789Xx-a٣ \udc80"  # an Arabic-Indic digit and a lone surrogate too
+    for _ in range(3000):
+        ids = [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+            for _ in range(rng.randint(1, 3))
+        ]
+        ids += ["1" * rng.randint(15, 19) + rng.choice("0Xxa-")]
+        expected = audit._ID_NUMBER.search("\n".join(ids)) is not None
+        try:
+            audit._refuse_id_numbers(ids)
+        except ValueError:
+            refused = True
+        else:
+            refused = False
+        assert refused is expected, ids
 
 
 def test_area_paths_are_stored_in_the_shared_form() -> None:
