@@ -266,7 +266,10 @@ def resident_views(
     without one)."""
     paths: dict[str, list[str]] = {}
     masks: dict[str, str] = {}
-    views = []
+    views: list[dict[str, Any]] = []
+    append = views.append
+    masked = not reveal
+    this_year, this_day = today.year, (today.month, today.day)
     for row in rows:
         (
             resident_id,
@@ -291,26 +294,29 @@ def resident_views(
         if reveal:
             number = pii.decrypt(encrypted, owner=resident_id)
         elif area_code is not None:
-            number = masks.get(area_code) or masks.setdefault(
-                area_code, mask_of_area_code(area_code)
-            )
+            number = masks.get(area_code)
+            if number is None:
+                number = masks[area_code] = mask_of_area_code(area_code)
         else:
             number = mask_national_id(pii.decrypt(encrypted, owner=resident_id))
         path = paths.get(community_path)
         if path is None:
             path = paths[community_path] = list(path_ids(community_path))
-        on = ended_on or today
-        age = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
-        views.append(
+        born = (birth_date.month, birth_date.day)
+        if ended_on is None:  # completed years today
+            age = this_year - birth_date.year - (this_day < born)
+        else:
+            age = ended_on.year - birth_date.year - ((ended_on.month, ended_on.day) < born)
+        append(
             {
                 "id": resident_id,
                 "national_id": number,
-                "national_id_masked": not reveal,
+                "national_id_masked": masked,
                 "name": name,
                 "sex": sex,
                 "birth_date": birth_date if reveal else None,
                 "age": age,
-                "age_band": _BANDS[age] if 0 <= age < len(_BANDS) else band_of_age(age),
+                "age_band": _BANDS[age] if 0 <= age <= MAX_AGE else band_of_age(age),
                 "household_id": household_id,
                 "community_id": community_id,
                 "path": path,
