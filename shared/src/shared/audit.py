@@ -116,10 +116,19 @@ def entry_rows(
     50). The one builder of audit rows."""
     at, correlation_id, actor = datetime.now(UTC), correlation_id_var.get(), principal.subject
     rows = [
-        (at, actor, action, resource_type, str(resource_id), _stored_path(path), correlation_id)
+        (
+            at,
+            actor,
+            action,
+            resource_type,
+            resource_id if type(resource_id) is str else str(resource_id),
+            # a path in its stored form, as a read's rows give it, is kept as it is
+            path if type(path) is str and path[:1] == "/" else _stored_path(path),
+            correlation_id,
+        )
         for resource_id, path in resources
     ]
-    _refuse_id_numbers(row[4] for row in rows)
+    _refuse_id_numbers([row[4] for row in rows])
     return rows
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from datetime import date
 from functools import partial
+from operator import itemgetter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -448,6 +449,11 @@ RESIDENT_QUERY = query_parameters(ResidentQuery)
 RESIDENT_PAGE_QUERY = query_parameters(ResidentPageQuery)
 
 
+_AUDITED = itemgetter("id", "community_path")
+"""A listed row's audited resource: its id and stored path (read by name, without the
+attribute look-up of :class:`shared.reads.ReadRow`, 100 times a page)."""
+
+
 def _reveals(principal: Principal) -> bool:
     return principal.has_scope(PII_READ)
 
@@ -596,7 +602,7 @@ async def list_residents(
     await trail_of(read.request).read(
         principal,
         "resident",
-        [(row.id, row.community_path) for row in page],  # the stored path, as the log keeps it
+        list(map(_AUDITED, page)),  # the stored path, as the log keeps it
         action=_read_action(reveal),
     )
     pii = pii_protector(read.request)
