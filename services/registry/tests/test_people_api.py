@@ -594,3 +594,20 @@ async def test_answers_about_people_are_never_stored_by_caches(
     assert [answer.status_code for answer in answers] == [201, 200, 200, 200, 200, 200, 200, 404]
     for answer in answers:
         assert answer.headers["cache-control"] == "no-store", answer.request.url
+
+
+async def test_a_405_allows_every_method_of_the_path(
+    client: httpx.AsyncClient, writer: dict[str, str]
+) -> None:
+    """``Allow`` names the methods of every route of the path, not only the first route's
+    (``GET`` and ``POST /residents/lookup`` are two routes), and the answer keeps its ids."""
+    for path, allowed in (
+        ("/residents/lookup", "GET, POST"),
+        ("/residents/r-1", "GET, PATCH"),
+        ("/residents", "GET, POST"),
+    ):
+        response = await client.put(path, headers={**writer, "X-Request-ID": "req-405"})
+        assert response.status_code == 405, response.text
+        assert response.headers.get_list("allow") == [allowed]
+        assert response.headers["x-request-id"] == "req-405"
+        assert response.headers["cache-control"] == "no-store"

@@ -48,7 +48,15 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, replace
 from http import HTTPStatus
@@ -495,6 +503,8 @@ class RequestContextMiddleware:
       request bodies and adds ``Cache-Control: no-store``, exactly as
       :class:`SecureDefaultsMiddleware` does, in the same pass: one layer, one wrapper of
       ``send`` per request (:func:`create_app` installs it so).
+    - With ``allowed_methods``, the ``Allow`` header of a 405 names the methods it gives for
+      the request (replacing the header; left as it is when it gives none), in that same pass.
 
     It runs on every request, so it keeps its own work small: the two id headers are found
     in one scan of the raw headers, the ids are bound without a context manager, the metric
@@ -510,6 +520,7 @@ class RequestContextMiddleware:
         max_body_bytes: int | None = None,
         max_bulk_body_bytes: int | None = None,
         body_timeout_s: float | None = None,
+        allowed_methods: Callable[[Scope], Collection[str]] | None = None,
     ) -> None:
         self.app = app
         self.service = service
@@ -520,6 +531,7 @@ class RequestContextMiddleware:
             if max_body_bytes is None
             else _BodyLimits(max_body_bytes, max_bulk_body_bytes or max_body_bytes, body_timeout_s)
         )
+        self._allowed_methods = allowed_methods
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -527,6 +539,7 @@ class RequestContextMiddleware:
             return
         request_id, correlation_id = _request_ids(scope)
         limits = self._limits
+        allowed_methods = self._allowed_methods
         status = 0
         started = False
 
@@ -535,12 +548,15 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 status = int(message["status"])
-                message["headers"] = _response_headers(
+                headers = _response_headers(
                     message.get("headers", ()),
                     request_id.encode("latin-1"),
                     correlation_id.encode("latin-1"),
                     no_store=limits is not None,
                 )
+                if status == 405 and allowed_methods is not None:
+                    headers = _with_allow(headers, allowed_methods(scope))
+                message["headers"] = headers
             await send(message)
 
         app_receive = receive if limits is None else limits.receiver(scope, receive)
@@ -663,6 +679,18 @@ def _response_headers(
         kept.append(_NO_STORE)
     kept.append((_REQUEST_ID_NAME, request_id))
     kept.append((_CORRELATION_ID_NAME, correlation_id))
+    return kept
+
+
+def _with_allow(
+    headers: list[tuple[bytes, bytes]], methods: Collection[str]
+) -> list[tuple[bytes, bytes]]:
+    """``headers`` with ``Allow`` naming ``methods`` (sorted), replacing any; unchanged when
+    ``methods`` is empty."""
+    if not methods:
+        return headers
+    kept = [(name, value) for name, value in headers if name.lower() != b"allow"]
+    kept.append((b"allow", ", ".join(sorted(methods)).encode()))
     return kept
 
 
@@ -1047,6 +1075,7 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     description: str = "",
+    allowed_methods: Callable[[Scope], Collection[str]] | None = None,
 ) -> FastAPI:
     """Build a service's FastAPI app with health, readiness, metrics, ids and problem+json.
 
@@ -1054,7 +1083,9 @@ def create_app(
     for the ``lifespan`` to fill or replace. One :class:`RequestContextMiddleware` layer
     gives ids, metrics, the log line and the secure defaults, so a 413 carries the request
     ids too. While the app's lifespan runs, Prometheus metrics are served on their own port
-    (:func:`serve_metrics`), around ``lifespan``.
+    (:func:`serve_metrics`), around ``lifespan``. ``allowed_methods`` gives the methods the
+    ``Allow`` header of a 405 names, when the app knows them better than the route that
+    refused (:class:`RequestContextMiddleware`).
     """
     configure_logging(settings)
 
@@ -1084,6 +1115,7 @@ def create_app(
         max_body_bytes=settings.http_max_body_bytes,
         max_bulk_body_bytes=settings.http_max_bulk_body_bytes,
         body_timeout_s=settings.http_body_timeout_s,
+        allowed_methods=allowed_methods,
     )
     app.add_exception_handler(Problem, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from registry.adapters.events import translate
 from registry.api import areas, community, facilities, imports, people, worklists
-from registry.api.allow import AllowEveryMethod
+from registry.api.allow import EveryMethodAllowed
 from registry.api.bodies import declare_bad_request
 from registry.demo import load_demo_data
 from registry.domain.hierarchy import load_hierarchy
@@ -45,10 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit_router(),
         ],
         lifespan=runtime.lifespan,
+        allowed_methods=EveryMethodAllowed(),
     )
     install_auth(app, settings)
     declare_bad_request(app)
-    app.add_middleware(AllowEveryMethod, routes_of=app)
     pii = install_pii(app, settings)  # refuses the development PII keys outside development
     app.state.hierarchy = load_hierarchy(settings.area_hierarchy_file)
     schedule_reencryption(runtime, pii)

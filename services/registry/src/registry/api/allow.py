@@ -2,9 +2,11 @@
 
 Starlette answers 405 with the methods of the first route matching the path only; the
 registry serves some paths with one route per method (``GET`` and ``POST /residents/lookup``,
-``GET`` and ``PATCH /residents/{id}``), so the header would leave methods out. This ASGI
-middleware rewrites it from the app's OpenAPI document: every method documented for a path
-template the request's path matches.
+``GET`` and ``PATCH /residents/{id}``), so the header would leave methods out. The app's
+:class:`shared.http.RequestContextMiddleware` rewrites it (``create_app(allowed_methods=…)``)
+from the app's OpenAPI document: every method documented for a path template the request's
+path matches. It does so in the pass it makes anyway, so no request pays for a layer of its
+own.
 """
 
 from __future__ import annotations
@@ -12,42 +14,23 @@ from __future__ import annotations
 import re
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 _METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
-class AllowEveryMethod:
-    """Rewrites the ``Allow`` header of 405 answers from all the app's matching routes."""
+class EveryMethodAllowed:
+    """The methods documented for the first path template (literal ones first) matching a
+    request's path, from the OpenAPI document of the request's app (read once)."""
 
-    def __init__(self, app: ASGIApp, *, routes_of: FastAPI) -> None:
-        self.app = app
-        self.routes_of = routes_of
+    def __init__(self) -> None:
         self._templates: list[tuple[re.Pattern[str], set[str]]] | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_allow(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 405:
-                allowed = self._methods(scope)
-                if allowed:
-                    headers = [
-                        (name, value)
-                        for name, value in message.get("headers", [])
-                        if name.lower() != b"allow"
-                    ]
-                    headers.append((b"allow", ", ".join(sorted(allowed)).encode()))
-                    message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_allow)
-
-    def _methods(self, scope: Scope) -> set[str]:
+    def __call__(self, scope: Scope) -> set[str]:
+        """The methods ``Allow`` names for a 405 to ``scope`` (empty: leave the header)."""
         if self._templates is None:
-            paths = self.routes_of.openapi().get("paths", {})
+            app: FastAPI = scope["app"]
+            paths = app.openapi().get("paths", {})
             self._templates = [  # literal paths first: /residents/lookup before /residents/{id}
                 (
                     re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"),
