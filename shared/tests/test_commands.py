@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -44,9 +45,13 @@ async def check_ages(uow: UnitOfWork, *, principal: Principal, min_age: int) -> 
     )
 
 
-@pytest.fixture
-async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(sqlite_url)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+async def sessions(
+    request: pytest.FixtureRequest, sqlite_url: str
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Each test on SQLite and on PostgreSQL (the key's claim is a statement of each's own)."""
+    url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("fresh_postgres_url")
+    engine = create_engine(url)
     await tally.create_schema(engine)
     yield session_factory(engine)
     await engine.dispose()
@@ -240,6 +245,64 @@ async def test_a_key_stored_in_clear_by_an_earlier_version_is_not_run_again(
     assert again.status_code == 409
     assert "earlier version" in again.json()["detail"]
     assert await count_of(sessions, tally.TallyItem) == 1
+
+
+@pytest.mark.integration
+async def test_a_concurrent_twin_waits_for_the_first_request_and_replays_it(
+    fresh_postgres_url: str,
+) -> None:
+    """The twin's claim waits on the first request's uncommitted record, then replays it: the
+    use case runs once."""
+    engine = create_engine(fresh_postgres_url)
+    await tally.create_schema(engine)
+    sessions = session_factory(engine)
+    started, release = asyncio.Event(), asyncio.Event()
+    runs: list[int] = []
+
+    async def slow_count(
+        uow: UnitOfWork, *, principal: Principal, key: str, seq: int
+    ) -> dict[str, object]:
+        runs.append(seq)
+        started.set()
+        await release.wait()
+        return await tally.count(uow, principal=principal, key=key, seq=seq)
+
+    router = APIRouter()
+
+    @router.post("/slow", status_code=201)
+    async def slow(body: CountIn, command: Counter) -> JSONResponse:
+        return await command.run(slow_count, status=201, key=body.key, seq=body.seq)
+
+    app: FastAPI = create_app(SETTINGS, title="t", routers=[router])
+    app.state.runtime = SimpleNamespace(
+        sessions=sessions, translate=tally.translate, contracts=tally.TALLY
+    )
+    install_auth(app, SETTINGS)
+    headers = {**bearer(), "Idempotency-Key": "twin"}
+    payload = {"key": "a", "seq": 1}
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            first = asyncio.create_task(client.post("/slow", json=payload, headers=headers))
+            await started.wait()
+            twin = asyncio.create_task(client.post("/slow", json=payload, headers=headers))
+            other = asyncio.create_task(
+                client.post("/slow", json={"key": "a", "seq": 2}, headers=headers)
+            )
+            await asyncio.sleep(0.3)
+            assert not twin.done()  # blocked on the claimed key
+            assert not other.done()
+            release.set()
+            made, replayed, refused = await first, await twin, await other
+        assert made.status_code == replayed.status_code == 201, replayed.text
+        assert replayed.json() == made.json()
+        assert replayed.headers[idempotency.REPLAYED_HEADER] == "true"
+        assert refused.status_code == 422
+        assert runs == [1]
+        assert await count_of(sessions, tally.TallyItem) == 1
+        assert await count_of(sessions, OutboxRecord) == 1
+    finally:
+        await engine.dispose()
 
 
 @dataclass

@@ -12,11 +12,12 @@ A write route declares a :func:`command_runner` dependency and hands it one use 
         )
 
 The runner checks the token and its scopes (the dependency), opens the transaction, claims the
-``Idempotency-Key`` (or replays the first response), calls ``use_case(uow, principal=…,
-**arguments)`` with a :class:`~shared.unit_of_work.UnitOfWork`, turns the result into the
-response body with ``present``, writes the outbox rows of the events the use case recorded,
-stores the response for replays and commits: the change, its events and its idempotency record
-commit together or not at all. Routes define no closures and never begin or commit.
+``Idempotency-Key`` (or, when it is recorded already, replays the first response), calls
+``use_case(uow, principal=…, **arguments)`` with a :class:`~shared.unit_of_work.UnitOfWork`,
+turns the result into the response body with ``present``, writes the outbox rows of the events
+the use case recorded, stores the response for replays and commits: the change, its events and
+its idempotency record commit together or not at all. Routes define no closures and never begin
+or commit.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI must see the dependency's
@@ -28,7 +29,6 @@ from typing import Annotated, Any, Concatenate, TypeVar
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import idempotency
@@ -104,19 +104,22 @@ class CommandRunner:
         request_fingerprint = await idempotency.fingerprint(self.request, key=self._fingerprint_key)
         try:
             async with session.begin():
-                stored = await idempotency.replay(
+                claimed = await idempotency.claim(
                     session, principal=self.principal, key=key, fingerprint=request_fingerprint
                 )
-                if stored is not None:
-                    return stored
-                try:
-                    claimed = await idempotency.claim(
+                if claimed is None:  # recorded already: replay it, unless it had expired
+                    stored = await idempotency.replay(
                         session, principal=self.principal, key=key, fingerprint=request_fingerprint
                     )
-                except IntegrityError as exc:
-                    raise _TwinClaimedFirst from exc
+                    if stored is not None:
+                        return stored
+                    claimed = await idempotency.claim(  # its expired record is gone now
+                        session, principal=self.principal, key=key, fingerprint=request_fingerprint
+                    )
+                    if claimed is None:
+                        raise _TwinClaimedFirst
                 uow = UnitOfWork(session, translate=self._translate, contracts=self._contracts)
-                body = claimed.settle(status, await execute(uow))
+                body = await claimed.settle(session, status, await execute(uow))
                 await uow.publish_collected()
         except _TwinClaimedFirst:
             # The twin has committed by now (our insert waited for it): replay its answer.

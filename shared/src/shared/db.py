@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import MetaData, event, exc, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -26,6 +27,11 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.schema import Table
+
+PING_AFTER_IDLE_S = 10.0
+"""A pooled PostgreSQL connection idle longer than this is pinged at checkout (see
+:func:`check_at_checkout`)."""
+_CHECKED_IN_AT = "shequ_checked_in_at"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -51,10 +57,18 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-def create_engine(url: str, *, echo: bool = False, pooled: bool = True) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pooled: bool = True,
+    ping_after_idle_s: float = PING_AFTER_IDLE_S,
+) -> AsyncEngine:
     """Create an async engine; for SQLite, create the file's folder, enable WAL and FKs.
 
-    ``pooled=False`` opens a connection per use (migrations, one-off commands).
+    ``pooled=False`` opens a connection per use (migrations, one-off commands). A pooled
+    PostgreSQL connection is checked at checkout (:func:`check_at_checkout`), not pinged on
+    every checkout: a ping costs three round trips (``BEGIN``, ``;``, ``ROLLBACK``).
     """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
@@ -66,11 +80,48 @@ def create_engine(url: str, *, echo: bool = False, pooled: bool = True) -> Async
             os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
     elif pooled:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+        kwargs.update(pool_size=10, max_overflow=10)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
+    elif pooled:
+        check_at_checkout(engine, ping_after_idle_s)
     return engine
+
+
+def check_at_checkout(engine: AsyncEngine, ping_after_idle_s: float) -> None:
+    """Hand out no pooled connection known to be dead, without a round trip on a busy one.
+
+    At checkout a connection the server has closed (a restart or failover terminates every
+    backend, and the driver sees the socket close while the connection idles) is discarded
+    without a word to the server, and one idle in the pool longer than ``ping_after_idle_s``
+    is pinged (a server gone without closing the socket, a firewall's idle timeout). Either
+    way, as ``pool_pre_ping`` did, the pool discards every connection older than that one and
+    hands out a fresh connection. A connection found dead mid-statement also makes the pool
+    discard every older one (SQLAlchemy's disconnect handling), so a restart costs at most
+    the statements running through it.
+    """
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        is_closed = getattr(driver, "is_closed", None)
+        if is_closed is not None and is_closed():
+            raise exc.InvalidatePoolError("the server closed this pooled connection")
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at <= ping_after_idle_s:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception:  # whatever the driver says, this connection is not to be trusted
+            alive = False
+        if not alive:
+            raise exc.InvalidatePoolError("pooled connection died while idle")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -29,7 +29,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -38,8 +38,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, exists, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.schema import Table
 
 from shared.auth import Principal
 from shared.db import as_utc
@@ -119,26 +121,35 @@ class _Stored:
     response_body: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Claim:
     """A key claimed for a running request; :meth:`settle` stores its response."""
 
-    record: IdempotencyRecord
     principal: Principal
     key: str
+    digest: str
 
-    def settle(self, status: int, body: Any) -> Any:
+    async def settle(self, session: AsyncSession, status: int, body: Any) -> Any:
         """Store the response (encrypted, with the token's scopes and area) in the claim's
-        transaction; return the JSON-ready body."""
+        transaction (one ``UPDATE``); return the JSON-ready body."""
         encoded = jsonable_encoder(body)
-        self.record.status_code = status
-        self.record.response_body = seal(
+        sealed = seal(
             self.principal.subject,
             self.key,
             {
                 "body": encoded,
                 "scopes": sorted(self.principal.scopes),
                 "area": self.principal.area,
+            },
+        )
+        connection = await session.connection()
+        await connection.execute(
+            _SETTLE,
+            {
+                "b_subject": self.principal.subject,
+                "b_key": self.digest,
+                "status_code": status,
+                "response_body": sealed,
             },
         )
         return encoded
@@ -223,22 +234,71 @@ async def _live_records(
 
 async def claim(
     session: AsyncSession, *, principal: Principal, key: str, fingerprint: str
-) -> Claim:
+) -> Claim | None:
     """Insert the key's record before the write runs, so a concurrent twin blocks on it.
 
-    Raises :class:`sqlalchemy.exc.IntegrityError` when a twin claimed it first.
+    One statement, ``INSERT … ON CONFLICT DO NOTHING``: None when it inserted nothing because
+    the key is recorded already, under its digest or (by an earlier version) in clear,
+    expired or not, or because a concurrent twin claimed it first and committed (the insert
+    waited for it): the caller then looks the record up with :func:`replay`.
     """
-    record = IdempotencyRecord(
-        subject=principal.subject,
-        key=stored_key(principal.subject, key),
-        fingerprint=fingerprint,
-        status_code=0,
-        response_body="",
-        created_at=datetime.now(UTC),
+    digest = stored_key(principal.subject, key)
+    connection = await session.connection()
+    inserted = await connection.execute(
+        _CLAIM[connection.dialect.name],
+        {
+            "subject": principal.subject,
+            "key": digest,
+            # A key too long for the column was never stored in clear: look for the digest.
+            "legacy": key if len(key) <= _KEY_COLUMN_LENGTH else digest,
+            "fingerprint": fingerprint,
+            "created_at": datetime.now(UTC),
+        },
     )
-    session.add(record)
-    await session.flush()
-    return Claim(record=record, principal=principal, key=key)
+    if inserted.first() is None:
+        return None
+    return Claim(principal=principal, key=key, digest=digest)
+
+
+_RECORDS = cast(Table, IdempotencyRecord.__table__)
+
+
+def _claim_statement(dialect: Any) -> Any:
+    """``INSERT … SELECT … WHERE NOT EXISTS (legacy key) ON CONFLICT DO NOTHING RETURNING``."""
+    records = _RECORDS
+    legacy = records.alias("legacy")
+    columns = records.c
+    subject = bindparam("subject", type_=columns.subject.type)
+    values = select(
+        subject,
+        bindparam("key", type_=columns.key.type),
+        bindparam("fingerprint", type_=columns.fingerprint.type),
+        literal(0, columns.status_code.type),
+        literal("", columns.response_body.type),
+        bindparam("created_at", type_=columns.created_at.type),
+    ).where(
+        ~exists().where(
+            legacy.c.subject == subject,
+            legacy.c.key == bindparam("legacy", type_=columns.key.type),
+        )
+    )
+    names = ["subject", "key", "fingerprint", "status_code", "response_body", "created_at"]
+    return (
+        dialect.insert(records)
+        .from_select(names, values)
+        .on_conflict_do_nothing()
+        .returning(columns.key)
+    )
+
+
+_CLAIM = {"postgresql": _claim_statement(postgresql), "sqlite": _claim_statement(sqlite)}
+"""The claim's statement, built once per dialect."""
+_SETTLE = (
+    update(_RECORDS)
+    .where(_RECORDS.c.subject == bindparam("b_subject"), _RECORDS.c.key == bindparam("b_key"))
+    .values(status_code=bindparam("status_code"), response_body=bindparam("response_body"))
+)
+"""Stores the response of a claimed key."""
 
 
 def in_progress() -> Conflict:

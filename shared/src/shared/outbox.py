@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.schema import Table
 
 from shared.contracts import CONTRACTS, CloudEvent, ContractRegistry
 from shared.contracts.core import EventDocument
@@ -93,7 +95,8 @@ async def add_documents(
         )
     if len(records) < COPY_FROM_ROWS:
         rows = [dict(zip(_OUTBOX_COLUMNS, record, strict=True)) for record in records]
-        await session.execute(insert(OutboxRecord), rows)
+        connection = await session.connection()  # Core: no ORM bulk-insert machinery
+        await connection.execute(_INSERT, rows)
     else:
         table = OutboxRecord.__table__
         await insert_records(session, table, _OUTBOX_COLUMNS, records)  # type: ignore[arg-type]
@@ -109,3 +112,5 @@ _OUTBOX_COLUMNS = (
     "attempts",
 )
 """The columns :func:`add_documents` writes, in the order of its tuples."""
+_INSERT = insert(cast(Table, OutboxRecord.__table__))
+"""The INSERT of a command's few events, built once."""
