@@ -45,6 +45,14 @@ async def check_ages(uow: UnitOfWork, *, principal: Principal, min_age: int) -> 
     )
 
 
+async def count_times(
+    uow: UnitOfWork, *, principal: Principal, key: str, times: int
+) -> dict[str, object]:
+    """Records ``times`` events (none, or several)."""
+    uow.record(*(tally.Tallied(key=key, seq=seq) for seq in range(times)))
+    return {"key": key, "events": times}
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 async def sessions(
     request: pytest.FixtureRequest, sqlite_url: str
@@ -64,6 +72,10 @@ async def client(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[ht
     @router.post("/items", status_code=201)
     async def count_item(body: CountIn, command: Counter) -> JSONResponse:
         return await command.run(tally.count, status=201, key=body.key, seq=body.seq)
+
+    @router.post("/batch", status_code=201)
+    async def count_batch(body: CountIn, command: Counter) -> JSONResponse:
+        return await command.run(count_times, status=201, key=body.key, times=body.seq)
 
     @router.post("/ages")
     async def ages(command: Counter, min_age: Annotated[int, Query()] = 0) -> JSONResponse:
@@ -145,6 +157,24 @@ async def test_a_retry_with_the_key_writes_once_and_replays(
     other = await client.post("/items", json={"key": "a", "seq": 2}, headers=headers)
     assert other.status_code == 422
     assert other.json()["errors"][0]["field"] == "header.Idempotency-Key"
+
+
+@pytest.mark.parametrize("events", [0, 1, 3])
+async def test_the_response_is_stored_whatever_the_number_of_events(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], events: int
+) -> None:
+    """The key's record is settled with the command's one outbox row (one statement on
+    PostgreSQL), or alone, or before several rows."""
+    headers = {**bearer(), "Idempotency-Key": f"events-{events}"}
+    first = await client.post("/batch", json={"key": "a", "seq": events}, headers=headers)
+    again = await client.post("/batch", json={"key": "a", "seq": events}, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json() == {"key": "a", "events": events}
+    assert again.headers[idempotency.REPLAYED_HEADER] == "true"
+    assert await count_of(sessions, OutboxRecord) == events
+    async with sessions() as session:
+        record = (await session.scalars(select(IdempotencyRecord))).one()
+    assert record.status_code == 201
 
 
 async def test_without_a_key_every_request_writes(

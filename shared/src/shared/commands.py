@@ -119,8 +119,8 @@ class CommandRunner:
                     if claimed is None:
                         raise _TwinClaimedFirst
                 uow = UnitOfWork(session, translate=self._translate, contracts=self._contracts)
-                body = await claimed.settle(session, status, await execute(uow))
-                await uow.publish_collected()
+                body, settle = claimed.settlement(status, await execute(uow))
+                await uow.publish_collected(along=settle)
         except _TwinClaimedFirst:
             # The twin has committed by now (our insert waited for it): replay its answer.
             async with session.begin():

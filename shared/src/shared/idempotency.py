@@ -46,6 +46,7 @@ from sqlalchemy.sql.schema import Table
 from shared.auth import Principal
 from shared.db import as_utc
 from shared.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from shared.outbox import Along
 from shared.tables import IdempotencyRecord
 
 RETENTION = timedelta(hours=24)
@@ -123,15 +124,16 @@ class _Stored:
 
 @dataclass(frozen=True)
 class Claim:
-    """A key claimed for a running request; :meth:`settle` stores its response."""
+    """A key claimed for a running request; :meth:`settlement` stores its response."""
 
     principal: Principal
     key: str
     digest: str
 
-    async def settle(self, session: AsyncSession, status: int, body: Any) -> Any:
-        """Store the response (encrypted, with the token's scopes and area) in the claim's
-        transaction (one ``UPDATE``); return the JSON-ready body."""
+    def settlement(self, status: int, body: Any) -> tuple[Any, Along]:
+        """The JSON-ready body, and the ``UPDATE`` storing the response (encrypted, with the
+        token's scopes and area) to run in the claim's transaction, along with the command's
+        outbox rows (:meth:`shared.unit_of_work.UnitOfWork.publish_collected`)."""
         encoded = jsonable_encoder(body)
         sealed = seal(
             self.principal.subject,
@@ -142,17 +144,13 @@ class Claim:
                 "area": self.principal.area,
             },
         )
-        connection = await session.connection()
-        await connection.execute(
-            _SETTLE,
-            {
-                "b_subject": self.principal.subject,
-                "b_key": self.digest,
-                "status_code": status,
-                "response_body": sealed,
-            },
-        )
-        return encoded
+        parameters = {
+            "b_subject": self.principal.subject,
+            "b_key": self.digest,
+            "b_status": status,
+            "b_body": sealed,
+        }
+        return encoded, (_SETTLE, parameters)
 
 
 async def replay(
@@ -296,9 +294,10 @@ _CLAIM = {"postgresql": _claim_statement(postgresql), "sqlite": _claim_statement
 _SETTLE = (
     update(_RECORDS)
     .where(_RECORDS.c.subject == bindparam("b_subject"), _RECORDS.c.key == bindparam("b_key"))
-    .values(status_code=bindparam("status_code"), response_body=bindparam("response_body"))
+    .values(status_code=bindparam("b_status"), response_body=bindparam("b_body"))
 )
-"""Stores the response of a claimed key."""
+"""Stores the response of a claimed key (no bound name is a column's: it may run as a common
+table expression of the outbox's INSERT, see :func:`shared.outbox.add_documents`)."""
 
 
 def in_progress() -> Conflict:

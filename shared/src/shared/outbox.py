@@ -7,13 +7,16 @@ a committed one is never lost.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.schema import Table
 
 from shared.contracts import CONTRACTS, CloudEvent, ContractRegistry
@@ -22,6 +25,9 @@ from shared.db import insert_records
 from shared.tables import OutboxRecord
 
 log = logging.getLogger(__name__)
+
+Along = tuple[Executable, dict[str, Any]]
+"""A statement and its parameters run with a command's outbox rows (:func:`add_documents`)."""
 
 COPY_FROM_ROWS = 16
 """From this many events a write uses ``COPY`` (:func:`shared.db.insert_records`); fewer, the
@@ -78,9 +84,21 @@ async def add_documents(
     documents: Sequence[EventDocument],
     *,
     contracts: ContractRegistry = CONTRACTS,
+    along: Along | None = None,
 ) -> None:
     """:func:`add_many` for events already written as JSON documents
-    (:meth:`~shared.contracts.ContractRegistry.new_documents`: what a unit of work writes)."""
+    (:meth:`~shared.contracts.ContractRegistry.new_documents`: what a unit of work writes).
+
+    ``along`` is a statement with its parameters to run in the same transaction (the command
+    runner's ``UPDATE`` of its ``Idempotency-Key``): on PostgreSQL, with a command's one event,
+    as a common table expression of the INSERT, so both cost one round trip; otherwise before
+    the rows. Its bound names must not be column names (they would be taken for the INSERT's).
+    """
+    if along is not None and (
+        len(documents) != 1 or session.get_bind().dialect.name != "postgresql"
+    ):
+        await (await session.connection()).execute(*along)
+        along = None
     if not documents:
         return
     now = datetime.now(UTC)
@@ -93,13 +111,24 @@ async def add_documents(
         records.append(
             (document.id, document.type, topic, document.partitionkey, document.json, now, 0)
         )
-    if len(records) < COPY_FROM_ROWS:
+    if along is not None:
+        statement, parameters = along
+        row = dict(zip(_ALONG_NAMES, records[0], strict=True))
+        connection = await session.connection()
+        await connection.execute(_insert_along(statement), {**parameters, **row})
+    elif len(records) < COPY_FROM_ROWS:
         rows = [dict(zip(_OUTBOX_COLUMNS, record, strict=True)) for record in records]
         connection = await session.connection()  # Core: no ORM bulk-insert machinery
         await connection.execute(_INSERT, rows)
     else:
         table = OutboxRecord.__table__
         await insert_records(session, table, _OUTBOX_COLUMNS, records)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_along(statement: Executable) -> Executable:
+    """One row's INSERT with ``statement`` as a common table expression, built once."""
+    return _INSERT_ONE.add_cte(cast(UpdateBase, statement).cte("along"))
 
 
 _OUTBOX_COLUMNS = (
@@ -114,3 +143,8 @@ _OUTBOX_COLUMNS = (
 """The columns :func:`add_documents` writes, in the order of its tuples."""
 _INSERT = insert(cast(Table, OutboxRecord.__table__))
 """The INSERT of a command's few events, built once."""
+_ALONG_NAMES = tuple(f"o_{column}" for column in _OUTBOX_COLUMNS)
+_INSERT_ONE = _INSERT.values(
+    {column: bindparam(name) for column, name in zip(_OUTBOX_COLUMNS, _ALONG_NAMES, strict=True)}
+)
+"""One row's INSERT whose bound names are no column's (a statement along it may bind those)."""

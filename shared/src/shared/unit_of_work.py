@@ -134,17 +134,18 @@ class UnitOfWork:
             unit._documents = []
         self.record(*unit.collect_new_events())
 
-    async def publish_collected(self) -> int:
+    async def publish_collected(self, *, along: outbox.Along | None = None) -> int:
         """Write the outbox rows of every collected event (and of those written ahead) in this
         transaction; return how many. Called by whoever owns the transaction, right before it
-        commits."""
+        commits. ``along``: a statement of the owner's own to run with the rows (one round trip
+        for both when it can, see :func:`shared.outbox.add_documents`), run even without rows."""
         pending = self.integration_events()
         documents, self._documents = self._documents, []
         if pending:
             documents.extend(self._contracts.new_documents(pending))
-        if not documents:
+        if not documents and along is None:
             return 0
-        await outbox.add_documents(self.session, documents, contracts=self._contracts)
+        await outbox.add_documents(self.session, documents, contracts=self._contracts, along=along)
         return len(documents)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
