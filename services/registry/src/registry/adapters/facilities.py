@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from typing import cast
 
 from sqlalchemy import (
     Date,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
     delete,
     insert,
     select,
@@ -112,9 +114,9 @@ async def save_facility(
     and its rooms (its events go with the unit of work)."""
     state = facility.state
     moment = now()
-    if new:
+    if new:  # Core statements built once: no ORM insert machinery on this hot path
         await session.execute(
-            insert(FacilityRow).values(id=state.id, created_at=moment, **_columns(state, moment))
+            _INSERT_FACILITY, {"id": state.id, "created_at": moment, **_columns(state, moment)}
         )
     else:
         row = await session.get(FacilityRow, state.id)
@@ -130,12 +132,16 @@ async def save_facility(
         await session.flush()  # the facility row first: its rooms refer to it
     if state.rooms:
         await session.execute(
-            insert(FacilityRoomRow),
+            _INSERT_ROOMS,
             [
                 {"facility_id": state.id, "purpose": purpose, "area_m2": area}
                 for purpose, area in state.rooms
             ],
         )
+
+
+_INSERT_FACILITY = insert(cast(Table, FacilityRow.__table__))
+_INSERT_ROOMS = insert(cast(Table, FacilityRoomRow.__table__))
 
 
 def _columns(state: facilities.FacilitySnapshot, moment: datetime) -> dict[str, object]:
