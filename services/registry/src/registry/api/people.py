@@ -12,7 +12,7 @@ digits. Write responses are always masked, so stored idempotent replays never ho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import date
 from functools import partial
@@ -295,9 +295,10 @@ def resident_views(
         if reveal:
             number = pii.decrypt(encrypted, owner=resident_id)
         elif area_code is not None:
-            number = masks.get(area_code)
-            if number is None:
-                number = masks[area_code] = mask_of_area_code(area_code)
+            known = masks.get(area_code)
+            if known is None:
+                known = masks[area_code] = mask_of_area_code(area_code)
+            number = known
         else:
             number = mask_national_id(pii.decrypt(encrypted, owner=resident_id))
         path = paths.get(community_path)
@@ -449,7 +450,7 @@ RESIDENT_QUERY = query_parameters(ResidentQuery)
 RESIDENT_PAGE_QUERY = query_parameters(ResidentPageQuery)
 
 
-_AUDITED = itemgetter("id", "community_path")
+_AUDITED: Callable[[Any], tuple[str, str]] = itemgetter("id", "community_path")
 """A listed row's audited resource: its id and stored path (read by name, without the
 attribute look-up of :class:`shared.reads.ReadRow`, 100 times a page)."""
 
