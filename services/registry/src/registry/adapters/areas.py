@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -14,13 +15,17 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     and_,
+    bindparam,
     or_,
     select,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from registry.adapters.base import Base
 from registry.adapters.paths import path_ids, path_text
@@ -166,8 +171,9 @@ def parent(row: AreaRow) -> areas.ParentArea:
     )
 
 
-def community_ref(row: AreaRow) -> areas.CommunityRef:
-    """The rules' view of a stored area as the community a record is attached to."""
+def community_ref(row: AreaRow | Row[Any]) -> areas.CommunityRef:
+    """The rules' view of a stored area (its entity, or a row of :data:`_COMMUNITY`) as the
+    community a record is attached to."""
     return areas.CommunityRef(
         id=row.id,
         level=row.level,
@@ -179,9 +185,31 @@ def community_ref(row: AreaRow) -> areas.CommunityRef:
 
 
 async def get_community(session: AsyncSession, community_id: str) -> areas.CommunityRef | None:
-    """The area ``community_id`` (of any level: the rules check it is a community), or None."""
-    row = await session.get(AreaRow, community_id)
-    return community_ref(row) if row is not None else None
+    """The area ``community_id`` (of any level: the rules check it is a community), or None.
+
+    A session holding no change (as a command's is when its use case starts) reads it with one
+    Core statement built once, cheaper than the ORM's load; otherwise the ORM reads it, seeing
+    what the session holds or would flush first.
+    """
+    sync = session.sync_session
+    if sync.new or sync.deleted or sync.dirty or _identity(community_id) in sync.identity_map:
+        row = await session.get(AreaRow, community_id)
+        return community_ref(row) if row is not None else None
+    found = (await session.execute(_COMMUNITY, {"community_id": community_id})).first()
+    return community_ref(found) if found is not None else None
+
+
+def _identity(area_id: str) -> Any:
+    return identity_key(AreaRow, (area_id,))
+
+
+_COMMUNITY = select(
+    *(
+        cast(Table, AreaRow.__table__).c[name]
+        for name in ("id", "level", "path", "valid_from", "valid_to", "household_count")
+    )
+).where(cast(Table, AreaRow.__table__).c.id == bindparam("community_id"))
+"""What :func:`community_ref` needs of an area, by id."""
 
 
 def _level(row: AreaRow) -> areas.AreaLevel:
