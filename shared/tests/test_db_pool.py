@@ -16,23 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import PING_AFTER_IDLE_S, create_engine
+from shared.testing.postgres import terminate_connections
 
 pytestmark = pytest.mark.integration
-
-
-async def _kill_other_backends(url: str) -> None:
-    """What a PostgreSQL restart does to the pool's connections."""
-    admin = create_engine(url, pooled=False)
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-    finally:
-        await admin.dispose()
 
 
 def _count_pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[object]:
@@ -63,7 +49,7 @@ async def test_busy_connections_are_not_pinged_and_closed_ones_are_replaced(
         for value in range(3):
             await _write(engine, value)
         assert pings == []
-        await _kill_other_backends(fresh_postgres_url)
+        terminate_connections(fresh_postgres_url)
         await asyncio.sleep(0.2)  # the driver sees the sockets close (a restart takes longer)
         await _write(engine, 3)  # no error: the dead connection was never handed out
         assert pings == []

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import reads
 from shared.db import create_engine
 from shared.reads import ReadDatabase, json_response, read_database
+from shared.testing.postgres import terminate_connections
 
 metadata = MetaData()
 place = Table(
@@ -183,20 +184,6 @@ async def test_postgres_reads_use_no_transaction(pg_engine: AsyncEngine) -> None
     assert again > started
 
 
-async def _kill_other_backends(url: str) -> None:
-    admin = create_engine(url, pooled=False)
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-    finally:
-        await admin.dispose()
-
-
 @pytest.mark.integration
 async def test_a_dead_pooled_connection_is_replaced_without_an_error(
     pg_engine: AsyncEngine, fresh_postgres_url: str
@@ -208,9 +195,9 @@ async def test_a_dead_pooled_connection_is_replaced_without_an_error(
     await connection.all(statement)  # the pool now holds a connection
     async with database.sessions() as session:
         await session.execute(statement)
-    await _kill_other_backends(fresh_postgres_url)
+    terminate_connections(fresh_postgres_url)
     assert len(await connection.all(statement)) == len(expected)
-    await _kill_other_backends(fresh_postgres_url)
+    terminate_connections(fresh_postgres_url)
     async with database.sessions() as session:
         assert len((await session.execute(statement)).all()) == len(expected)
 

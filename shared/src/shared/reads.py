@@ -41,7 +41,6 @@ another, empty database).
 from __future__ import annotations
 
 import logging
-import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,12 +66,14 @@ from sqlalchemy.util import await_only as await_
 from sqlalchemy.util import greenlet_spawn
 
 from shared.auth import Principal, ScopedBearer, require_scopes
-from shared.db import is_outage
+from shared.db import PING_AFTER_IDLE_S as DB_PING_AFTER_IDLE_S
+from shared.db import check_at_checkout, is_outage
 
 log = logging.getLogger(__name__)
 
-PING_AFTER_IDLE_S = 10.0
-"""A read connection idle in the pool longer than this is pinged before use."""
+PING_AFTER_IDLE_S = DB_PING_AFTER_IDLE_S
+"""A read connection idle in the pool longer than this is pinged before use (as a write
+connection is: :func:`shared.db.check_at_checkout`)."""
 RECYCLE_S = 1800
 """A read connection older than this is closed and replaced at its next checkout."""
 PLAN_CACHE_SIZE = 500
@@ -80,7 +81,6 @@ PLAN_CACHE_SIZE = 500
 READ_POOL_SIZE = 10
 """Read connections per process. There is no overflow: a read waits for a pooled connection
 rather than open one and close it again (a connect costs more than a whole read)."""
-_CHECKED_IN_AT = "shequ_checked_in_at"
 
 T = TypeVar("T")
 
@@ -112,7 +112,7 @@ def create_read_engine(
     if backend == "sqlite":
         _sqlite_query_only(engine)
     else:
-        ping_after_idle(engine, ping_after_idle_s)
+        check_at_checkout(engine, ping_after_idle_s)
     return engine
 
 
@@ -122,28 +122,6 @@ def _sqlite_query_only(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA query_only=ON")
         cursor.close()
-
-
-def ping_after_idle(engine: AsyncEngine, idle_s: float) -> None:
-    """Ping a pooled connection at checkout only when it sat idle longer than ``idle_s``; a
-    dead one is discarded and the pool hands out a fresh connection."""
-    dialect = engine.sync_engine.dialect
-
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_CHECKED_IN_AT] = time.monotonic()
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        checked_in_at = record.info.get(_CHECKED_IN_AT)
-        if checked_in_at is None or time.monotonic() - checked_in_at <= idle_s:
-            return
-        try:
-            alive = dialect.do_ping(dbapi_connection)
-        except Exception:  # whatever the driver says, this connection is not to be trusted
-            alive = False
-        if not alive:
-            raise exc.DisconnectionError("read connection died while idle in the pool")
 
 
 class ReadSession(AsyncSession):

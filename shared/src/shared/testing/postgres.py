@@ -32,3 +32,12 @@ def drop_database(url: str) -> None:
     """Drop a database made by :func:`create_database`, closing leftover connections."""
     name = url.rsplit("/", 1)[1]
     _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def terminate_connections(url: str) -> None:
+    """End every connection to the database of ``url``, as a PostgreSQL restart does."""
+    name = url.rsplit("/", 1)[1]
+    _psql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        f" WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    )
