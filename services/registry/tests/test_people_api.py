@@ -596,6 +596,7 @@ async def test_answers_about_people_are_never_stored_by_caches(
         assert answer.headers["cache-control"] == "no-store", answer.request.url
 
 
+@pytest.mark.publishes(False)  # a refused method changes nothing
 async def test_a_405_allows_every_method_of_the_path(
     client: httpx.AsyncClient, writer: dict[str, str]
 ) -> None:
