@@ -9,6 +9,7 @@ import gc
 import json
 import sys
 import unicodedata
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from datetime import date
@@ -36,6 +37,25 @@ def test_the_scan_finds_exactly_the_control_and_bidi_characters() -> None:
         expected = f"U+{code:04X}" if refused else None
         assert control_character(f"ab{character}") == expected, hex(code)
     assert control_character("东街\u202e1\x00") == "U+202E"  # the first one found
+
+
+@pytest.mark.unit
+def test_the_import_ids_are_the_uuid5_of_their_names() -> None:
+    for ref in ("H-1", "东城区-7", "", "x" * 300, "a:b@c"):
+        for scope in (None, "c1", "110105"):
+            for kind in ("household", "facility", "worker", "volunteer"):
+                name = f"{kind}:{ref}" if scope is None else f"{kind}@{scope}:{ref}"
+                expected = str(uuid.uuid5(importer.IMPORT_NAMESPACE, name))
+                assert importer.record_id_for(kind, ref, scope) == expected
+            assert importer.household_id_for(ref, scope) == str(
+                uuid.uuid5(
+                    importer.IMPORT_NAMESPACE,
+                    f"household{'' if scope is None else '@' + scope}:{ref}",
+                )
+            )
+            assert importer.facility_id_for(ref, scope) == importer.record_id_for(
+                "facility", ref, scope
+            )
 
 
 @pytest.mark.unit
@@ -150,8 +170,8 @@ async def test_the_statistics_refreshed_in_the_background_are_there_when_the_imp
     refresh then due is skipped: the import runs it before it reports."""
     refresh = importer._refresh_statistics
 
-    async def slow_refresh(sessions: Any) -> None:
-        await refresh(sessions)
+    async def slow_refresh(sessions: Any, filled: set[str]) -> None:
+        await refresh(sessions, filled)
         await asyncio.sleep(refresh_delay_s)  # still running while the next batches go in
 
     monkeypatch.setattr(importer, "_refresh_statistics", slow_refresh)
@@ -175,14 +195,70 @@ async def test_the_statistics_refreshed_in_the_background_are_there_when_the_imp
         counted = await connection.scalar(
             text("SELECT reltuples FROM pg_class WHERE relname = 'area'")
         )
+        untouched = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+                " AND relname IN ('household', 'resident', 'facility')"
+            )
+        )
     await engine.dispose()
     assert report.accepted == 40
     assert analysed
+    assert untouched == 0  # only the tables the import filled
     # A refresh is due when the rows have doubled since the last one began, and one still
     # running when it falls due is skipped, so when the refreshes began depends on the
     # machine's speed. What the import promises: the last refresh ended before it reported and
     # began with more than half of its rows in (else it runs one more), so it counted them.
     assert 40 / 2 < counted <= 40
+
+
+@pytest.mark.integration
+async def test_a_table_holding_rows_is_refreshed_when_the_import_doubles_them(
+    fresh_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows an import brings are counted against those the table held: 40 areas into a
+    table counted at 40 double nothing before the end (no refresh); into an empty one the
+    refreshes begin at the fourth row."""
+    refresh = importer._refresh_statistics
+    refreshed: list[set[str]] = []
+
+    async def counted_refresh(sessions: Any, filled: set[str]) -> None:
+        refreshed.append(filled)
+        await refresh(sessions, filled)
+
+    monkeypatch.setattr(importer, "_refresh_statistics", counted_refresh)
+    await asyncio.to_thread(upgrade, "registry", fresh_postgres_url)
+    engine = create_engine(fresh_postgres_url)
+    pii = PiiProtector.from_settings(Settings(environment="development"))
+    area = {"type": "area", "level": "city", "name": "C", "valid_from": "2000-01-01"}
+
+    async def import_areas(first: int) -> int:
+        refreshed.clear()
+        report = await importer.import_rows(
+            session_factory(engine),
+            translate=translate,
+            pii=pii,
+            lines=lines([{**area, "id": f"9{n}"} for n in range(first, first + 40)]),
+            fmt="ndjson",
+            today=date(2026, 1, 1),
+            batch_size=4,
+        )
+        assert report.accepted == 40
+        return len(refreshed)
+
+    try:
+        assert await import_areas(0) >= 1
+        assert refreshed[-1] == {"area"}
+        async with engine.begin() as connection:
+            await connection.execute(text("ANALYZE area"))
+        assert await import_areas(100) == 0
+        async with engine.connect() as connection:
+            counted = await connection.scalar(
+                text("SELECT reltuples FROM pg_class WHERE relname = 'area'")
+            )
+        assert counted == 40  # half the 80 rows: what the import promises
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.integration
