@@ -1,11 +1,12 @@
 """``get_community``: one Core statement in a session holding no change, the ORM otherwise,
-and the same answer either way (what the session holds, or would flush first, counts)."""
+and the same answer either way (what the session holds, or would flush first, counts);
+``get_communities``: the same of many ids in one statement."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from registry.adapters.areas import AreaRow, get_community
+from registry.adapters.areas import AreaRow, get_communities, get_community
 from registry.adapters.tables import Base
 from shared.db import create_engine, session_factory
 
@@ -56,5 +57,31 @@ async def test_the_community_is_read_as_stored_or_as_the_session_holds_it(
             pending = await get_community(session, "c2")
             assert pending is not None
             assert pending.household_count == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_many_communities_are_read_at_once_as_the_session_holds_them(
+    sqlite_url: str,
+) -> None:
+    engine = create_engine(sqlite_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            session.add_all([_area("c1", 10), _area("c2", 20)])
+        async with sessions() as session, session.begin():
+            found = await get_communities(session, {"c1", "c2", "nowhere"})
+            assert sorted(found) == ["c1", "c2"]
+            for area_id in ("c1", "c2"):
+                assert found[area_id] == await get_community(session, area_id)
+            assert await get_communities(session, set()) == {}
+            row = await session.get(AreaRow, "c1")
+            assert row is not None
+            row.household_count = 11  # a change not flushed yet
+            session.add(_area("c3", 3))  # pending
+            held = await get_communities(session, ["c1", "c3"])
+            assert (held["c1"].household_count, held["c3"].household_count) == (11, 3)
     finally:
         await engine.dispose()

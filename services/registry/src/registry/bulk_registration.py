@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from registry.adapters.areas import get_community
+from registry.adapters.areas import get_communities
 from registry.adapters.people import (
     PeopleStore,
     existing_households,
@@ -250,12 +250,15 @@ async def register_households_in_bulk(
 ) -> list[BulkOutcome]:
     """Register ``households``: one outcome per household, in order; the accepted ones are
     inserted with one statement, their history with another, and their
-    ``HouseholdRegistered`` events handed to ``uow`` at once."""
+    ``HouseholdRegistered`` events handed to ``uow`` at once (their outbox documents written
+    while the statements wait on the database)."""
     today = today or date.today()
     session = uow.session
     communities: dict[str, CommunityRef | None] = {}
-    for community_id in {form.community_id for form in households}:
-        community = await get_community(session, community_id)
+    named = {form.community_id for form in households}
+    stored = await get_communities(session, named)
+    for community_id in named:
+        community = stored.get(community_id)
         if community is not None and principal is not None:
             community = community if principal.may_access(community.path) else None
         communities[community_id] = community
@@ -294,8 +297,11 @@ async def register_households_in_bulk(
         accepted.append(household)
         outcomes.append(BulkOutcome("accepted", resident_id=household.id))
     if accepted:
-        await insert_households(session, accepted)
         uow.record(*(event for household in accepted for event in household.events))
+        documents = uow.write_ahead()  # their outbox documents, while the rows are copied
+        await insert_households(session, accepted, meanwhile=documents)
+        for _ in documents:  # the steps the copies did not leave time for
+            pass
         resources = [(household.id, household.path) for household in accepted]
         await audit.record_changes(uow, principal, "import", "household", resources)
     return outcomes

@@ -38,7 +38,7 @@ from registry.adapters.base import Base
 from registry.adapters.paths import path_text
 from registry.domain import people as domain
 from registry.domain.people import Household, Resident, flags_mask
-from shared.db import bulk_insert
+from shared.db import bulk_insert, insert_records
 
 _PREFIX_OPS = "varchar_pattern_ops"
 CHUNK = 1000
@@ -185,6 +185,14 @@ async def record_history(
 async def _write(
     session: AsyncSession, table: Table, key: str, versions: list[_Version], *, new: bool
 ) -> None:
+    now = datetime.now(UTC)
+    if new and len({version.key for version in versions}) == len(versions):
+        # One version per new entity (a bulk registration): rows as they are, each a tuple
+        # of its values (every version of a table has its keys in one order), no dict a row.
+        columns = (*versions[0].values, "valid_to", "recorded_at")
+        records = [(*version.values.values(), None, now) for version in versions]
+        await insert_records(session, table, columns, records)
+        return
     column = table.c[key]
     last_from: dict[str, date] = {}
     if not new:
@@ -197,7 +205,6 @@ async def _write(
     rows: list[dict[str, Any]] = []
     latest: dict[str, dict[str, Any]] = {}  # the newest row written here, per entity
     closing: dict[str, dict[str, Any]] = {}
-    now = datetime.now(UTC)
     for version in versions:
         row = {**version.values, "valid_to": None, "recorded_at": now}
         earlier = latest.get(version.key)

@@ -404,17 +404,27 @@ async def existing_households(
     return found
 
 
-async def insert_households(session: AsyncSession, households: Sequence[Household]) -> None:
-    """Insert new households with one statement, and their first versions with another."""
+async def insert_households(
+    session: AsyncSession,
+    households: Sequence[Household],
+    *,
+    meanwhile: Iterator[object] | None = None,
+) -> None:
+    """Insert new households with one statement, and their first versions with another;
+    ``meanwhile``: steps of CPU work done while the statements wait on the database (as
+    :func:`insert_residents`)."""
+    work = meanwhile if meanwhile is not None else iter(())
     now = datetime.now(UTC)
     rows = [
         {**household_columns(household), "created_at": now, "updated_at": now}
         for household in households
     ]
-    await bulk_insert(session, HouseholdRow.__table__, rows)  # type: ignore[arg-type]
-    await record_history(
-        session, [event for household in households for event in household.events], new=True
+    await while_awaiting(
+        bulk_insert(session, HouseholdRow.__table__, rows),  # type: ignore[arg-type]
+        work,
     )
+    events = [event for household in households for event in household.events]
+    await while_awaiting(record_history(session, events, new=True), work)
 
 
 async def mark_expiring_permits(
