@@ -87,6 +87,7 @@ from shared.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
+from shared.fast_reads import FastReads
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, start_exposition
 from shared.observability import configure_logging, log_fields
 from shared.schema_routes import install_schema_routes
@@ -505,6 +506,10 @@ class RequestContextMiddleware:
       ``send`` per request (:func:`create_app` installs it so).
     - With ``allowed_methods``, the ``Allow`` header of a 405 names the methods it gives for
       the request (replacing the header; left as it is when it gives none), in that same pass.
+    - A ``GET`` on a route the app serves by the fast lane (``app.state.fast_reads``:
+      :func:`shared.fast_reads.serve_fast`) is answered here by that route's dependencies
+      and endpoint, without FastAPI's routing and dependency solving; the rest of this list
+      applies to it alike.
 
     It runs on every request, so it keeps its own work small: the two id headers are found
     in one scan of the raw headers, the ids are bound without a context manager, the metric
@@ -572,7 +577,16 @@ class RequestContextMiddleware:
                 # and never handed to a database (PostgreSQL cannot even compare a NUL).
                 await _render_problem(NotFound(), None)(scope, receive, send_with_ids)
             else:
-                await self.app(scope, app_receive, send_with_ids)
+                fast: FastReads | None = (
+                    getattr(getattr(scope.get("app"), "state", None), "fast_reads", None)
+                    if scope.get("method") == "GET"
+                    else None
+                )
+                lane = None if fast is None else fast.match(scope)
+                if fast is None or lane is None:
+                    await self.app(scope, app_receive, send_with_ids)
+                else:  # the route itself, without FastAPI's routing (shared.fast_reads)
+                    await fast.serve(*lane, scope, app_receive, send_with_ids)
         except Exception as exc:
             where = {"method": scope.get("method"), "route": self._routes.lookup(scope)}
             outage = is_outage(exc)

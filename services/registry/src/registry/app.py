@@ -18,6 +18,7 @@ from registry.reencryption import schedule_reencryption
 from registry.settings import Settings
 from shared.audit import audit_router
 from shared.auth import install_auth
+from shared.fast_reads import serve_fast
 from shared.http import create_app as create_http_app
 from shared.runtime import ServiceRuntime
 
@@ -52,7 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pii = install_pii(app, settings)  # refuses the development PII keys outside development
     app.state.hierarchy = load_hierarchy(settings.area_hierarchy_file)
     schedule_reencryption(runtime, pii)
+    serve_fast(app, *FAST_READS)
     return app
+
+
+FAST_READS = ("/areas", "/residents", "/residents/{resident_id}")
+"""The hottest read routes, served by :mod:`shared.fast_reads` (the same route, without
+FastAPI's routing and dependency solving): DR-8 in docs/architecture.md."""
 
 
 async def _load_demo_data(runtime: ServiceRuntime) -> None:
