@@ -156,6 +156,8 @@ class OutboxRelay:
                     published = await self._publish(stop)
                     backoff = self.settings.relay_poll_interval_s
                     if published:
+                        if published < self.settings.relay_batch_size:  # drained: let rows
+                            await sleep_unless(stop, self.settings.relay_linger_s)  # gather
                         continue  # drain the backlog without sleeping
                 except Exception as exc:  # the broker or database is away: wait and retry
                     log.warning("relay cycle failed, retrying in %.1fs: %r", backoff, exc)

@@ -117,6 +117,12 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = Field(
         default=0.2, description="Seconds between outbox polls when it is empty."
     )
+    relay_linger_s: float = Field(
+        default=0.05,
+        description="Seconds the relay waits after publishing a partial batch, so that rows "
+        "committed meanwhile leave together in the next one (fewer, larger batches under a "
+        "steady trickle of writes, at the cost of this much latency; 0: poll again at once).",
+    )
     relay_lease_ttl_s: float = Field(
         default=15.0,
         description="Seconds a relay's leadership lasts without renewal; another replica takes "
@@ -136,6 +142,12 @@ class ServiceSettings(BaseSettings):
         default=0.2, description="First retry delay; doubles per attempt."
     )
     consumer_max_backoff_s: float = Field(default=5.0, description="Longest retry delay.")
+    consumer_linger_s: float = Field(
+        default=0.05,
+        description="Seconds a consumer waits after a poll returned a partial batch, so that "
+        "records arriving meanwhile are applied together in one transaction (0: poll again "
+        "at once).",
+    )
     jobs_enabled: bool = Field(
         default=True,
         description="Run the periodic jobs (`ServiceRuntime.every`: purges, scans, sweeps) in "
