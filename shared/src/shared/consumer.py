@@ -260,8 +260,7 @@ class EventConsumer:
                 await self._start()
                 backoff = 0.5
                 while not stop.is_set():
-                    if 0 < await self.poll_once() < self.max_batch:  # caught up: let the
-                        await sleep_unless(stop, self.settings.consumer_linger_s)  # next gather
+                    await self.poll_once()
             except Exception as exc:
                 if stop.is_set():
                     break

@@ -142,12 +142,6 @@ class ServiceSettings(BaseSettings):
         default=0.2, description="First retry delay; doubles per attempt."
     )
     consumer_max_backoff_s: float = Field(default=5.0, description="Longest retry delay.")
-    consumer_linger_s: float = Field(
-        default=0.05,
-        description="Seconds a consumer waits after a poll returned a partial batch, so that "
-        "records arriving meanwhile are applied together in one transaction (0: poll again "
-        "at once).",
-    )
     jobs_enabled: bool = Field(
         default=True,
         description="Run the periodic jobs (`ServiceRuntime.every`: purges, scans, sweeps) in "
