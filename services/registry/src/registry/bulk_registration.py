@@ -22,7 +22,7 @@ outbox when it commits).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -163,10 +163,9 @@ async def register_residents_in_bulk(
             outcomes[index] = BulkOutcome("accepted", resident_id=resident.id)
     if accepted:
         uow.record(*(event for resident in accepted for event in resident.events))
-        documents = uow.write_ahead()  # their outbox documents, while the rows are copied
-        await insert_residents(uow.session, accepted, meanwhile=documents)
-        for _ in documents:  # the steps the copies did not leave time for
-            pass
+        await _inserting_while_writing_ahead(
+            uow, lambda steps: insert_residents(uow.session, accepted, meanwhile=steps)
+        )
         resources = [(resident.id, resident.path) for resident in accepted]
         await audit.record_changes(uow, principal, "import", "resident", resources)
     if again:
@@ -298,10 +297,9 @@ async def register_households_in_bulk(
         outcomes.append(BulkOutcome("accepted", resident_id=household.id))
     if accepted:
         uow.record(*(event for household in accepted for event in household.events))
-        documents = uow.write_ahead()  # their outbox documents, while the rows are copied
-        await insert_households(session, accepted, meanwhile=documents)
-        for _ in documents:  # the steps the copies did not leave time for
-            pass
+        await _inserting_while_writing_ahead(
+            uow, lambda steps: insert_households(session, accepted, meanwhile=steps)
+        )
         resources = [(household.id, household.path) for household in accepted]
         await audit.record_changes(uow, principal, "import", "household", resources)
     return outcomes
@@ -325,3 +323,15 @@ def _rejected(problem: InvalidInput) -> BulkOutcome:
         field=first.field if first else None,
         reason=first.message if first else problem.detail,
     )
+
+
+async def _inserting_while_writing_ahead(
+    uow: UnitOfWork, insert: Callable[[Iterator[object]], Awaitable[None]]
+) -> None:
+    """Run ``insert`` given the steps writing the outbox documents of the events ``uow``
+    collected (:meth:`UnitOfWork.write_ahead`), to take while its statements wait on the
+    database; then the steps it did not leave time for."""
+    documents = uow.write_ahead()
+    await insert(documents)
+    for _ in documents:
+        pass
