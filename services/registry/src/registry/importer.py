@@ -25,6 +25,14 @@ a savepoint with a unit of its own, whose events join the batch's only if the sa
 commits: a rejected row leaves neither rows nor events. A run of households, or of residents,
 is registered together (:mod:`registry.bulk_registration`: one insert for the run).
 
+On PostgreSQL two batches may be under way at once, each on a connection of its own: a batch
+of residents only (or of households only) is stored while the batch before it, of the same
+kind and naming none of its numbers (or ids), is still being stored or committing. So the
+database works on one batch while the import's process prepares the next, and neither waits
+for the other's commit. Batches still commit in the order of the file (a batch commits only
+after the one before it, and a failed batch rolls the next one back), and a batch of any
+other rows waits for every batch before it to commit, since it may read what they wrote.
+
 Formats:
 
 - NDJSON: one JSON object per line with a ``type`` (``area``, ``household``, ``resident``,
@@ -117,6 +125,8 @@ Stored = Literal["accepted", "updated", "unchanged"]
 
 IMPORT_NAMESPACE = uuid.UUID("5b0f4a52-8a55-4c2e-9a0e-3d1f6a9b7c21")
 DEFAULT_BATCH_SIZE = 1000
+BATCHES_AT_ONCE = 2
+"""Batches of one kind of bulk rows under way at once on PostgreSQL (see the module)."""
 ROW_BY_ROW_BATCH_SIZE = 100
 """At most this many rows imported one by one commit together."""
 BULK_TYPES = frozenset({"household", "resident"})
@@ -382,6 +392,15 @@ class ImportReport:
         """Rows read."""
         return self.accepted + self.updated + self.unchanged + self.rejected
 
+    def add(self, batch: ImportReport) -> None:
+        """Count the rows of a batch's report (which follows this one's rows)."""
+        self.accepted += batch.accepted
+        self.updated += batch.updated
+        self.unchanged += batch.unchanged
+        self.rejected += batch.rejected
+        room = MAX_REPORTED_ROWS - len(self.rejected_rows)
+        self.rejected_rows.extend(batch.rejected_rows[: max(room, 0)])
+
 
 @dataclass
 class _Parsed:
@@ -422,67 +441,185 @@ async def import_rows(
         )
     report = ImportReport()
     today = today or date.today()
-    analysed_at = 0
-    analysing: asyncio.Task[None] | None = None
-    filled: set[str] = set()  # the tables this import's rows go to
-    held: float | None = None  # the rows the least of them held before, as last counted
-    counted: set[str] = set()  # the tables ``held`` took into account
+    scope = _scope(principal)
+    statistics = _Statistics(sessions, batch_size)
+    at_once = BATCHES_AT_ONCE if await _on_postgresql(sessions) else 1
+    under_way: deque[_Batch] = deque()  # oldest first
+
+    async def store(batch: _Batch, parsed: list[_Parsed], before: _Batch | None) -> None:
+        async with unit_of_work(sessions, translate=translate) as uow:
+            with collection_paused():
+                await _store_batch(
+                    uow,
+                    parsed,
+                    principal=principal,
+                    today=today,
+                    report=batch.report,
+                    hierarchy=hierarchy,
+                    filled=statistics.filled,
+                )
+            if before is not None:  # batches commit in order: a failed one fails the next
+                await before.task
+
+    async def settle_oldest() -> None:
+        batch = under_way.popleft()
+        await batch.task
+        report.add(batch.report)
+        if on_batch is not None:
+            await on_batch(report)
+        await statistics.after_batch(report.accepted)
+
     try:
         batches = _batches(lines, fmt=fmt, record_type=record_type, size=batch_size)
-        checked = _validated(batches, pii=pii, today=today, scope=_scope(principal))
+        checked = _validated(batches, pii=pii, today=today, scope=scope)
         async with aclosing(_one_ahead(checked)) as validated:
             async for parsed, refused in validated:
-                with collection_paused():
-                    for rejected in refused:
-                        report.reject(rejected.line, rejected.field, rejected.reason)
-                    async with unit_of_work(sessions, translate=translate) as uow:
-                        for kind, run in groupby(parsed, key=lambda p: p.record.type):
-                            rows = list(run)
-                            filled.update(_STATISTICS_OF.get(kind, ()))
-                            if kind == "resident":
-                                await _residents(
-                                    uow, rows, principal=principal, today=today, report=report
-                                )
-                            elif kind == "household":
-                                await _households(
-                                    uow, rows, principal=principal, today=today, report=report
-                                )
-                            else:
-                                for row in rows:
-                                    await _one(
-                                        uow,
-                                        row,
-                                        principal=principal,
-                                        today=today,
-                                        report=report,
-                                        hierarchy=hierarchy,
-                                    )
-                if on_batch is not None:
-                    await on_batch(report)
-                if filled - counted:
-                    before = await _rows_counted(sessions, filled - counted)
-                    held = before if held is None else min(held, before)
-                    counted |= filled
-                base = held or 0.0
-                if base + report.accepted >= 2 * (base + max(analysed_at, batch_size // 2)) and (
-                    analysing is None or analysing.done()
+                batch = _Batch(_batch_keys(parsed, scope))
+                while under_way and (
+                    len(under_way) >= at_once
+                    or not all(batch.may_run_beside(other) for other in under_way)
                 ):
-                    if analysing is not None:
-                        await analysing  # raises what the last one raised
-                    analysing = asyncio.create_task(_refresh_statistics(sessions, set(filled)))
-                    analysed_at = report.accepted
-        if analysing is not None:
-            await analysing
-            base = held or 0.0
-            if base + report.accepted >= 2 * (base + analysed_at):
-                # The refresh due when the rows last doubled was skipped, the one before still
-                # running: the statistics the import leaves must count at least half the rows
-                # of the tables it filled.
-                await _refresh_statistics(sessions, filled)
+                    await settle_oldest()
+                for rejected in refused:
+                    batch.report.reject(rejected.line, rejected.field, rejected.reason)
+                before = under_way[-1] if under_way else None
+                batch.task = asyncio.create_task(store(batch, parsed, before))
+                under_way.append(batch)
+        while under_way:
+            await settle_oldest()
+        await statistics.last(report.accepted)
     finally:
-        if analysing is not None and not analysing.done():
-            analysing.cancel()
+        # When the import fails, the batches still under way end (each commits only once
+        # the one before it has) before the error is raised; they are not counted.
+        await asyncio.gather(*(batch.task for batch in under_way), return_exceptions=True)
+        statistics.cancel()
     return report
+
+
+async def _store_batch(
+    uow: UnitOfWork,
+    parsed: Sequence[_Parsed],
+    *,
+    principal: Principal | None,
+    today: date,
+    report: ImportReport,
+    hierarchy: Hierarchy,
+    filled: set[str],
+) -> None:
+    """Store a batch's valid records in ``uow``: each run of households or of residents in
+    bulk, the other rows one by one; ``filled`` gains the tables they go to."""
+    for kind, run in groupby(parsed, key=lambda p: p.record.type):
+        rows = list(run)
+        filled.update(_STATISTICS_OF.get(kind, ()))
+        if kind == "resident":
+            await _residents(uow, rows, principal=principal, today=today, report=report)
+        elif kind == "household":
+            await _households(uow, rows, principal=principal, today=today, report=report)
+        else:
+            for row in rows:
+                await _one(
+                    uow, row, principal=principal, today=today, report=report, hierarchy=hierarchy
+                )
+
+
+@dataclass
+class _Batch:
+    """A batch under way: stored, then committed, in a task of its own (so the next batch can
+    be stored while this one waits on the database), and counted once it has committed."""
+
+    keys: tuple[str, frozenset[str]] | None
+    """What it stores (:func:`_batch_keys`)."""
+    report: ImportReport = field(default_factory=ImportReport)
+    task: asyncio.Task[None] = field(init=False)
+
+    def may_run_beside(self, other: _Batch) -> bool:
+        """Whether this batch may be stored while ``other`` has not committed: both are runs
+        of the same kind of bulk rows, naming none in common."""
+        if self.keys is None or other.keys is None:
+            return False
+        kind, names = self.keys
+        return kind == other.keys[0] and names.isdisjoint(other.keys[1])
+
+
+def _batch_keys(parsed: Sequence[_Parsed], scope: str | None) -> tuple[str, frozenset[str]] | None:
+    """What a batch stores, for :meth:`_Batch.may_run_beside`: a batch of residents only
+    (their numbers' lookup hashes) or of households only (their ids); None for any other.
+
+    A batch of residents reads, besides its own numbers, only households, and one of
+    households only communities: rows of another kind, which a batch of their own stored and
+    committed before this one began.
+    """
+    kinds = {row.record.type for row in parsed}
+    if kinds == {"resident"}:
+        hashes = frozenset(
+            row.checked.national_id.lookup_hash
+            for row in parsed
+            if isinstance(row.checked, CheckedResident)
+        )
+        return "resident", hashes
+    if kinds == {"household"}:
+        ids = frozenset(
+            household_id_for(row.record.ref, scope)
+            for row in parsed
+            if isinstance(row.record, HouseholdRecord)
+        )
+        return "household", ids
+    return None
+
+
+async def _on_postgresql(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether ``sessions`` are PostgreSQL's, where two batches may be under way at once
+    (SQLite has one writer at a time: there a batch would only wait for the one before)."""
+    async with sessions() as session:
+        return session.get_bind().dialect.name == "postgresql"
+
+
+class _Statistics:
+    """Keeps the planner's statistics of the tables an import fills fresh: refreshed
+    (:func:`_refresh_statistics`, in a task of its own) each time the accepted rows double
+    what those tables held, and once more at the end if the last refresh was skipped."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], batch_size: int) -> None:
+        self.sessions = sessions
+        self.batch_size = batch_size
+        self.filled: set[str] = set()  # the tables this import's rows go to
+        self.analysed_at = 0
+        self.analysing: asyncio.Task[None] | None = None
+        self.held: float | None = None  # the rows the least of them held before, as counted
+        self.counted: set[str] = set()  # the tables ``held`` took into account
+
+    async def after_batch(self, accepted: int) -> None:
+        """After a batch committed, with ``accepted`` rows accepted so far."""
+        if self.filled - self.counted:
+            before = await _rows_counted(self.sessions, self.filled - self.counted)
+            self.held = before if self.held is None else min(self.held, before)
+            self.counted |= self.filled
+        base = self.held or 0.0
+        due = base + accepted >= 2 * (base + max(self.analysed_at, self.batch_size // 2))
+        if due and (self.analysing is None or self.analysing.done()):
+            if self.analysing is not None:
+                await self.analysing  # raises what the last one raised
+            self.analysing = asyncio.create_task(
+                _refresh_statistics(self.sessions, set(self.filled))
+            )
+            self.analysed_at = accepted
+
+    async def last(self, accepted: int) -> None:
+        """Once every batch committed: wait for the refresh under way."""
+        if self.analysing is None:
+            return
+        await self.analysing
+        base = self.held or 0.0
+        if base + accepted >= 2 * (base + self.analysed_at):
+            # The refresh due when the rows last doubled was skipped, the one before still
+            # running: the statistics the import leaves must count at least half the rows
+            # of the tables it filled.
+            await _refresh_statistics(self.sessions, self.filled)
+
+    def cancel(self) -> None:
+        """Stop a refresh still running (the import failed)."""
+        if self.analysing is not None and not self.analysing.done():
+            self.analysing.cancel()
 
 
 ValidatedBatch = tuple[list[_Parsed], list[RejectedRow]]
