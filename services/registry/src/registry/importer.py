@@ -447,6 +447,8 @@ async def import_rows(
     under_way: deque[_Batch] = deque()  # oldest first
 
     async def store(batch: _Batch, parsed: list[_Parsed], before: _Batch | None) -> None:
+        """Store ``batch`` in a unit of work of its own, and commit it once ``before`` (the
+        batch before it, if still under way) has committed."""
         async with unit_of_work(sessions, translate=translate) as uow:
             with collection_paused():
                 await _store_batch(
@@ -462,6 +464,8 @@ async def import_rows(
                 await before.task
 
     async def settle_oldest() -> None:
+        """Wait for the oldest batch under way to commit; then count it, tell ``on_batch``
+        and keep the statistics of the tables it filled fresh."""
         batch = under_way.popleft()
         await batch.task
         report.add(batch.report)
