@@ -32,12 +32,32 @@ STAYS_S = 1.0
 
 AREAS: list[dict[str, object]] = [
     {"type": "area", "id": "c1", "level": "city", "name": "C", "valid_from": "2005-01-01"},
-    {"type": "area", "id": "d1", "level": "district", "name": "D", "parent_id": "c1"},
-    {"type": "area", "id": "s1", "level": "street", "name": "S", "parent_id": "d1"},
-    {"type": "area", "id": "m1", "level": "community", "name": "M", "parent_id": "s1"},
+    {
+        "type": "area",
+        "id": "d1",
+        "level": "district",
+        "name": "D",
+        "parent_id": "c1",
+        "valid_from": "2005-01-01",
+    },
+    {
+        "type": "area",
+        "id": "s1",
+        "level": "street",
+        "name": "S",
+        "parent_id": "d1",
+        "valid_from": "2005-01-01",
+    },
+    {
+        "type": "area",
+        "id": "m1",
+        "level": "community",
+        "name": "M",
+        "parent_id": "s1",
+        "valid_from": "2005-01-01",
+    },
 ]
-for _area in AREAS[1:]:
-    _area["valid_from"] = "2005-01-01"
+
 HOUSEHOLDS: list[dict[str, object]] = [
     {
         "type": "household",
