@@ -1,15 +1,20 @@
 """Fixtures of the registry's tests: the service on a fresh PostgreSQL database and the run's
-broker, a platform-wide writer token, and a small area tree."""
+broker, sessions on such a database migrated (for use cases called without HTTP), a
+platform-wide writer token, and a small area tree."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from registry.app import create_app
 from registry.settings import Settings
+from shared.db import create_engine, session_factory
+from shared.migrations import upgrade
 from shared.testing.service import bearer, running_service
 
 
@@ -21,6 +26,15 @@ def settings(fresh_postgres_url: str, kafka_bootstrap: str) -> Settings:
         database_url=fresh_postgres_url,
         kafka_bootstrap_servers=kafka_bootstrap,
     )
+
+
+@pytest.fixture
+async def sessions(fresh_postgres_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the test's own PostgreSQL database, migrated to the newest revision."""
+    await asyncio.to_thread(upgrade, "registry", fresh_postgres_url)
+    engine = create_engine(fresh_postgres_url)
+    yield session_factory(engine)
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -20,8 +20,6 @@ from registry.adapters.people import HouseholdRow, ResidentRow
 from registry.domain.national_id import check_character
 from registry.pii import PiiProtector
 from registry.settings import Settings
-from shared.db import create_engine, session_factory
-from shared.migrations import upgrade
 
 pytestmark = pytest.mark.integration
 
@@ -90,14 +88,6 @@ RESIDENTS = [resident(number) for number in range(6)]
 async def lines(rows: Sequence[dict[str, object]]) -> AsyncIterator[str]:
     for row in rows:
         yield json.dumps(row) + "\n"
-
-
-@pytest.fixture
-async def sessions(fresh_postgres_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await asyncio.to_thread(upgrade, "registry", fresh_postgres_url)
-    engine = create_engine(fresh_postgres_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 class Batches:

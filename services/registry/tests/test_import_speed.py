@@ -80,7 +80,9 @@ def test_a_paused_collector_comes_back_as_it_was() -> None:
 
 
 @pytest.fixture
-async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def sqlite_sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a fresh SQLite database, migrated (the conftest's ``sessions`` are on
+    PostgreSQL)."""
     await asyncio.to_thread(upgrade, "registry", sqlite_url)
     engine = create_engine(sqlite_url)
     yield session_factory(engine)
@@ -94,7 +96,7 @@ async def lines(rows: list[dict[str, str]]) -> AsyncIterator[str]:
 
 @pytest.mark.unit
 async def test_an_import_leaves_the_collector_on(
-    sessions: async_sessionmaker[AsyncSession],
+    sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     seen: list[bool] = []
 
@@ -104,7 +106,7 @@ async def test_an_import_leaves_the_collector_on(
     pii = PiiProtector.from_settings(Settings(environment="development"))
     area = {"type": "area", "level": "city", "name": "C", "valid_from": "2000-01-01"}
     report = await importer.import_rows(
-        sessions,
+        sqlite_sessions,
         translate=translate,
         pii=pii,
         lines=lines([{**area, "id": f"9{n}"} for n in range(3)] + [{"type": "area"}]),
