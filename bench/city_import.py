@@ -11,8 +11,10 @@ them. So each rate is the import's at that size, and the rows before it are impo
 again per scale. Beside each, in the same run and database, the baseline is a plain multi-row
 INSERT of the same rows into a bare table (:func:`registry_import.baseline_insert`). Facilities,
 workers and volunteers are not timed (a few hundred rows per community, imported row by row).
-``make bench`` goes to a million residents; ``--scales 10000,100000`` stops earlier. Results go
-to ``bench/results/city_import.json`` and the benchmark table.
+``make bench`` goes to a million residents; ``--scales 10000,100000`` stops earlier, and
+``--scales 10000,100000,1000000,city`` goes on to the whole ``city`` (1,043 communities, about
+5.8 million residents: longer than ``make bench`` may take, so not part of it). Results go to
+``bench/results/city_import.json`` and the benchmark table.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import asyncio
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from datetime import date
@@ -48,6 +51,8 @@ TODAY = date(2026, 11, 30)
 """Fixed, so every run imports the same rows."""
 TARGET_RESIDENTS_PER_S = 10_000
 SCALES = (10_000, 100_000, 1_000_000)
+WHOLE_CITY = "city"
+"""The ``--scales`` value for every community of the ``city``-sized synthetic city."""
 """What ``make bench`` imports: 10,000, then 100,000, then a million residents (about 3 minutes
 at 10,000 residents/s, the households and the baselines included)."""
 
@@ -64,12 +69,16 @@ class CityRows:
 
     def write_files(self, folder: Path, residents: int) -> tuple[Path, Path, Path]:
         """Areas, households and residents NDJSON of the next communities, until the register
-        holds ``residents`` residents; the areas are those not written before."""
+        holds ``residents`` residents or the city has no more; the areas are those not
+        written before."""
         paths = (folder / "areas.ndjson", folder / "households.ndjson", folder / "residents.ndjson")
         first = self.taken
         with paths[1].open("w") as homes, paths[2].open("w") as people:
             while self.residents < residents:
-                _community, drawn = next(self.communities)
+                found = next(self.communities, None)
+                if found is None:  # the whole city is in
+                    break
+                _community, drawn = found
                 self.taken += 1
                 for row in drawn.rows:
                     if row["type"] == "household":
@@ -108,7 +117,8 @@ async def one_scale(
                 "seconds": round(seconds, 3),
                 "rows_per_s": round(report.rows / seconds, 1),
             }
-            print(f"{residents:,}: {name} {timings[name]}", flush=True)
+            label = WHOLE_CITY if residents == sys.maxsize else f"{residents:,}"
+            print(f"{label}: {name} {timings[name]}", flush=True)
         async with engine.begin() as connection:  # each scale's baselines in bare new tables
             await connection.execute(
                 text("DROP TABLE IF EXISTS bench_plain, bench_plain_household")
@@ -138,7 +148,9 @@ async def run(scales: list[int], *, save: bool = False) -> dict[str, Any]:
         sessions = session_factory(engine)
         city = CityRows()
         for scale in sorted(scales):
-            results[str(scale)] = await one_scale(sessions, engine, pii, city, scale)
+            measured = await one_scale(sessions, engine, pii, city, scale)
+            # the whole city is named by its size, as the other scales are
+            results[str(measured["residents_after"] if scale == sys.maxsize else scale)] = measured
             if save:
                 write(summary(results))
         await engine.dispose()
@@ -212,7 +224,11 @@ def main() -> None:
         "--profile", action="store_true", help=f"profile with pyinstrument into {PROFILE}"
     )
     args = parser.parse_args()
-    scales = [int(part) for part in args.scales.split(",") if part.strip()]
+    scales = [
+        sys.maxsize if part.strip() == WHOLE_CITY else int(part)
+        for part in args.scales.split(",")
+        if part.strip()
+    ]
     if args.profile:
         from pyinstrument import Profiler
 
