@@ -51,10 +51,10 @@ TODAY = date(2026, 11, 30)
 """Fixed, so every run imports the same rows."""
 TARGET_RESIDENTS_PER_S = 10_000
 SCALES = (10_000, 100_000, 1_000_000)
-WHOLE_CITY = "city"
-"""The ``--scales`` value for every community of the ``city``-sized synthetic city."""
 """What ``make bench`` imports: 10,000, then 100,000, then a million residents (about 3 minutes
 at 10,000 residents/s, the households and the baselines included)."""
+WHOLE_CITY = "city"
+"""The ``--scales`` value for every community of the ``city``-sized synthetic city."""
 
 
 class CityRows:
