@@ -115,8 +115,8 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = Field(default=True, description="Run the outbox relay in this process.")
     relay_batch_size: int = Field(
         default=2000,
-        description="Outbox rows published per batch (2,000 drains a backlog about a tenth "
-        "faster than 500; 1,000 and 5,000 measured within the noise of it).",
+        description="Outbox rows published per batch at most (why 2,000: DR-1 in "
+        "docs/architecture.md).",
     )
     relay_poll_interval_s: float = Field(
         default=0.2, description="Seconds between outbox polls when it is empty."
